@@ -1,0 +1,56 @@
+// hone/config.h — configuration: TOML files read into JSON trees, overrides, and typed lookups
+// whose errors say what and where.
+//
+// Every config in hone (model, training, study) is a nlohmann::json object after loading, so one
+// set of helpers checks types and ranges, `--set a.b=v` overrides any key, and the tuning core can
+// put a distribution wherever a number stands.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hone {
+
+using json = nlohmann::json;
+
+// Reads a TOML file into JSON (tables -> objects, arrays -> arrays). Throws Error(kDataError)
+// with "file:line:col: message" on a parse error, Error(kIoError) if it cannot be read.
+json load_toml_file(const std::string& path);
+json parse_toml(const std::string& text, const std::string& source_name = "<string>");
+// Writes a JSON object as TOML text (for "best parameters" configs that `hone train` accepts).
+std::string to_toml(const json& j);
+
+// Applies "a.b.c=value" (value parsed as TOML/JSON scalar or array, else a string).
+// Throws Error(kInvalidArgument) for a malformed override.
+void apply_override(json& root, const std::string& assignment);
+
+// Pointer-style access by dotted path ("train.lr"); nullptr if absent.
+const json* find_path(const json& root, const std::string& dotted);
+json* find_path(json& root, const std::string& dotted);
+void set_path(json& root, const std::string& dotted, json value);
+
+// Typed option lookup. `where` names the table for error messages ("model.layers[1]").
+// Throws Error(kInvalidArgument): "<where>.<key>: expected a number, got \"abc\"".
+double get_double(const json& obj, const std::string& key, double def, const std::string& where);
+double require_double(const json& obj, const std::string& key, const std::string& where);
+int64_t get_int(const json& obj, const std::string& key, int64_t def, const std::string& where);
+bool get_bool(const json& obj, const std::string& key, bool def, const std::string& where);
+std::string get_string(const json& obj, const std::string& key, const std::string& def,
+                       const std::string& where);
+std::vector<double> get_doubles(const json& obj, const std::string& key,
+                                const std::vector<double>& def, const std::string& where);
+std::vector<int64_t> get_ints(const json& obj, const std::string& key,
+                              const std::vector<int64_t>& def, const std::string& where);
+// Rejects keys of `obj` not in `allowed` (catches typos): "<where>: unknown option \"lrr\"
+// (known: lr, momentum, ...)".
+void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& where);
+
+// Range checks with uniform messages: "<where>.<key> must be > 0, got -1".
+void require_positive(double v, const std::string& key, const std::string& where);
+void require_nonnegative(double v, const std::string& key, const std::string& where);
+void require_in_range(double v, double lo, double hi, const std::string& key, const std::string& where);
+
+}  // namespace hone

@@ -1,0 +1,129 @@
+// hone/trainer.h — the fit loop, callbacks and history.
+//
+// Trainer::fit runs epochs of shuffled mini-batches: forward, loss, backward, L2 penalty,
+// gradient clipping, scheduler, optimizer step; then evaluates on the validation set and hands
+// the epoch's logs to every callback. A callback returning true from on_epoch_end stops
+// training (early stopping, pruning, Ctrl-C). A training step allocates no heap memory after
+// the first step.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "hone/dataset.h"
+#include "hone/loss.h"
+#include "hone/model.h"
+#include "hone/optimizer.h"
+#include "hone/scheduler.h"
+
+namespace hone {
+
+// Every metric of every epoch: rows[i] holds epoch i's logs ("epoch", "loss", "accuracy",
+// "val_loss", "val_accuracy", "lr", "time_s", "samples_per_s", ...).
+struct History {
+  std::vector<Logs> rows;
+  std::vector<double> values(const std::string& key) const;  // NaN where missing
+  nlohmann::json to_json() const;
+  std::string to_csv() const;
+};
+
+struct TrainOptions {
+  int epochs = 10;
+  int64_t batch_size = 32;  // <= 0 or "full": full batch (GD)
+  bool shuffle = true;
+  uint64_t seed = 0;
+  int threads = 1;                  // Eigen threads inside a step
+  double l2 = 0.0;                  // L2 penalty: loss += l2/2 * sum(w^2) over decay params
+  double clip_norm = 0.0;           // clip grads by global norm when > 0
+  double clip_value = 0.0;          // clip grads by value when > 0
+  std::vector<std::string> metrics; // extra metrics per epoch; "accuracy" default for classification
+  int64_t eval_batch_size = 1024;
+};
+
+class Trainer;
+
+// Optional hooks; every default does nothing. Return true from on_epoch_end to stop training.
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(Trainer&) {}
+  virtual void on_epoch_begin(Trainer&, int /*epoch*/) {}
+  virtual void on_batch_end(Trainer&, int64_t /*batch*/, int64_t /*batches*/, double /*loss*/) {}
+  virtual bool on_epoch_end(Trainer&, int /*epoch*/, Logs& /*logs*/) { return false; }
+  virtual void on_train_end(Trainer&) {}
+};
+
+// Keras EarlyStopping: monitor, mode (auto/min/max), patience, min_delta, restore_best_weights.
+class EarlyStopping : public Callback {
+ public:
+  EarlyStopping(std::string monitor = "val_loss", int patience = 5, double min_delta = 0.0,
+                std::string mode = "auto", bool restore_best_weights = false);
+  void on_train_begin(Trainer&) override;
+  bool on_epoch_end(Trainer&, int epoch, Logs& logs) override;
+  void on_train_end(Trainer&) override;
+  int stopped_epoch() const { return stopped_epoch_; }
+  int best_epoch() const { return best_epoch_; }
+
+ private:
+  std::string monitor_, mode_;
+  int patience_;
+  double min_delta_;
+  bool restore_;
+  bool bigger_better_ = false;
+  double best_ = 0;
+  int wait_ = 0, best_epoch_ = -1, stopped_epoch_ = -1;
+  std::vector<Tensor> best_weights_;
+};
+
+// Saves the model whenever `monitor` improves (Keras ModelCheckpoint, save_best_only=true).
+class ModelCheckpoint : public Callback {
+ public:
+  ModelCheckpoint(std::string path, std::string monitor = "val_loss", std::string mode = "auto");
+  bool on_epoch_end(Trainer&, int epoch, Logs& logs) override;
+
+ private:
+  std::string path_, monitor_, mode_;
+  bool bigger_better_ = false, has_best_ = false;
+  double best_ = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* scheduler, TrainOptions opts);
+
+  void add_callback(std::shared_ptr<Callback> cb) { callbacks_.push_back(std::move(cb)); }
+  // Where progress and messages go (the CLI prints them; tests capture them). Default: nothing.
+  void set_log(LogSink sink) { log_ = std::move(sink); }
+  // Set from a signal handler or another thread: the current epoch ends at the next batch.
+  void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+
+  History fit(const Dataset& train, const Dataset* val);
+  // Loss and metrics of the model on `d` (inference mode). Keys: "loss", metric names.
+  Logs evaluate(const Dataset& d);
+
+  Model& model() { return model_; }
+  Optimizer& optimizer() { return opt_; }
+  const TrainOptions& options() const { return opts_; }
+  const History& history() const { return history_; }
+  void log(const std::string& msg) const { if (log_) log_(msg); }
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  Model& model_;
+  const Loss& loss_;
+  Optimizer& opt_;
+  LrScheduler* sched_;
+  TrainOptions opts_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  LogSink log_;
+  const std::atomic<bool>* stop_flag_ = nullptr;
+  History history_;
+  bool interrupted_ = false;
+};
+
+}  // namespace hone

@@ -1,0 +1,153 @@
+#include "hone/tensor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "hone/error.h"
+
+namespace hone {
+
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  if (dims.size() > static_cast<size_t>(kMaxDims)) throw_invalid("Shape: more than 5 dimensions");
+  for (int64_t v : dims) push_back(v);
+}
+
+int64_t Shape::numel() const {
+  int64_t p = 1;
+  for (int i = 0; i < n_; ++i) p *= d_[static_cast<size_t>(i)];
+  return p;
+}
+
+void Shape::push_back(int64_t v) {
+  if (n_ >= kMaxDims) throw_invalid("Shape: more than 5 dimensions");
+  if (v < 0) throw_invalid("Shape: negative dimension " + std::to_string(v));
+  d_[static_cast<size_t>(n_++)] = v;
+}
+
+Shape Shape::tail() const {
+  HONE_CHECK(n_ >= 1, "tail of a 0-d shape");
+  Shape s;
+  for (int i = 1; i < n_; ++i) s.push_back(d_[static_cast<size_t>(i)]);
+  return s;
+}
+
+Shape Shape::with_batch(int64_t n) const {
+  Shape s;
+  s.push_back(n);
+  for (int i = 0; i < n_; ++i) s.push_back(d_[static_cast<size_t>(i)]);
+  return s;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (n_ != o.n_) return false;
+  for (int i = 0; i < n_; ++i)
+    if (d_[static_cast<size_t>(i)] != o.d_[static_cast<size_t>(i)]) return false;
+  return true;
+}
+
+std::string Shape::str() const {
+  std::string s = "(";
+  for (int i = 0; i < n_; ++i) {
+    if (i) s += ", ";
+    s += std::to_string(d_[static_cast<size_t>(i)]);
+  }
+  if (n_ == 1) s += ",";
+  return s + ")";
+}
+
+namespace {
+constexpr size_t kAlign = 64;
+float* alloc_floats(size_t n) {
+  if (n == 0) return nullptr;
+  size_t bytes = (n * sizeof(float) + kAlign - 1) / kAlign * kAlign;
+  void* p = std::aligned_alloc(kAlign, bytes);
+  if (!p) throw std::bad_alloc();
+  return static_cast<float*>(p);
+}
+}  // namespace
+
+Tensor::Tensor(const Shape& shape) : Tensor(shape, 0.0f) {}
+
+Tensor::Tensor(const Shape& shape, float fill_value) {
+  resize(shape);
+  fill(fill_value);
+}
+
+Tensor::Tensor(const Tensor& o) {
+  resize(o.shape_);
+  if (size_) std::memcpy(data_, o.data_, static_cast<size_t>(size_) * sizeof(float));
+}
+
+Tensor& Tensor::operator=(const Tensor& o) {
+  if (this != &o) {
+    resize(o.shape_);
+    if (size_) std::memcpy(data_, o.data_, static_cast<size_t>(size_) * sizeof(float));
+  }
+  return *this;
+}
+
+Tensor::Tensor(Tensor&& o) noexcept
+    : shape_(o.shape_), data_(o.data_), size_(o.size_), capacity_(o.capacity_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+  o.capacity_ = 0;
+  o.shape_ = Shape();
+}
+
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+  if (this != &o) {
+    std::free(data_);
+    shape_ = o.shape_;
+    data_ = o.data_;
+    size_ = o.size_;
+    capacity_ = o.capacity_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+    o.capacity_ = 0;
+    o.shape_ = Shape();
+  }
+  return *this;
+}
+
+Tensor::~Tensor() { std::free(data_); }
+
+void Tensor::resize(const Shape& shape) {
+  int64_t n = shape.numel();
+  if (static_cast<size_t>(n) > capacity_) {
+    float* p = alloc_floats(static_cast<size_t>(n));
+    std::free(data_);
+    data_ = p;
+    capacity_ = static_cast<size_t>(n);
+  }
+  shape_ = shape;
+  size_ = n;
+}
+
+void Tensor::reshape(const Shape& shape) {
+  if (shape.numel() != size_)
+    throw_invalid("Tensor::reshape: cannot view " + shape_.str() + " as " + shape.str());
+  shape_ = shape;
+}
+
+void Tensor::fill(float v) { std::fill(data_, data_ + size_, v); }
+
+void Tensor::copy_rows_from(const Tensor& src, const int64_t* rows, int64_t count) {
+  Shape s = src.shape();
+  HONE_CHECK(s.ndim() >= 1, "copy_rows_from a 0-d tensor");
+  int64_t row = s.numel() / std::max<int64_t>(1, s[0]);
+  s[0] = count;
+  resize(s);
+  for (int64_t i = 0; i < count; ++i) {
+    HONE_CHECK(rows[i] >= 0 && rows[i] < src.dim(0), "row index out of range");
+    std::memcpy(data_ + i * row, src.data() + rows[i] * row, static_cast<size_t>(row) * sizeof(float));
+  }
+}
+
+void Tensor::check_shape(const Shape& expected, const char* what) const {
+  if (shape_ != expected)
+    throw_invalid(std::string(what) + ": expected shape " + expected.str() + ", got " + shape_.str());
+}
+
+}  // namespace hone
