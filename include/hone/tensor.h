@@ -85,4 +85,14 @@ class Tensor {
   size_t capacity_ = 0;
 };
 
+// Bytes of tensor storage allocated by the calling thread: live now, and the high-water mark
+// since the last reset. A trial or training run that stays on one thread measures its own peak
+// tensor memory with these (activations, parameters, gradients, optimizer state, batches).
+struct TensorMemory {
+  int64_t current = 0;
+  int64_t peak = 0;
+};
+TensorMemory tensor_memory();
+void reset_tensor_memory_peak();
+
 }  // namespace hone

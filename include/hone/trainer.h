@@ -111,7 +111,11 @@ class Trainer {
   const TrainOptions& options() const { return opts_; }
   const History& history() const { return history_; }
   void log(const std::string& msg) const { if (log_) log_(msg); }
+  // True when the last fit() stopped early because of the stop flag.
   bool interrupted() const { return interrupted_; }
+  // True when the last fit() stopped because the loss became NaN or infinite. Divergence is an
+  // outcome, not an error: the history holds the epochs before it.
+  bool diverged() const { return diverged_; }
 
  private:
   Model& model_;
@@ -124,6 +128,8 @@ class Trainer {
   const std::atomic<bool>* stop_flag_ = nullptr;
   History history_;
   bool interrupted_ = false;
+  bool diverged_ = false;
+  Tensor eval_pred_;  // predictions of evaluate(), reused
 };
 
 }  // namespace hone

@@ -59,6 +59,8 @@ std::string Shape::str() const {
 
 namespace {
 constexpr size_t kAlign = 64;
+thread_local TensorMemory t_mem;
+
 float* alloc_floats(size_t n) {
   if (n == 0) return nullptr;
   size_t bytes = (n * sizeof(float) + kAlign - 1) / kAlign * kAlign;
@@ -66,7 +68,15 @@ float* alloc_floats(size_t n) {
   if (!p) throw std::bad_alloc();
   return static_cast<float*>(p);
 }
+
+void account(int64_t delta) {
+  t_mem.current += delta;
+  if (t_mem.current > t_mem.peak) t_mem.peak = t_mem.current;
+}
 }  // namespace
+
+TensorMemory tensor_memory() { return t_mem; }
+void reset_tensor_memory_peak() { t_mem.peak = t_mem.current; }
 
 Tensor::Tensor(const Shape& shape) : Tensor(shape, 0.0f) {}
 
@@ -98,6 +108,7 @@ Tensor::Tensor(Tensor&& o) noexcept
 
 Tensor& Tensor::operator=(Tensor&& o) noexcept {
   if (this != &o) {
+    if (data_) account(-static_cast<int64_t>(capacity_) * 4);
     std::free(data_);
     shape_ = o.shape_;
     data_ = o.data_;
@@ -111,13 +122,19 @@ Tensor& Tensor::operator=(Tensor&& o) noexcept {
   return *this;
 }
 
-Tensor::~Tensor() { std::free(data_); }
+Tensor::~Tensor() {
+  // A tensor freed on another thread than it was allocated on shifts the counts between threads;
+  // the per-thread figure is exact for the usual case of a run that stays on one thread.
+  if (data_) account(-static_cast<int64_t>(capacity_) * 4);
+  std::free(data_);
+}
 
 void Tensor::resize(const Shape& shape) {
   int64_t n = shape.numel();
   if (static_cast<size_t>(n) > capacity_) {
     float* p = alloc_floats(static_cast<size_t>(n));
     std::free(data_);
+    account((static_cast<int64_t>(n) - static_cast<int64_t>(capacity_)) * 4);
     data_ = p;
     capacity_ = static_cast<size_t>(n);
   }

@@ -1,0 +1,244 @@
+#include "hone/run.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "hone/config.h"
+#include "hone/error.h"
+#include "hone/loss.h"
+#include "hone/optimizer.h"
+#include "hone/scheduler.h"
+
+namespace hone {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string join(const std::string& a, const std::string& b) {
+  return (std::filesystem::path(a) / b).string();
+}
+
+nlohmann::json scaler_json(const Scaler& s) {
+  return {{"kind", s.kind()}, {"shift", s.a()}, {"scale", s.b()}};
+}
+
+// Holds out `fraction` of `d` as a second set (stratified for classification).
+void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed) {
+  if (fraction <= 0) return;
+  auto [a, b] = train_val_split(d, fraction, seed, true);
+  d = std::move(a);
+  held = std::move(b);
+}
+
+}  // namespace
+
+DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string& where) {
+  if (!cfg.is_object()) throw_invalid(where + ": expected a [data] table");
+  check_keys(cfg,
+             {"source", "dir", "train", "test", "train_images", "train_labels", "test_images",
+              "test_labels", "target", "task", "drop", "n_features", "test_fraction",
+              "validation_fraction", "scale", "limit", "delimiter"},
+             where);
+  const std::string source = get_string(cfg, "source", "fashion-mnist", where);
+  DataSplits out;
+  bool have_test = false;
+  if (source == "fashion-mnist" || source == "mnist" || source == "idx") {
+    std::string train_images, train_labels, test_images, test_labels;
+    if (source == "idx") {
+      train_images = get_string(cfg, "train_images", "", where);
+      train_labels = get_string(cfg, "train_labels", "", where);
+      test_images = get_string(cfg, "test_images", "", where);
+      test_labels = get_string(cfg, "test_labels", "", where);
+      if (train_images.empty() || train_labels.empty())
+        throw_invalid(where + ": source \"idx\" needs train_images and train_labels");
+    } else {
+      std::string dir = get_string(
+          cfg, "dir",
+          source == "mnist" ? "/usr/share/datasets/mnist" : "/usr/share/datasets/fashion-mnist", where);
+      train_images = join(dir, "train-images-idx3-ubyte.gz");
+      train_labels = join(dir, "train-labels-idx1-ubyte.gz");
+      test_images = join(dir, "t10k-images-idx3-ubyte.gz");
+      test_labels = join(dir, "t10k-labels-idx1-ubyte.gz");
+    }
+    out.train = load_idx(train_images, train_labels);
+    if (!test_images.empty() && !test_labels.empty()) {
+      out.test = load_idx(test_images, test_labels);
+      have_test = true;
+    }
+  } else if (source == "csv") {
+    CsvOptions o;
+    o.target = get_string(cfg, "target", "", where);
+    if (o.target.empty()) throw_invalid(where + ".target: required for source \"csv\" (the target column)");
+    o.task = get_string(cfg, "task", "auto", where);
+    std::string delim = get_string(cfg, "delimiter", ",", where);
+    if (delim.size() != 1) throw_invalid(where + ".delimiter: expected one character");
+    o.delimiter = delim[0];
+    if (cfg.contains("drop")) {
+      if (!cfg["drop"].is_array()) throw_invalid(where + ".drop: expected a list of column names");
+      for (auto& c : cfg["drop"]) o.drop.push_back(c.get<std::string>());
+    }
+    std::string train = get_string(cfg, "train", "", where);
+    if (train.empty()) throw_invalid(where + ".train: required (path of the training CSV)");
+    out.train = load_csv(train, o);
+    std::string test = get_string(cfg, "test", "", where);
+    if (!test.empty()) {
+      out.test = load_csv(test, o);
+      have_test = true;
+    }
+  } else if (source == "libsvm") {
+    int64_t nf = get_int(cfg, "n_features", 0, where);
+    std::string task = get_string(cfg, "task", "auto", where);
+    std::string train = get_string(cfg, "train", "", where);
+    if (train.empty()) throw_invalid(where + ".train: required (path of the training file)");
+    out.train = load_libsvm(train, nf, task);
+    std::string test = get_string(cfg, "test", "", where);
+    if (!test.empty()) {
+      out.test = load_libsvm(test, out.train.x.dim(1), task);
+      have_test = true;
+    }
+  } else {
+    throw_invalid(where + ".source: unknown source \"" + source +
+                  "\" (known: fashion-mnist, mnist, idx, csv, libsvm)");
+  }
+
+  const int64_t limit = get_int(cfg, "limit", 0, where);
+  if (limit < 0) throw_invalid(where + ".limit must be >= 0");
+  if (limit > 0 && limit < out.train.size()) {
+    std::vector<int64_t> idx(static_cast<size_t>(limit));
+    for (int64_t i = 0; i < limit; ++i) idx[static_cast<size_t>(i)] = i;
+    out.train = out.train.subset(idx);
+  }
+  const double test_fraction = get_double(cfg, "test_fraction", have_test ? 0.0 : 0.2, where);
+  const double val_fraction = get_double(cfg, "validation_fraction", 0.1, where);
+  require_in_range(test_fraction, 0.0, 0.9, "test_fraction", where);
+  require_in_range(val_fraction, 0.0, 0.9, "validation_fraction", where);
+  if (!have_test) hold_out(out.train, out.test, test_fraction, derive_seed(seed, 17));
+  hold_out(out.train, out.val, val_fraction, derive_seed(seed, 29));
+
+  const std::string scale = get_string(cfg, "scale", "none", where);
+  out.meta["data"] = cfg;
+  if (scale != "none") {
+    if (scale != "standard" && scale != "minmax")
+      throw_invalid(where + ".scale: expected \"none\", \"standard\" or \"minmax\", got \"" + scale + "\"");
+    Scaler s(scale);
+    s.fit(out.train.x);
+    s.transform(out.train.x);
+    if (out.val.size()) s.transform(out.val.x);
+    if (out.test.size()) s.transform(out.test.x);
+    out.meta["scaler"] = scaler_json(s);
+  }
+  out.meta["class_names"] = out.train.class_names;
+  out.meta["feature_names"] = out.train.feature_names;
+  out.meta["num_classes"] = out.train.num_classes;
+  return out;
+}
+
+void validate_run_config(const nlohmann::json& config) {
+  if (!config.is_object()) throw_invalid("config: expected a table");
+  check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective"},
+             "config");
+  if (!config.contains("model")) throw_invalid("config: the [model] table is missing");
+  const nlohmann::json train = config.value("train", nlohmann::json::object());
+  check_keys(train,
+             {"epochs", "batch_size", "loss", "optimizer", "lr", "scheduler", "l2", "clip_norm",
+              "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size"},
+             "train");
+}
+
+RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
+  validate_run_config(config);
+  const uint64_t seed = static_cast<uint64_t>(get_int(config, "seed", 0, "config"));
+  const nlohmann::json train = config.value("train", nlohmann::json::object());
+  const std::string w = "train";
+
+  TrainOptions o;
+  o.epochs = static_cast<int>(get_int(train, "epochs", 10, w));
+  if (train.contains("batch_size") && train["batch_size"].is_string()) {
+    if (train["batch_size"] != "full") throw_invalid("train.batch_size: expected a number or \"full\"");
+    o.batch_size = 0;
+  } else {
+    o.batch_size = get_int(train, "batch_size", 32, w);
+    if (o.batch_size <= 0) throw_invalid("train.batch_size must be > 0 (or \"full\"), got " +
+                                         std::to_string(o.batch_size));
+  }
+  o.shuffle = get_bool(train, "shuffle", true, w);
+  o.seed = seed;
+  o.threads = static_cast<int>(get_int(train, "threads", 1, w));
+  o.l2 = get_double(train, "l2", 0.0, w);
+  o.clip_norm = get_double(train, "clip_norm", 0.0, w);
+  o.clip_value = get_double(train, "clip_value", 0.0, w);
+  o.eval_batch_size = get_int(train, "eval_batch_size", 1024, w);
+  if (train.contains("metrics")) {
+    if (!train["metrics"].is_array()) throw_invalid("train.metrics: expected a list of metric names");
+    for (auto& m : train["metrics"]) o.metrics.push_back(m.get<std::string>());
+  }
+
+  // The loss: default by task.
+  nlohmann::json loss_cfg = train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"));
+  if (loss_cfg.is_string()) loss_cfg = {{"type", loss_cfg.get<std::string>()}};
+  auto loss = make_loss(loss_cfg, "train.loss");
+
+  nlohmann::json opt_cfg = train.value("optimizer", nlohmann::json("adam"));
+  if (opt_cfg.is_string()) opt_cfg = {{"type", opt_cfg.get<std::string>()}};
+  if (train.contains("lr")) {
+    if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
+    opt_cfg["lr"] = train["lr"];
+  }
+  if (opt_cfg.value("type", "") == "gd") o.batch_size = 0;  // GD is full-batch by definition
+  auto opt = make_optimizer(opt_cfg, "train.optimizer");
+
+  std::unique_ptr<LrScheduler> sched;
+  if (train.contains("scheduler")) {
+    nlohmann::json s = train["scheduler"];
+    if (s.is_string()) s = {{"type", s.get<std::string>()}};
+    if (s.value("type", "") != "none") sched = make_scheduler(s, "train.scheduler");
+  }
+
+  RunResult r;
+  nlohmann::json model_cfg = config["model"];
+  if (model_cfg.is_object() && !model_cfg.contains("seed")) model_cfg["seed"] = seed;
+  const int64_t peak_before = tensor_memory().current;
+  reset_tensor_memory_peak();
+  r.model = Model::from_config(model_cfg, "model");
+  if (!r.model.built()) r.model.build(data.train.x.shape().tail(), seed);
+
+  Trainer trainer(r.model, *loss, *opt, sched.get(), o);
+  trainer.set_log(hooks.log);
+  trainer.set_stop_flag(hooks.stop);
+  for (auto& cb : hooks.callbacks) trainer.add_callback(cb);
+  std::shared_ptr<EarlyStopping> es;
+  if (train.contains("early_stopping")) {
+    const auto& e = train["early_stopping"];
+    if (e.is_boolean()) {
+      if (e.get<bool>()) es = std::make_shared<EarlyStopping>("val_loss", 5, 0.0, "auto", true);
+    } else {
+      const std::string ew = "train.early_stopping";
+      check_keys(e, {"monitor", "patience", "min_delta", "mode", "restore_best_weights"}, ew);
+      es = std::make_shared<EarlyStopping>(get_string(e, "monitor", "val_loss", ew),
+                                           static_cast<int>(get_int(e, "patience", 5, ew)),
+                                           get_double(e, "min_delta", 0.0, ew), get_string(e, "mode", "auto", ew),
+                                           get_bool(e, "restore_best_weights", true, ew));
+    }
+    if (es) trainer.add_callback(es);
+  }
+  if (get_bool(train, "checkpoint", false, w) && !hooks.checkpoint_path.empty())
+    trainer.add_callback(std::make_shared<ModelCheckpoint>(
+        hooks.checkpoint_path, data.val.size() ? "val_loss" : "loss", "auto"));
+
+  auto t0 = Clock::now();
+  r.history = trainer.fit(data.train, data.val.size() ? &data.val : nullptr);
+  r.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.diverged = trainer.diverged();
+  r.interrupted = trainer.interrupted();
+  if (r.diverged) r.stop_reason = "diverged";
+  else if (r.interrupted) r.stop_reason = "interrupted";
+  else if (es && es->stopped_epoch() >= 0) r.stop_reason = "early_stopping";
+  else if (static_cast<int>(r.history.rows.size()) < o.epochs) r.stop_reason = "callback";
+  if (!r.diverged && data.test.size()) r.test = trainer.evaluate(data.test);
+  r.num_params = r.model.num_params();
+  r.peak_tensor_bytes = tensor_memory().peak - peak_before;
+  return r;
+}
+
+}  // namespace hone

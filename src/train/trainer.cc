@@ -1,0 +1,201 @@
+#include "hone/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "hone/error.h"
+#include "hone/metrics.h"
+#include "train/threads.h"
+
+namespace hone {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Number of rows of `pred` whose argmax equals the label (classification accuracy numerator).
+int64_t count_correct(const Tensor& pred, const Tensor& y) {
+  int64_t n = pred.dim(0);
+  int64_t k = pred.size() / std::max<int64_t>(1, n);
+  int64_t correct = 0;
+  const float* p = pred.data();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = p + i * k;
+    int64_t best = 0;
+    if (k == 1) {
+      best = row[0] > 0.0f ? 1 : 0;
+    } else {
+      for (int64_t j = 1; j < k; ++j)
+        if (row[j] > row[best]) best = j;
+    }
+    correct += (best == static_cast<int64_t>(y[i]));
+  }
+  return correct;
+}
+
+// 0.5 * sum(w^2) over decayed params, and grad += l2 * w.
+double apply_l2(const std::vector<Param>& params, double l2) {
+  double sq = 0.0;
+  const float c = static_cast<float>(l2);
+  for (const Param& p : params) {
+    if (!p.decay) continue;
+    float* w = p.value->data();
+    float* g = p.grad->data();
+    int64_t n = p.value->size();
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      s += w[i] * w[i];
+      g[i] += c * w[i];
+    }
+    sq += s;
+  }
+  return 0.5 * l2 * sq;
+}
+
+}  // namespace
+
+Trainer::Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* scheduler,
+                 TrainOptions opts)
+    : model_(model), loss_(loss), opt_(opt), sched_(scheduler), opts_(std::move(opts)) {
+  if (opts_.epochs < 0) throw_invalid("train.epochs must be >= 0, got " + std::to_string(opts_.epochs));
+  if (opts_.threads < 1) throw_invalid("train.threads must be >= 1, got " + std::to_string(opts_.threads));
+  if (opts_.l2 < 0) throw_invalid("train.l2 must be >= 0");
+}
+
+History Trainer::fit(const Dataset& train, const Dataset* val) {
+  const int64_t n = train.size();
+  if (n == 0) throw_invalid("training data set is empty");
+  if (!model_.built()) model_.build(train.x.shape().tail(), opts_.seed);
+  if (train.x.shape().tail() != model_.input_shape())
+    throw_invalid("training data has samples of shape " + train.x.shape().tail().str() +
+                  " but the model expects " + model_.input_shape().str());
+  if (loss_.is_classification() && !train.is_classification())
+    throw_invalid("loss \"" + loss_.type() + "\" needs class labels, but the data set is a regression one");
+
+  ThreadScope threads(opts_.threads);
+  const int64_t bs = opts_.batch_size <= 0 ? n : std::min<int64_t>(opts_.batch_size, n);
+  const int64_t batches = (n + bs - 1) / bs;
+  const bool classify = train.is_classification();
+
+  const double base_lr = opt_.lr();
+  if (sched_) {
+    sched_->set_log(log_);
+    sched_->begin(base_lr, batches, opts_.epochs);
+  }
+  const std::vector<Param> params = model_.params();  // built once: no allocation per step
+
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Tensor xb, yb, dlogits;
+  history_ = History{};
+  interrupted_ = false;
+  diverged_ = false;
+  int64_t step = 0;
+
+  for (auto& cb : callbacks_) cb->on_train_begin(*this);
+  for (int epoch = 0; epoch < opts_.epochs; ++epoch) {
+    for (auto& cb : callbacks_) cb->on_epoch_begin(*this, epoch);
+    auto t0 = Clock::now();
+    if (opts_.shuffle) {
+      Rng rng(derive_seed(opts_.seed, 1000003ull + static_cast<uint64_t>(epoch)));
+      std::shuffle(order.begin(), order.end(), rng);
+    }
+    double loss_sum = 0.0;
+    int64_t correct = 0, seen = 0;
+    double lr = opt_.lr();
+    for (int64_t b = 0; b < batches; ++b) {
+      if (stop_flag_ && stop_flag_->load(std::memory_order_relaxed)) {
+        interrupted_ = true;
+        break;
+      }
+      const int64_t start = b * bs;
+      const int64_t m = std::min(bs, n - start);
+      xb.copy_rows_from(train.x, order.data() + start, m);
+      yb.copy_rows_from(train.y, order.data() + start, m);
+
+      const Tensor& out = model_.forward(xb, /*training=*/true);
+      double loss = loss_.compute(out, yb, &dlogits);
+      if (classify) correct += count_correct(out, yb);
+      model_.backward(dlogits);
+      if (opts_.l2 > 0) loss += apply_l2(params, opts_.l2);
+      if (!std::isfinite(loss)) {
+        diverged_ = true;
+        break;
+      }
+      if (opts_.clip_value > 0) clip_grad_value(params, opts_.clip_value);
+      if (opts_.clip_norm > 0) clip_grad_norm(params, opts_.clip_norm);
+      if (sched_) opt_.set_lr(sched_->lr_at_step(step, epoch));
+      lr = opt_.lr();
+      opt_.step(params);
+      ++step;
+      loss_sum += loss * static_cast<double>(m);
+      seen += m;
+      for (auto& cb : callbacks_) cb->on_batch_end(*this, b, batches, loss);
+    }
+    if (diverged_) {
+      log("epoch " + std::to_string(epoch + 1) + ": the loss is not finite (training diverged); stopping");
+      break;
+    }
+    if (interrupted_ || seen == 0) break;  // keep only complete epochs in the history
+
+    Logs logs;
+    logs["epoch"] = epoch + 1;
+    logs["loss"] = loss_sum / static_cast<double>(seen);
+    if (classify) logs["accuracy"] = static_cast<double>(correct) / static_cast<double>(seen);
+    logs["lr"] = lr;
+    const double train_s = seconds_since(t0);
+    logs["time_s"] = train_s;
+    logs["samples_per_s"] = static_cast<double>(seen) / std::max(train_s, 1e-9);
+    if (val && val->size() > 0) {
+      Logs v = evaluate(*val);
+      for (auto& [k, x] : v) logs["val_" + k] = x;
+    }
+    if (sched_) sched_->end_epoch(epoch, logs);
+    bool stop = false;
+    for (auto& cb : callbacks_) stop = cb->on_epoch_end(*this, epoch, logs) || stop;
+    history_.rows.push_back(logs);
+    if (stop) break;
+  }
+  for (auto& cb : callbacks_) cb->on_train_end(*this);
+  return history_;
+}
+
+Logs Trainer::evaluate(const Dataset& d) {
+  Logs out;
+  const int64_t n = d.size();
+  if (n == 0) return out;
+  ThreadScope threads(opts_.threads);
+  const int64_t bs = std::max<int64_t>(1, opts_.eval_batch_size);
+  std::vector<int64_t> idx(static_cast<size_t>(std::min(bs, n)));
+  Tensor xb, yb;
+  double loss_sum = 0.0;
+  for (int64_t start = 0; start < n; start += bs) {
+    const int64_t m = std::min(bs, n - start);
+    for (int64_t i = 0; i < m; ++i) idx[static_cast<size_t>(i)] = start + i;
+    xb.copy_rows_from(d.x, idx.data(), m);
+    yb.copy_rows_from(d.y, idx.data(), m);
+    const Tensor& o = model_.forward(xb, /*training=*/false);
+    loss_sum += loss_.compute(o, yb, nullptr) * static_cast<double>(m);
+    if (start == 0) {
+      Shape s = o.shape();
+      s[0] = n;
+      eval_pred_.resize(s);
+    }
+    std::copy(o.data(), o.data() + o.size(), eval_pred_.data() + start * (o.size() / m));
+  }
+  out["loss"] = loss_sum / static_cast<double>(n);
+  std::vector<std::string> names = opts_.metrics;
+  if (names.empty() && d.is_classification()) names = {"accuracy"};
+  for (const auto& name : names) out[name] = compute_metric(name, eval_pred_, d.y, d.num_classes);
+  return out;
+}
+
+}  // namespace hone
