@@ -1,10 +1,74 @@
 #include "cli/app.h"
 
+#include <csignal>
 #include <cstdio>
+#include <exception>
+#include <new>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "hone/error.h"
 
 namespace hone::cli {
-int run(int argc, char** argv) {
-  std::puts("hone " HONE_VERSION);
-  return 0;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_sigint(int) {
+  if (g_stop.load()) {  // a second Ctrl-C: stop now
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+  g_stop.store(true);
 }
+
+}  // namespace
+
+const std::atomic<bool>* install_interrupt_handler() {
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  return &g_stop;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"hone — tune, train and diagnose models from one native binary", "hone"};
+  app.set_version_flag("--version", std::string("hone ") + HONE_VERSION);
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  std::vector<std::unique_ptr<Command>> commands = make_commands();
+  for (auto& c : commands) c->add_to(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "hone: error: %s\nRun 'hone --help' for usage.\n", e.what());
+    return 2;
+  }
+  try {
+    for (auto& c : commands)
+      if (c->parsed()) return c->run();
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "hone: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace hone::cli

@@ -1,0 +1,17 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+
+namespace hone::cli {
+
+bool Command::parsed() const { return sub_ && sub_->parsed(); }
+
+std::vector<std::unique_ptr<Command>> make_commands() {
+  std::vector<std::unique_ptr<Command>> v;
+  v.push_back(make_train_command());
+  v.push_back(make_eval_command());
+  v.push_back(make_predict_command());
+  return v;
+}
+
+}  // namespace hone::cli
