@@ -33,12 +33,17 @@ class Model {
   const Shape& output_shape() const { return out_shape_; }
 
   // x: (N, input_shape...). Returns the output (N, output_shape...), owned by the model and valid
-  // until the next forward().
+  // until the next forward(). Throws Error(kInvalidArgument) on a wrong input shape.
+  // REQUIRES: built(). When training, x is referenced (not copied) by the following backward():
+  // keep it alive and unchanged until then.
   const Tensor& forward(const Tensor& x, bool training);
-  // dy = dL/d(output of the last forward(training=true)). Writes every parameter's grad.
+  // dy = dL/d(output of the last forward(training=true)). Overwrites every parameter's grad.
+  // The first layer's input gradient is not computed. Throws Error(kRuntime) when the last
+  // forward() was not a training forward (predict() counts as one in inference mode).
   void backward(const Tensor& dy);
 
-  // Predictions for a whole data set in batches (inference mode) into `out`.
+  // Predictions for a whole data set in batches (inference mode) into `out` (resized to
+  // (N, output_shape...)). Invalidates the state of the last training forward.
   void predict(const Tensor& x, Tensor& out, int64_t batch_size = 1024);
 
   std::vector<Param> params();
@@ -62,12 +67,14 @@ class Model {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Tensor> acts_;   // acts_[i] = output of layer i
-  std::vector<Tensor> grads_;  // grads_[i] = dL/d(input of layer i+1) scratch
-  Tensor input_copy_;          // unused unless needed
-  const Tensor* last_input_ = nullptr;
+  std::vector<Tensor> acts_;   // acts_[i] = output of layer i, (N, shape_i...)
+  std::vector<Tensor> grads_;  // grads_[i] = dL/d(output of layer i) = dL/d(input of layer i+1)
+  Tensor input_copy_;          // predict(): the current input batch
+  const Tensor* last_input_ = nullptr;  // input of the last training forward()
   Shape in_shape_, out_shape_;
+  uint64_t seed_ = 0;
   bool built_ = false;
+  bool can_backward_ = false;  // the last forward() was a training forward
 };
 
 }  // namespace hone

@@ -1,0 +1,92 @@
+// Dense (fully connected) layer: y = x W + b over the last input dimension.
+#include "hone/config.h"
+#include "nn/eigen.h"
+#include "nn/layers.h"
+
+namespace hone::nn {
+namespace {
+
+class Dense final : public LayerBase {
+ public:
+  Dense(int64_t units, std::string init, bool bias, json cfg)
+      : units_(units), init_(std::move(init)), bias_(bias) {
+    cfg_ = std::move(cfg);
+  }
+  std::string type() const override { return "dense"; }
+
+  Shape build(const Shape& in, Rng& rng) override {
+    if (in.ndim() < 1)
+      throw_invalid(label() + ": needs inputs with at least one feature dimension, got " + in.str());
+    in_ = in;
+    fin_ = in[in.ndim() - 1];
+    w_.resize({fin_, units_});  // (in, out): y = x W, so the forward GEMM needs no transpose
+    init_weights(w_, init_, fin_, units_, rng);
+    dw_.resize(w_.shape());
+    dw_.zero();
+    if (bias_) {
+      b_.resize({units_});
+      b_.zero();
+      db_.resize({units_});
+      db_.zero();
+    }
+    Shape out;
+    for (int i = 0; i + 1 < in.ndim(); ++i) out.push_back(in[i]);
+    out.push_back(units_);
+    out_ = out;
+    return out;
+  }
+
+  void forward(const Tensor& x, Tensor& y, bool) override {
+    check_input(x);
+    y.resize(out_.with_batch(x.dim(0)));
+    const int64_t rows = x.size() / fin_;
+    auto Y = mat(y.data(), rows, units_);
+    Y.noalias() = mat(x.data(), rows, fin_) * mat(w_.data(), fin_, units_);
+    if (bias_) Y.rowwise() += vec(b_);
+  }
+
+  void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) override {
+    const int64_t rows = x.size() / fin_;
+    auto X = mat(x.data(), rows, fin_);
+    auto dY = mat(dy.data(), rows, units_);
+    mat(dw_.data(), fin_, units_).noalias() = X.transpose() * dY;
+    if (bias_) vec(db_).noalias() = dY.colwise().sum();
+    if (dx) {
+      dx->resize(x.shape());
+      mat(dx->data(), rows, fin_).noalias() = dY * mat(w_.data(), fin_, units_).transpose();
+    }
+  }
+
+  std::vector<Param> params() override {
+    std::vector<Param> p{{name_ + ".weight", &w_, &dw_, true}};
+    if (bias_) p.push_back({name_ + ".bias", &b_, &db_, false});
+    return p;
+  }
+
+  double flops_per_sample() const override {
+    return 2.0 * static_cast<double>(in_.numel()) * static_cast<double>(units_);
+  }
+
+ private:
+  int64_t units_;
+  std::string init_;
+  bool bias_;
+  int64_t fin_ = 0;
+  Shape out_;
+  Tensor w_, b_, dw_, db_;  // w: (in, units), b: (units)
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_dense(const json& cfg, const std::string& where) {
+  check_keys(cfg, {"type", "units", "init", "bias"}, where);
+  if (!cfg.contains("units")) throw_invalid(where + ": dense needs \"units\"");
+  int64_t units = get_int(cfg, "units", 0, where);
+  require_positive(static_cast<double>(units), "units", where);
+  std::string init = get_init(cfg, where);
+  bool bias = get_bool(cfg, "bias", true, where);
+  json c = {{"type", "dense"}, {"units", units}, {"init", init}, {"bias", bias}};
+  return std::make_unique<Dense>(units, init, bias, c);
+}
+
+}  // namespace hone::nn

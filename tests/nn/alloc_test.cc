@@ -1,0 +1,63 @@
+// A second forward+backward with the same batch size must not touch the heap.
+#define HONE_ALLOC_COUNTER_DEFINE
+#include "nn/alloc_counter.h"
+
+#include <Eigen/Core>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hone/loss.h"
+#include "hone/model.h"
+#include "nn/gradcheck.h"
+
+namespace hone {
+namespace {
+
+using nlohmann::json;
+
+void expect_step_allocates_nothing(const json& cfg, const Shape& batch, int classes) {
+  // Eigen's own multi-threaded GEMM allocates its shared packing buffers on every product; the
+  // contract is for the single-threaded kernels (threads come from the layers' own loops).
+  const int saved_threads = Eigen::nbThreads();
+  Eigen::setNbThreads(1);
+  Model m = Model::from_config(cfg);
+  auto loss = make_loss("cross_entropy");
+  Tensor x = testing::random_tensor(batch, 1);
+  Tensor t(Shape{batch[0]});
+  for (int64_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(i % classes);
+  Tensor g;
+  auto step = [&] {
+    const Tensor& y = m.forward(x, true);
+    loss->compute(y, t, &g);
+    m.backward(g);
+  };
+  step();  // first step sizes every buffer
+  testing::AllocScope scope;
+  step();
+  step();
+  scope.stop();
+  EXPECT_EQ(scope.count(), 0) << cfg.dump();
+  Eigen::setNbThreads(saved_threads);
+}
+
+TEST(AllocCounter, SeesAllocations) {
+  testing::AllocScope scope;
+  auto* p = new std::vector<float>(100);
+  delete p;
+  EXPECT_GE(scope.count(), 2);
+  if (testing::counts_malloc()) {
+    testing::AllocScope s2;
+    Tensor t(Shape{1000});
+    EXPECT_EQ(s2.count(), 1);
+  }
+}
+
+TEST(NoAllocation, MlpStep) {
+  expect_step_allocates_nothing(json::parse(R"({"input_shape": [784], "layers": [
+      {"type": "dense", "units": 256}, {"type": "relu"}, {"type": "dense", "units": 128},
+      {"type": "relu"}, {"type": "dropout", "rate": 0.1}, {"type": "dense", "units": 10}]})"),
+                                Shape{128, 784}, 10);
+}
+
+}  // namespace
+}  // namespace hone
