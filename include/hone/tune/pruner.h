@@ -1,0 +1,70 @@
+// hone/tune/pruner.h — deciding to stop unpromising trials early.
+//
+// After optuna/pruners/_base.py: one method, prune(study, trial), called from
+// Trial::should_prune() with a fresh snapshot of the trial. Pruners are shared by all worker
+// threads: prune() must be thread-safe. Single-objective only. A NaN intermediate value prunes
+// (Optuna semantics) in every pruner except nop.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hone/tune/frozen_trial.h"
+
+namespace hone {
+
+class Study;
+
+class Pruner {
+ public:
+  virtual ~Pruner() = default;
+  virtual std::string name() const = 0;
+  virtual bool prune(const Study& study, const FrozenTrial& trial) = 0;
+};
+
+struct PercentileOptions {
+  double percentile = 50.0;  // in [0, 100]; 50 = MedianPruner
+  int n_startup_trials = 5;  // no pruning until this many trials are COMPLETE
+  int n_warmup_steps = 0;    // no pruning before this step
+  int interval_steps = 1;    // check at most once per interval
+  int n_min_trials = 1;      // trials that reported at this step needed to compare
+};
+struct SuccessiveHalvingOptions {
+  std::optional<int64_t> min_resource;  // nullopt = "auto" (max last step of COMPLETE / 100)
+  int reduction_factor = 4;
+  int min_early_stopping_rate = 0;
+  int bootstrap_count = 0;
+};
+struct HyperbandOptions {
+  int64_t min_resource = 1;
+  std::optional<int64_t> max_resource;  // nullopt = "auto" (max last step of COMPLETE + 1)
+  int reduction_factor = 3;
+  int bootstrap_count = 0;
+};
+struct ThresholdOptions {
+  std::optional<double> lower, upper;  // prune below lower / above upper
+  int n_warmup_steps = 0;
+  int interval_steps = 1;
+};
+
+std::shared_ptr<Pruner> make_nop_pruner();
+std::shared_ptr<Pruner> make_percentile_pruner(const PercentileOptions& options);
+std::shared_ptr<Pruner> make_median_pruner(PercentileOptions options = {});  // percentile 50
+std::shared_ptr<Pruner> make_successive_halving_pruner(const SuccessiveHalvingOptions& o = {});
+std::shared_ptr<Pruner> make_hyperband_pruner(const HyperbandOptions& options = {});
+std::shared_ptr<Pruner> make_threshold_pruner(const ThresholdOptions& options);
+
+// {"type": "median"|"percentile"|"asha"|"successive_halving"|"hyperband"|"threshold"|"nop", ...}
+// with the option names above ("min_resource": "auto" or an int). Throws Error(kInvalidArgument)
+// naming an unknown type or key.
+std::shared_ptr<Pruner> make_pruner(const json& config);
+std::vector<std::string> pruner_names();
+
+// The Hyperband bracket of a trial (Optuna: crc32("<study>_<number>") walked over the brackets'
+// budgets), exposed for tests.
+int hyperband_bracket(const std::string& study_name, int64_t trial_number, int n_brackets,
+                      int reduction_factor);
+
+}  // namespace hone

@@ -1,0 +1,99 @@
+// hone/tune/storage.h — where studies and trials live.
+//
+// The method list and the contract follow optuna/storages/_base.py (Optuna 3.1), so that the
+// SQLite and PostgreSQL backends (Optuna's RDB schema) implement the same interface:
+//
+//  * Thread-safe: every method may be called from any thread at any time.
+//  * Snapshots: get_trial / get_all_trials / get_best_trial return copies; they never change
+//    afterwards.
+//  * Finished trials (COMPLETE, PRUNED, FAIL) are immutable: any set_trial_* on them throws
+//    Error(kRuntime) "trial #N has already finished". (Callers such as Optuna's caching layer
+//    rely on this to cache finished trials forever.)
+//  * Ids vs numbers: a trial_id is unique in the whole storage (a SQL primary key); a number is
+//    0..N-1 within its study, dense, in creation order.
+//  * WAITING trials (enqueued) are claimed atomically: set_trial_state_values(id, RUNNING)
+//    returns false if the trial is no longer WAITING (another worker got it). A SQL backend does
+//    this with "UPDATE ... SET state='RUNNING' WHERE trial_id=? AND state='WAITING'".
+//  * Parameter consistency: the first distribution stored for a name in a study fixes its kind,
+//    log flag and choices; set_trial_param with an incompatible one throws Error(kInvalidArgument).
+//
+// Errors: unknown study/trial ids throw Error(kInvalidArgument); a backend failure Error(kIoError)
+// or Error(kRuntime).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hone/tune/frozen_trial.h"
+
+namespace hone {
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // ---- studies ----
+  // Creates a study; throws Error(kInvalidArgument) if the name exists. An empty name gets a
+  // generated unique one ("no-name-<hex>").
+  virtual int64_t create_new_study(Direction direction, const std::string& name) = 0;
+  virtual void delete_study(int64_t study_id) = 0;
+  // Throws Error(kInvalidArgument) "no study named ..." if absent.
+  virtual int64_t get_study_id_from_name(const std::string& name) = 0;
+  virtual std::string get_study_name(int64_t study_id) = 0;
+  virtual Direction get_study_direction(int64_t study_id) = 0;
+  virtual std::vector<std::string> get_all_study_names() = 0;
+  virtual void set_study_user_attr(int64_t study_id, const std::string& key, const json& value) = 0;
+  virtual void set_study_system_attr(int64_t study_id, const std::string& key,
+                                     const json& value) = 0;
+  virtual std::map<std::string, json> get_study_user_attrs(int64_t study_id) = 0;
+  virtual std::map<std::string, json> get_study_system_attrs(int64_t study_id) = 0;
+
+  // ---- trials ----
+  // Creates a trial and returns its trial_id. Without a template: RUNNING, started now. With one
+  // (enqueue, add_trial): its state, value, params, intermediate values, attrs and datetimes are
+  // copied (its trial_id and number are ignored); a WAITING template gets no datetimes.
+  virtual int64_t create_new_trial(int64_t study_id, const FrozenTrial* templ = nullptr) = 0;
+  virtual int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) = 0;
+  virtual int64_t get_trial_number_from_id(int64_t trial_id) = 0;
+  virtual int64_t get_study_id_from_trial_id(int64_t trial_id) = 0;
+  // Stores a parameter (internal representation) of a RUNNING trial.
+  virtual void set_trial_param(int64_t trial_id, const std::string& name, double internal,
+                               const Distribution& distribution) = 0;
+  // Sets the state (and, for COMPLETE/PRUNED, the value). RUNNING resets datetime_start; a
+  // finished state sets datetime_complete. Returns false, changing nothing, when asked to set
+  // RUNNING on a trial that is not WAITING (the atomic claim of an enqueued trial).
+  virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
+                                      std::optional<double> value = std::nullopt) = 0;
+  // Records a reported value; re-reporting a step overwrites it (upsert, as Optuna's storages).
+  virtual void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) = 0;
+  virtual void set_trial_user_attr(int64_t trial_id, const std::string& key,
+                                   const json& value) = 0;
+  virtual void set_trial_system_attr(int64_t trial_id, const std::string& key,
+                                     const json& value) = 0;
+
+  virtual FrozenTrial get_trial(int64_t trial_id) = 0;
+  // Trials of a study in number order, filtered by state, restricted to number >= min_number
+  // (a cursor for incremental readers such as TPE's observation cache).
+  virtual std::vector<FrozenTrial> get_all_trials(int64_t study_id,
+                                                  TrialStates states = TrialStates::all(),
+                                                  int64_t min_number = 0) = 0;
+  virtual int64_t get_n_trials(int64_t study_id, TrialStates states = TrialStates::all());
+  // The COMPLETE trial with the best value (ties: the lowest number); nullopt if none.
+  virtual std::optional<FrozenTrial> get_best_trial(int64_t study_id);
+};
+
+// A storage in this process's memory (the default). Thread-safe; one mutex.
+std::shared_ptr<Storage> make_in_memory_storage();
+
+// Backends by URL scheme ("sqlite", "postgresql", ...), registered by the parts that implement
+// them. open_storage("") and open_storage(":memory:") give a new in-memory storage. Throws
+// Error(kInvalidArgument) for an unknown scheme, naming the known ones.
+using StorageFactory = std::function<std::shared_ptr<Storage>(const std::string& url)>;
+void register_storage_backend(const std::string& scheme, StorageFactory factory);
+std::shared_ptr<Storage> open_storage(const std::string& url);
+
+}  // namespace hone

@@ -1,0 +1,216 @@
+// hone/tune/study.h — define-by-run search: Study, Trial, ask/tell, optimize.
+//
+//   auto study = hone::create_study({.name = "mlp", .direction = hone::Direction::maximize,
+//                                    .seed = 1});
+//   study.optimize([](hone::Trial& t) {
+//     double lr = t.suggest_float("lr", 1e-4, 1e-1, {.log = true});
+//     for (int epoch = 0; ...) { ...; t.report(acc, epoch); if (t.should_prune()) throw hone::TrialPruned(); }
+//     return acc;
+//   }, {.n_trials = 100, .n_jobs = 2});
+//
+// Outcomes: a returned finite value -> COMPLETE; TrialPruned -> PRUNED (value = the last finite
+// intermediate value, as Optuna); any other exception -> FAIL with the message as "fail_reason";
+// a NaN or infinite return -> FAIL with the reason. The study goes on after a failure.
+//
+// Thread safety: a Study is a handle (copies share one study); all its methods are thread-safe.
+// A Trial belongs to the thread running its objective.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hone/tune/frozen_trial.h"
+#include "hone/tune/pruner.h"
+#include "hone/tune/sampler.h"
+#include "hone/tune/storage.h"
+
+namespace hone {
+
+// Thrown by an objective to say "pruned" (after should_prune() returned true).
+class TrialPruned : public std::exception {
+ public:
+  TrialPruned() = default;
+  explicit TrialPruned(std::string msg) : msg_(std::move(msg)) {}
+  const char* what() const noexcept override { return msg_.empty() ? "trial pruned" : msg_.c_str(); }
+
+ private:
+  std::string msg_;
+};
+
+struct FloatOptions {
+  bool log = false;
+  std::optional<double> step;
+};
+struct IntOptions {
+  bool log = false;
+  int64_t step = 1;
+};
+
+class Study;
+
+class Trial {
+ public:
+  // Define-by-run suggestions. The first call for a name samples (or takes the enqueued fixed
+  // value); later calls with the same name return the same value. Throws Error(kInvalidArgument)
+  // for an invalid domain or one incompatible with this name's earlier use in the study.
+  double suggest_float(const std::string& name, double low, double high, FloatOptions o = {});
+  int64_t suggest_int(const std::string& name, int64_t low, int64_t high, IntOptions o = {});
+  json suggest_categorical(const std::string& name, const std::vector<json>& choices);
+  std::string suggest_categorical(const std::string& name, const std::vector<std::string>& choices);
+  // Any distribution; returns the user-facing value.
+  json suggest(const std::string& name, const Distribution& dist);
+
+  // Records the objective's value at `step` (>= 0). Re-reporting a step is ignored (Optuna).
+  void report(double value, int64_t step);
+  // Asks the study's pruner. Always false for trials made by ask() without a pruner decision path.
+  bool should_prune();
+  void set_user_attr(const std::string& key, const json& value);
+  void set_system_attr(const std::string& key, const json& value);
+
+  int64_t number() const { return number_; }
+  int64_t trial_id() const { return trial_id_; }
+  // Parameters suggested so far, user-facing values.
+  json params() const;
+  const std::map<std::string, Distribution>& distributions() const { return local_.distributions; }
+  // A fresh snapshot from the storage.
+  FrozenTrial frozen() const;
+  Study& study() { return *study_; }
+
+ private:
+  friend class Study;
+  Trial(std::shared_ptr<Study> study, int64_t trial_id, int64_t number);
+  double suggest_internal(const std::string& name, const Distribution& dist);
+
+  std::shared_ptr<Study> study_;
+  int64_t trial_id_, number_;
+  FrozenTrial local_;  // this trial as this worker knows it (params so far), for samplers
+  std::map<std::string, double> relative_params_;  // from sample_relative
+  SearchSpace relative_space_;
+  json fixed_params_;  // enqueued values (object) or null
+  std::map<int64_t, double> reported_;
+};
+
+using Objective = std::function<double(Trial&)>;
+// Called after each finished trial (serialised: never two at once).
+using TrialCallback = std::function<void(Study&, const FrozenTrial&)>;
+
+struct OptimizeOptions {
+  int64_t n_trials = 0;    // 0 = no limit (then timeout_s or a stop ends the run)
+  double timeout_s = 0;    // 0 = none; no new trial starts after this many seconds
+  int n_jobs = 1;          // trials at once (threads); -1 = hardware threads
+  bool catch_exceptions = true;  // false: the first objective exception ends optimize and is rethrown
+  std::vector<TrialCallback> callbacks;
+  std::atomic<bool>* stop = nullptr;  // e.g. set by a SIGINT handler: no new trials start
+};
+
+// A storage given by URL ("sqlite:///x.db"; "" = in memory) or as an instance.
+struct StorageSpec {
+  StorageSpec() = default;
+  StorageSpec(const char* url) : url(url) {}
+  StorageSpec(std::string url) : url(std::move(url)) {}
+  StorageSpec(std::shared_ptr<Storage> s) : instance(std::move(s)) {}
+  std::string url;
+  std::shared_ptr<Storage> instance;
+};
+
+struct StudyOptions {
+  std::string name;  // "" = generated
+  StorageSpec storage;
+  Direction direction = Direction::minimize;
+  std::shared_ptr<Sampler> sampler;  // null = TPE (seeded with `seed`)
+  std::shared_ptr<Pruner> pruner;    // null = median pruner
+  std::optional<uint64_t> seed;      // used for the default sampler
+  bool load_if_exists = false;
+};
+
+class Study : public std::enable_shared_from_this<Study> {
+ public:
+  // Use create_study / load_study.
+  Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr<Sampler> sampler,
+        std::shared_ptr<Pruner> pruner);
+
+  void optimize(const Objective& objective, const OptimizeOptions& options = {});
+
+  // Ask/tell for callers that own the loop. ask() pops the oldest enqueued (WAITING) trial if
+  // any, else creates one. The returned Trial must be told exactly once.
+  Trial ask();
+  // value: COMPLETE if finite, else FAIL with a reason. Returns the finished snapshot.
+  FrozenTrial tell(Trial& trial, double value);
+  // An explicit state (COMPLETE needs a finite value; PRUNED takes the last reported value when
+  // none is given; FAIL records `fail_reason`). Throws Error(kRuntime) for a finished trial.
+  FrozenTrial tell(Trial& trial, TrialState state, std::optional<double> value = std::nullopt,
+                   const std::string& fail_reason = "");
+  FrozenTrial tell(int64_t trial_number, TrialState state,
+                   std::optional<double> value = std::nullopt, const std::string& fail_reason = "");
+
+  // Adds a WAITING trial whose suggest_* calls return these values (user-facing values).
+  void enqueue_trial(const json& params, const json& user_attrs = json::object());
+  // Stops starting new trials (running ones finish). Called by the grid sampler when exhausted.
+  void stop() { stop_.store(true); }
+
+  std::vector<FrozenTrial> trials(TrialStates states = TrialStates::all()) const;
+  // Throws Error(kRuntime) "no COMPLETE trial yet" when there is none.
+  FrozenTrial best_trial() const;
+  double best_value() const;
+  json best_params() const;
+
+  // trials_dataframe-like export. JSON: an array of FrozenTrial::to_json(). CSV columns:
+  // number, value, state, datetime_start, datetime_complete, duration_s, params_<name>...
+  json to_json() const;
+  std::string to_csv() const;
+
+  const std::string& name() const { return name_; }
+  Direction direction() const { return direction_; }
+  int64_t study_id() const { return study_id_; }
+  Storage& storage() const { return *storage_; }
+  const std::shared_ptr<Storage>& storage_ptr() const { return storage_; }
+  Sampler& sampler() const { return *sampler_; }
+  Pruner& pruner() const { return *pruner_; }
+  // True if a better than b in this study's direction.
+  bool better(double a, double b) const {
+    return direction_ == Direction::minimize ? a < b : a > b;
+  }
+
+ private:
+  friend class Trial;
+  FrozenTrial finish(int64_t trial_id, TrialState state, std::optional<double> value,
+                     const std::string& fail_reason);
+  std::optional<Trial> ask_impl(bool stop_if_exhausted);
+  void run_one(const Objective& objective, const OptimizeOptions& options,
+               std::exception_ptr& first_error, std::mutex& error_mutex);
+
+  std::shared_ptr<Storage> storage_;
+  int64_t study_id_;
+  std::string name_;
+  Direction direction_;
+  std::shared_ptr<Sampler> sampler_;
+  std::shared_ptr<Pruner> pruner_;
+  std::atomic<bool> stop_{false};
+  std::mutex ask_mutex_;       // serialises trial creation + before_trial (grid claims)
+  std::mutex callback_mutex_;  // callbacks never run concurrently
+};
+
+// Creates a study (or loads it with load_if_exists). Throws Error(kInvalidArgument) if the name
+// exists and load_if_exists is false.
+std::shared_ptr<Study> create_study(const StudyOptions& options = {});
+std::shared_ptr<Study> load_study(const std::string& name, const StorageSpec& storage,
+                                  std::shared_ptr<Sampler> sampler = nullptr,
+                                  std::shared_ptr<Pruner> pruner = nullptr);
+
+// Builds a study from a JSON config: {"name", "direction": "minimize"|"maximize", "sampler":
+// {...make_sampler...}, "pruner": {...make_pruner...}, "seed", "storage": url,
+// "load_if_exists"}; keys it does not know are errors except the run options below, which
+// optimize_options_from_json reads: "n_trials", "timeout" (seconds), "n_jobs",
+// "catch_exceptions". `where` prefixes error messages ("study").
+std::shared_ptr<Study> create_study_from_json(const json& config, const std::string& where = "study");
+OptimizeOptions optimize_options_from_json(const json& config, const std::string& where = "study");
+
+}  // namespace hone

@@ -1,0 +1,123 @@
+#include "hone/tune/frozen_trial.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "hone/error.h"
+
+namespace hone {
+
+const char* to_string(TrialState s) {
+  switch (s) {
+    case TrialState::running: return "RUNNING";
+    case TrialState::complete: return "COMPLETE";
+    case TrialState::pruned: return "PRUNED";
+    case TrialState::fail: return "FAIL";
+    case TrialState::waiting: return "WAITING";
+  }
+  return "?";
+}
+
+static std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+TrialState trial_state_from_string(const std::string& s) {
+  std::string u = upper(s);
+  if (u == "RUNNING") return TrialState::running;
+  if (u == "COMPLETE") return TrialState::complete;
+  if (u == "PRUNED") return TrialState::pruned;
+  if (u == "FAIL") return TrialState::fail;
+  if (u == "WAITING") return TrialState::waiting;
+  throw_data("unknown trial state \"" + s + "\" (known: RUNNING, COMPLETE, PRUNED, FAIL, WAITING)");
+}
+
+const char* to_string(Direction d) { return d == Direction::minimize ? "MINIMIZE" : "MAXIMIZE"; }
+
+Direction direction_from_string(const std::string& s) {
+  std::string u = upper(s);
+  if (u == "MINIMIZE") return Direction::minimize;
+  if (u == "MAXIMIZE") return Direction::maximize;
+  throw_invalid("direction: expected \"minimize\" or \"maximize\", got \"" + s + "\"");
+}
+
+json FrozenTrial::param(const std::string& name) const {
+  auto it = params.find(name);
+  if (it == params.end())
+    throw_invalid("trial #" + std::to_string(number) + " has no parameter \"" + name + "\"");
+  return distributions.at(name).to_external(it->second);
+}
+
+json FrozenTrial::params_json() const {
+  json o = json::object();
+  for (auto& [k, v] : params) o[k] = distributions.at(k).to_external(v);
+  return o;
+}
+
+std::string FrozenTrial::fail_reason() const {
+  auto it = system_attrs.find("fail_reason");
+  if (it == system_attrs.end() || !it->second.is_string()) return "";
+  return it->second.get<std::string>();
+}
+
+std::optional<double> FrozenTrial::duration_s() const {
+  if (!datetime_start || !datetime_complete) return std::nullopt;
+  return std::chrono::duration<double>(*datetime_complete - *datetime_start).count();
+}
+
+std::optional<std::pair<int64_t, double>> FrozenTrial::last_intermediate() const {
+  if (intermediate_values.empty()) return std::nullopt;
+  auto it = std::prev(intermediate_values.end());
+  return std::make_pair(it->first, it->second);
+}
+
+std::string format_datetime(Clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  long frac = static_cast<long>(us % 1000000);
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof out, "%s.%06ld", buf, frac);
+  return out;
+}
+
+static json number_or_string(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v;
+}
+
+json FrozenTrial::to_json() const {
+  json j;
+  j["number"] = number;
+  j["trial_id"] = trial_id;
+  j["state"] = to_string(state);
+  j["value"] = value ? number_or_string(*value) : json(nullptr);
+  j["params"] = params_json();
+  json d = json::object();
+  for (auto& [k, v] : distributions) d[k] = v.to_json();
+  j["distributions"] = d;
+  json iv = json::object();
+  for (auto& [s, v] : intermediate_values) iv[std::to_string(s)] = number_or_string(v);
+  j["intermediate_values"] = iv;
+  j["user_attrs"] = json(user_attrs);
+  j["system_attrs"] = json(system_attrs);
+  j["datetime_start"] = datetime_start ? json(format_datetime(*datetime_start)) : json(nullptr);
+  j["datetime_complete"] =
+      datetime_complete ? json(format_datetime(*datetime_complete)) : json(nullptr);
+  auto dur = duration_s();
+  j["duration_s"] = dur ? json(*dur) : json(nullptr);
+  if (state == TrialState::fail) j["fail_reason"] = fail_reason();
+  return j;
+}
+
+}  // namespace hone

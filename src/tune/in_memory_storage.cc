@@ -1,0 +1,287 @@
+// InMemoryStorage: one mutex over all studies. Trials are held by value; every read copies, so
+// returned snapshots never change. Best trials are tracked incrementally so best_trial is O(1).
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "hone/error.h"
+#include "hone/tune/storage.h"
+
+namespace hone {
+
+int64_t Storage::get_n_trials(int64_t study_id, TrialStates states) {
+  return static_cast<int64_t>(get_all_trials(study_id, states).size());
+}
+
+std::optional<FrozenTrial> Storage::get_best_trial(int64_t study_id) {
+  Direction d = get_study_direction(study_id);
+  std::optional<FrozenTrial> best;
+  for (auto& t : get_all_trials(study_id, {TrialState::complete})) {
+    if (!t.value || std::isnan(*t.value)) continue;
+    if (!best || (d == Direction::minimize ? *t.value < *best->value : *t.value > *best->value))
+      best = t;
+  }
+  return best;
+}
+
+namespace {
+
+class InMemoryStorage final : public Storage {
+ public:
+  int64_t create_new_study(Direction direction, const std::string& name_in) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string name = name_in;
+    if (name.empty()) {
+      std::mt19937_64 g(std::random_device{}());
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "no-name-%016llx", static_cast<unsigned long long>(g()));
+      name = buf;
+    }
+    if (names_.count(name)) throw_invalid("a study named \"" + name + "\" already exists");
+    int64_t id = next_study_id_++;
+    auto& s = studies_[id];
+    s.name = name;
+    s.direction = direction;
+    names_[name] = id;
+    return id;
+  }
+  void delete_study(int64_t study_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = study(study_id);
+    for (auto& t : s.trials) trial_index_.erase(t.trial_id);
+    names_.erase(s.name);
+    studies_.erase(study_id);
+  }
+  int64_t get_study_id_from_name(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = names_.find(name);
+    if (it == names_.end()) throw_invalid("no study named \"" + name + "\"");
+    return it->second;
+  }
+  std::string get_study_name(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return study(id).name;
+  }
+  Direction get_study_direction(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return study(id).direction;
+  }
+  std::vector<std::string> get_all_study_names() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> out;
+    for (auto& [id, s] : studies_) out.push_back(s.name);
+    return out;
+  }
+  void set_study_user_attr(int64_t id, const std::string& k, const json& v) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    study(id).user_attrs[k] = v;
+  }
+  void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    study(id).system_attrs[k] = v;
+  }
+  std::map<std::string, json> get_study_user_attrs(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return study(id).user_attrs;
+  }
+  std::map<std::string, json> get_study_system_attrs(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return study(id).system_attrs;
+  }
+
+  int64_t create_new_trial(int64_t study_id, const FrozenTrial* templ) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = study(study_id);
+    FrozenTrial t;
+    if (templ) {
+      t = *templ;
+      for (auto& [name, d] : t.distributions) check_param(s, name, d);
+      if (t.state == TrialState::waiting) {
+        t.datetime_start.reset();
+        t.datetime_complete.reset();
+      } else if (!t.datetime_start) {
+        t.datetime_start = Clock::now();
+      }
+    } else {
+      t.state = TrialState::running;
+      t.datetime_start = Clock::now();
+    }
+    t.trial_id = next_trial_id_++;
+    t.number = static_cast<int64_t>(s.trials.size());
+    for (auto& [name, d] : t.distributions) s.param_dists.emplace(name, d);
+    trial_index_[t.trial_id] = {study_id, t.number};
+    s.trials.push_back(std::move(t));
+    update_best(s, s.trials.back());
+    return s.trials.back().trial_id;
+  }
+  int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = study(study_id);
+    if (number < 0 || number >= static_cast<int64_t>(s.trials.size()))
+      throw_invalid("study \"" + s.name + "\" has no trial #" + std::to_string(number));
+    return s.trials[static_cast<size_t>(number)].trial_id;
+  }
+  int64_t get_trial_number_from_id(int64_t trial_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return locate(trial_id).second;
+  }
+  int64_t get_study_id_from_trial_id(int64_t trial_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return locate(trial_id).first;
+  }
+  void set_trial_param(int64_t trial_id, const std::string& name, double internal,
+                       const Distribution& dist) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [s, t] = mutable_trial(trial_id);
+    check_param(*s, name, dist);
+    s->param_dists.emplace(name, dist);
+    t->params[name] = internal;
+    t->distributions[name] = dist;
+  }
+  bool set_trial_state_values(int64_t trial_id, TrialState state,
+                              std::optional<double> value) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [s, t] = mutable_trial(trial_id);
+    if (state == TrialState::running) {
+      if (t->state != TrialState::waiting) return false;
+      t->datetime_start = Clock::now();
+    }
+    if (state == TrialState::complete && (!value || std::isnan(*value)))
+      throw_runtime("trial #" + std::to_string(t->number) + ": COMPLETE needs a value");
+    t->state = state;
+    if (value && (state == TrialState::complete || state == TrialState::pruned)) t->value = value;
+    if (is_finished(state)) t->datetime_complete = Clock::now();
+    update_best(*s, *t);
+    return true;
+  }
+  void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    mutable_trial(trial_id).second->intermediate_values[step] = value;
+  }
+  void set_trial_user_attr(int64_t trial_id, const std::string& k, const json& v) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    mutable_trial(trial_id).second->user_attrs[k] = v;
+  }
+  void set_trial_system_attr(int64_t trial_id, const std::string& k, const json& v) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    mutable_trial(trial_id).second->system_attrs[k] = v;
+  }
+  FrozenTrial get_trial(int64_t trial_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [sid, num] = locate(trial_id);
+    return studies_.at(sid).trials[static_cast<size_t>(num)];
+  }
+  std::vector<FrozenTrial> get_all_trials(int64_t study_id, TrialStates states,
+                                          int64_t min_number) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = study(study_id);
+    std::vector<FrozenTrial> out;
+    for (size_t i = static_cast<size_t>(std::max<int64_t>(0, min_number)); i < s.trials.size(); ++i)
+      if (states.has(s.trials[i].state)) out.push_back(s.trials[i]);
+    return out;
+  }
+  int64_t get_n_trials(int64_t study_id, TrialStates states) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t n = 0;
+    for (auto& t : study(study_id).trials) n += states.has(t.state);
+    return n;
+  }
+  std::optional<FrozenTrial> get_best_trial(int64_t study_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& s = study(study_id);
+    if (s.best < 0) return std::nullopt;
+    return s.trials[static_cast<size_t>(s.best)];
+  }
+
+ private:
+  struct StudyData {
+    std::string name;
+    Direction direction;
+    std::map<std::string, json> user_attrs, system_attrs;
+    std::vector<FrozenTrial> trials;  // index = number
+    std::map<std::string, Distribution> param_dists;  // first distribution seen per name
+    int64_t best = -1;
+  };
+
+  StudyData& study(int64_t id) {
+    auto it = studies_.find(id);
+    if (it == studies_.end()) throw_invalid("no study with id " + std::to_string(id));
+    return it->second;
+  }
+  std::pair<int64_t, int64_t> locate(int64_t trial_id) {
+    auto it = trial_index_.find(trial_id);
+    if (it == trial_index_.end()) throw_invalid("no trial with id " + std::to_string(trial_id));
+    return it->second;
+  }
+  std::pair<StudyData*, FrozenTrial*> mutable_trial(int64_t trial_id) {
+    auto [sid, num] = locate(trial_id);
+    auto& s = studies_.at(sid);
+    auto& t = s.trials[static_cast<size_t>(num)];
+    if (is_finished(t.state))
+      throw_runtime("trial #" + std::to_string(t.number) + " of study \"" + s.name +
+                    "\" has already finished (" + to_string(t.state) + "); it cannot change");
+    return {&s, &t};
+  }
+  void check_param(const StudyData& s, const std::string& name, const Distribution& d) {
+    auto it = s.param_dists.find(name);
+    if (it != s.param_dists.end() && !it->second.compatible(d))
+      throw_invalid("parameter \"" + name + "\": " + d.describe() +
+                    " is incompatible with its earlier distribution " + it->second.describe() +
+                    " in study \"" + s.name + "\" (kind, log and choices must not change)");
+  }
+  void update_best(StudyData& s, const FrozenTrial& t) {
+    if (t.state != TrialState::complete || !t.value || std::isnan(*t.value)) return;
+    if (s.best < 0) {
+      s.best = t.number;
+      return;
+    }
+    double b = *s.trials[static_cast<size_t>(s.best)].value;
+    bool better = s.direction == Direction::minimize ? *t.value < b : *t.value > b;
+    if (better || (*t.value == b && t.number < s.best)) s.best = t.number;
+  }
+
+  std::mutex mu_;
+  std::map<int64_t, StudyData> studies_;
+  std::map<std::string, int64_t> names_;
+  std::map<int64_t, std::pair<int64_t, int64_t>> trial_index_;  // trial_id -> (study, number)
+  int64_t next_study_id_ = 0, next_trial_id_ = 0;
+};
+
+std::mutex& registry_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, StorageFactory>& registry() {
+  static std::map<std::string, StorageFactory> r;
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<Storage> make_in_memory_storage() { return std::make_shared<InMemoryStorage>(); }
+
+void register_storage_backend(const std::string& scheme, StorageFactory factory) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry()[scheme] = std::move(factory);
+}
+
+std::shared_ptr<Storage> open_storage(const std::string& url) {
+  if (url.empty() || url == ":memory:" || url == "memory" || url == "inmemory")
+    return make_in_memory_storage();
+  auto colon = url.find(':');
+  std::string scheme = colon == std::string::npos ? url : url.substr(0, colon);
+  auto plus = scheme.find('+');  // "postgresql+psycopg2" as SQLAlchemy URLs
+  if (plus != std::string::npos) scheme = scheme.substr(0, plus);
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(scheme);
+  if (it == registry().end()) {
+    std::string known = "memory";
+    for (auto& [k, f] : registry()) known += ", " + k;
+    throw_invalid("storage \"" + url + "\": unknown scheme \"" + scheme + "\" (known: " + known + ")");
+  }
+  return it->second(url);
+}
+
+}  // namespace hone

@@ -1,0 +1,97 @@
+// The sampler registry: one line per sampler in kSamplers.
+#include <functional>
+
+#include "hone/config.h"
+#include "hone/error.h"
+#include "hone/tune/sampler.h"
+
+namespace hone {
+namespace {
+
+using Seed = std::optional<uint64_t>;
+using Factory = std::function<std::shared_ptr<Sampler>(const json&, Seed, const std::string&)>;
+
+std::shared_ptr<Sampler> random_from_json(const json& c, Seed seed, const std::string& w) {
+  check_keys(c, {"type", "seed"}, w);
+  return make_random_sampler(seed);
+}
+
+std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::string& w) {
+  check_keys(c, {"type", "seed", "n_startup_trials", "n_ei_candidates", "consider_prior",
+                 "prior_weight", "consider_magic_clip", "consider_endpoints", "gamma_ratio",
+                 "gamma_max", "multivariate", "constant_liar"},
+             w);
+  TpeOptions o;
+  o.seed = seed;
+  o.n_startup_trials = static_cast<int>(get_int(c, "n_startup_trials", o.n_startup_trials, w));
+  require_nonnegative(o.n_startup_trials, "n_startup_trials", w);
+  o.n_ei_candidates = static_cast<int>(get_int(c, "n_ei_candidates", o.n_ei_candidates, w));
+  require_positive(o.n_ei_candidates, "n_ei_candidates", w);
+  o.consider_prior = get_bool(c, "consider_prior", o.consider_prior, w);
+  o.prior_weight = get_double(c, "prior_weight", o.prior_weight, w);
+  require_positive(o.prior_weight, "prior_weight", w);
+  o.consider_magic_clip = get_bool(c, "consider_magic_clip", o.consider_magic_clip, w);
+  o.consider_endpoints = get_bool(c, "consider_endpoints", o.consider_endpoints, w);
+  o.gamma_ratio = get_double(c, "gamma_ratio", o.gamma_ratio, w);
+  require_in_range(o.gamma_ratio, 0, 1, "gamma_ratio", w);
+  o.gamma_max = static_cast<int>(get_int(c, "gamma_max", o.gamma_max, w));
+  require_positive(o.gamma_max, "gamma_max", w);
+  o.multivariate = get_bool(c, "multivariate", o.multivariate, w);
+  o.constant_liar = get_bool(c, "constant_liar", o.constant_liar, w);
+  return make_tpe_sampler(o);
+}
+
+std::shared_ptr<Sampler> grid_from_json(const json& c, Seed seed, const std::string& w) {
+  check_keys(c, {"type", "seed", "search_space"}, w);
+  if (!c.contains("search_space") || !c.at("search_space").is_object())
+    throw_invalid(w + ".search_space: expected a table {name = [values...]}");
+  std::map<std::string, std::vector<json>> space;
+  for (auto& [k, v] : c.at("search_space").items()) {
+    if (!v.is_array() || v.empty())
+      throw_invalid(w + ".search_space." + k + ": expected a non-empty list of values");
+    space[k] = v.get<std::vector<json>>();
+  }
+  return make_grid_sampler(space, c.contains("seed") ? seed : std::nullopt);
+}
+
+std::shared_ptr<Sampler> qmc_from_json(const json& c, Seed seed, const std::string& w) {
+  check_keys(c, {"type", "seed", "qmc_type", "scramble"}, w);
+  std::string t = get_string(c, "qmc_type", "sobol", w);
+  if (t != "sobol" && t != "halton")
+    throw_invalid(w + ".qmc_type: expected \"sobol\" or \"halton\", got \"" + t + "\"");
+  return make_qmc_sampler(t, seed, get_bool(c, "scramble", true, w));
+}
+
+const std::vector<std::pair<std::string, Factory>>& samplers() {
+  static const std::vector<std::pair<std::string, Factory>> k = {
+      {"random", random_from_json},
+      {"tpe", tpe_from_json},
+      {"grid", grid_from_json},
+      {"qmc", qmc_from_json},
+  };
+  return k;
+}
+
+}  // namespace
+
+std::vector<std::string> sampler_names() {
+  std::vector<std::string> n;
+  for (auto& [k, f] : samplers()) n.push_back(k);
+  return n;
+}
+
+std::shared_ptr<Sampler> make_sampler(const json& c, std::optional<uint64_t> seed) {
+  const std::string w = "sampler";
+  json cfg = c;
+  if (cfg.is_string()) cfg = json{{"type", cfg}};
+  if (!cfg.is_object()) throw_invalid(w + ": expected a table such as {type = \"tpe\"}");
+  std::string type = get_string(cfg, "type", "tpe", w);
+  if (cfg.contains("seed")) seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, w));
+  for (auto& [k, f] : samplers())
+    if (k == type) return f(cfg, seed, w);
+  std::string known;
+  for (auto& n : sampler_names()) known += (known.empty() ? "" : ", ") + n;
+  throw_invalid(w + ".type: unknown sampler \"" + type + "\" (known: " + known + ")");
+}
+
+}  // namespace hone

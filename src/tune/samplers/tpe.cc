@@ -1,0 +1,406 @@
+// TPESampler (optuna/samplers/_tpe/sampler.py, Optuna 3.1 defaults).
+//
+// Speed: Optuna re-reads and re-sorts the whole history for every suggest call, so its cost per
+// trial grows linearly (75 ms at 1,000 trials). Here finished trials are read once, through the
+// storage's number cursor, into an observation cache: per parameter a column of values and a
+// list kept sorted by value. Per trial the below/above split is computed once (partial sort
+// for the gamma(n) best); per parameter building the "above" estimator is one linear pass over
+// the sorted list, and its density is evaluated only over components near each candidate.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "hone/error.h"
+#include "hone/tune/sampler.h"
+#include "hone/tune/study.h"
+#include "tune/samplers/common.h"
+#include "tune/samplers/parzen_estimator.h"
+
+namespace hone {
+namespace {
+
+using tune_detail::ParzenConfig;
+using tune_detail::ParzenDim;
+using tune_detail::ParzenEstimator;
+
+std::vector<double> default_weights(size_t n) {
+  std::vector<double> w(n, 1.0);
+  if (n >= 25) {
+    size_t m = n - 25;  // numpy.linspace(1/n, 1, m)
+    double a = 1.0 / static_cast<double>(n);
+    for (size_t i = 0; i < m; ++i)
+      w[i] = m == 1 ? a : a + (1.0 - a) * static_cast<double>(i) / static_cast<double>(m - 1);
+  }
+  return w;
+}
+
+// Transformed-domain description of a distribution (log applied; steps widen the bounds).
+ParzenDim parzen_dim(const Distribution& d) {
+  ParzenDim p;
+  if (d.is_categorical()) {
+    p.categorical = true;
+    p.n_choices = static_cast<int>(d.n_choices());
+    return p;
+  }
+  if (d.log()) {
+    if (d.kind() == Distribution::Kind::integer) {
+      p.low = std::log(d.low() - 0.5);
+      p.high = std::log(d.high() + 0.5);
+    } else {
+      p.low = std::log(d.low());
+      p.high = std::log(d.high());
+    }
+  } else if (auto q = d.step()) {
+    p.q = *q;
+    p.low = d.low() - 0.5 * *q;
+    p.high = d.high() + 0.5 * *q;
+  } else {
+    p.low = d.low();
+    p.high = d.high();
+  }
+  return p;
+}
+inline double to_t(const Distribution& d, double v) { return !d.is_categorical() && d.log() ? std::log(v) : v; }
+double from_t(const Distribution& d, double x) {
+  if (d.is_categorical()) return x;
+  if (d.log()) {
+    if (d.kind() == Distribution::Kind::integer) return std::clamp(std::round(std::exp(x)), d.low(), d.high());
+    return std::clamp(std::exp(x), d.low(), d.high());
+  }
+  if (auto q = d.step()) return std::clamp(std::round((x - d.low()) / *q) * *q + d.low(), d.low(), d.high());
+  return std::clamp(x, d.low(), d.high());
+}
+
+class TpeSampler final : public Sampler {
+ public:
+  explicit TpeSampler(const TpeOptions& o) : opt_(o), seed_(tune_detail::seed_or_random(o.seed)) {
+    if (o.n_startup_trials < 0) throw_invalid("tpe: n_startup_trials must be >= 0");
+    if (o.n_ei_candidates < 1) throw_invalid("tpe: n_ei_candidates must be >= 1");
+    if (!(o.prior_weight > 0)) throw_invalid("tpe: prior_weight must be > 0");
+    pcfg_.consider_prior = o.consider_prior;
+    pcfg_.prior_weight = o.prior_weight;
+    pcfg_.consider_magic_clip = o.consider_magic_clip;
+    pcfg_.consider_endpoints = o.consider_endpoints;
+  }
+  std::string name() const override { return "tpe"; }
+  void reseed(uint64_t seed) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    seed_ = seed;
+  }
+
+  SearchSpace infer_relative_search_space(const Study& study, const FrozenTrial&) override {
+    if (!opt_.multivariate) return {};
+    std::lock_guard<std::mutex> lock(mu_);
+    refresh(study, -1);
+    SearchSpace out;
+    for (auto& [k, d] : intersection_)
+      if (!d.single()) out.emplace(k, d);
+    return out;
+  }
+
+  std::map<std::string, double> sample_relative(const Study& study, const FrozenTrial& trial,
+                                                const SearchSpace& space) override {
+    if (space.empty()) return {};
+    std::lock_guard<std::mutex> lock(mu_);
+    refresh(study, trial.number);
+    size_t n = n_obs();
+    if (n < static_cast<size_t>(opt_.n_startup_trials)) return {};
+    split(study);
+    std::vector<std::string> names;
+    std::vector<Distribution> dists;
+    std::vector<ParzenDim> dims;
+    for (auto& [k, d] : space) {
+      names.push_back(k);
+      dists.push_back(d);
+      dims.push_back(parzen_dim(d));
+    }
+    const size_t D = names.size();
+    std::vector<const std::vector<double>*> cols(D);
+    for (size_t d = 0; d < D; ++d) cols[d] = column(names[d]);
+    // Observations that have every parameter of the space, split into below / above in
+    // chronological order (liars last-ranked, in above).
+    std::vector<std::vector<double>> below(D), above(D);
+    auto has_all = [&](size_t id) {
+      for (size_t d = 0; d < D; ++d)
+        if (!cols[d] || std::isnan((*cols[d])[id])) return false;
+      return true;
+    };
+    for (size_t id : chron_) {
+      if (!has_all(id)) continue;
+      auto& dst = is_below_[id] ? below : above;
+      for (size_t d = 0; d < D; ++d) dst[d].push_back(to_t(dists[d], (*cols[d])[id]));
+    }
+    for (auto& l : liars_) {
+      bool ok = true;
+      for (size_t d = 0; d < D; ++d) ok &= l.params.count(names[d]) > 0;
+      if (!ok) continue;
+      for (size_t d = 0; d < D; ++d) above[d].push_back(to_t(dists[d], l.params.at(names[d])));
+    }
+    ParzenConfig cfg = pcfg_;
+    cfg.multivariate = true;
+    ParzenEstimator l(dims, below, default_weights(below[0].size()), cfg);
+    ParzenEstimator g(dims, above, default_weights(above[0].size()), cfg);
+    Rng rng = tune_detail::trial_rng(seed_, trial.number, "\x01relative");
+    std::vector<std::vector<double>> cand;
+    l.sample(rng, opt_.n_ei_candidates, cand);
+    // back-transform (grid, exp) and score in the transformed domain again, as Optuna
+    std::vector<double> x(D);
+    double best = -INFINITY;
+    int best_k = 0;
+    for (int k = 0; k < opt_.n_ei_candidates; ++k) {
+      for (size_t d = 0; d < D; ++d) {
+        cand[d][static_cast<size_t>(k)] = from_t(dists[d], cand[d][static_cast<size_t>(k)]);
+        x[d] = to_t(dists[d], cand[d][static_cast<size_t>(k)]);
+      }
+      double s = l.log_pdf(x.data()) - g.log_pdf(x.data());
+      if (s > best) {
+        best = s;
+        best_k = k;
+      }
+    }
+    std::map<std::string, double> out;
+    for (size_t d = 0; d < D; ++d) out[names[d]] = cand[d][static_cast<size_t>(best_k)];
+    return out;
+  }
+
+  double sample_independent(const Study& study, const FrozenTrial& trial, const std::string& name,
+                            const Distribution& dist) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Rng rng = tune_detail::trial_rng(seed_, trial.number, name);
+    refresh(study, trial.number);
+    size_t n = n_obs();
+    if (n < static_cast<size_t>(opt_.n_startup_trials))
+      return tune_detail::from_unit(dist, tune_detail::uniform01(rng));
+    split(study);
+    const std::vector<double>* col = column(name);
+    ParzenDim dim = parzen_dim(dist);
+    std::vector<ParzenDim> dims{dim};
+
+    // below: chronological, those having the parameter
+    std::vector<std::vector<double>> bvals(1);
+    for (size_t id : below_ids_)
+      if (col && !std::isnan((*col)[id])) bvals[0].push_back(to_t(dist, (*col)[id]));
+    std::vector<std::vector<double>> avals(1);
+    std::vector<double> aw;
+    // liars having the parameter, merged chronologically into "above"
+    std::vector<std::pair<int64_t, double>> liar_vals;
+    for (auto& l : liars_) {
+      auto it = l.params.find(name);
+      if (it != l.params.end()) liar_vals.emplace_back(l.number, to_t(dist, it->second));
+    }
+    std::sort(liar_vals.begin(), liar_vals.end());
+    // Chronological rank of each above member among those having the parameter -> weights.
+    size_t n_above = 0;
+    if (col) {
+      rank_.assign(numbers_.size(), 0);
+      size_t li = 0, r = 0;
+      for (size_t id : chron_) {
+        while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) ++li, ++r;
+        if (!is_below_[id] && !std::isnan((*col)[id])) rank_[id] = r++;
+      }
+      n_above = r + (liar_vals.size() - li);
+    } else {
+      n_above = liar_vals.size();
+    }
+    std::vector<double> wfull = default_weights(n_above);
+    bool presorted = !dist.is_categorical();
+    if (presorted) {
+      // one pass over the value-sorted list; liars (few) merged in by value
+      std::vector<std::pair<double, double>> lv;  // (value, weight)
+      {
+        size_t li = 0, r = 0;
+        // recompute liar ranks the same way as above
+        std::vector<size_t> lrank(liar_vals.size());
+        size_t pos = 0;
+        for (size_t id : chron_) {
+          while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) lrank[li++] = r++;
+          if (col && !is_below_[id] && !std::isnan((*col)[id])) ++r;
+          ++pos;
+        }
+        while (li < liar_vals.size()) lrank[li++] = r++;
+        for (size_t i = 0; i < liar_vals.size(); ++i) lv.emplace_back(liar_vals[i].second, wfull[lrank[i]]);
+        std::sort(lv.begin(), lv.end());
+      }
+      auto& vals = avals[0];
+      vals.reserve(n_above);
+      aw.reserve(n_above);
+      size_t li = 0;
+      if (col) {
+        for (auto& [v, id] : sorted_.at(name)) {
+          if (is_below_[id]) continue;
+          while (li < lv.size() && lv[li].first < v) {
+            vals.push_back(lv[li].first);
+            aw.push_back(lv[li].second);
+            ++li;
+          }
+          vals.push_back(v);
+          aw.push_back(wfull[rank_[id]]);
+        }
+      }
+      for (; li < lv.size(); ++li) {
+        vals.push_back(lv[li].first);
+        aw.push_back(lv[li].second);
+      }
+    } else {
+      // categorical: order does not matter for the estimator; chronological like Optuna
+      size_t li = 0;
+      if (col)
+        for (size_t id : chron_) {
+          while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) {
+            avals[0].push_back(liar_vals[li++].second);
+          }
+          if (!is_below_[id] && !std::isnan((*col)[id])) avals[0].push_back((*col)[id]);
+        }
+      for (; li < liar_vals.size(); ++li) avals[0].push_back(liar_vals[li].second);
+      aw = wfull;
+    }
+    ParzenEstimator l(dims, bvals, default_weights(bvals[0].size()), pcfg_);
+    ParzenEstimator g(dims, avals, aw, pcfg_, presorted);
+    std::vector<std::vector<double>> cand;
+    l.sample(rng, opt_.n_ei_candidates, cand);
+    double best = -INFINITY, best_v = 0;
+    bool have = false;
+    for (double c : cand[0]) {
+      double v = from_t(dist, c);
+      double x = to_t(dist, v);
+      double s = l.log_pdf(&x) - g.log_pdf(&x);
+      if (!have || s > best) {
+        best = s;
+        best_v = v;
+        have = true;
+      }
+    }
+    return best_v;
+  }
+
+ private:
+  struct Liar {
+    int64_t number;
+    std::map<std::string, double> params;
+  };
+
+  size_t n_obs() const { return numbers_.size(); }
+  const std::vector<double>* column(const std::string& name) const {
+    auto it = cols_.find(name);
+    return it == cols_.end() ? nullptr : &it->second;
+  }
+
+  // Reads trials finished since the last call (cursor on trial numbers) into the cache; with
+  // constant_liar also the other running trials.
+  void refresh(const Study& study, int64_t self_number) {
+    auto fresh = study.storage().get_all_trials(study.study_id(), TrialStates::all(), cursor_);
+    int sign = study.direction() == Direction::minimize ? 1 : -1;
+    liars_.clear();
+    for (auto& t : fresh) {
+      if (t.state == TrialState::running && opt_.constant_liar && t.number != self_number) {
+        liars_.push_back({t.number, t.params});
+        continue;
+      }
+      if (!is_finished(t.state) || seen_.count(t.number)) continue;
+      seen_.insert(t.number);
+      if (t.state == TrialState::fail) continue;
+      if (t.state == TrialState::complete && !t.value) continue;
+      double key, score;
+      if (t.state == TrialState::complete) {
+        key = -INFINITY;
+        score = sign * *t.value;
+      } else if (auto last = t.last_intermediate()) {
+        key = -static_cast<double>(last->first);
+        score = std::isnan(last->second) ? INFINITY : sign * last->second;
+      } else {
+        key = 1;
+        score = 0;
+      }
+      add_obs(t, key, score);
+    }
+    while (seen_.count(cursor_)) seen_.erase(cursor_++);
+  }
+
+  void add_obs(const FrozenTrial& t, double key, double score) {
+    size_t id = numbers_.size();
+    numbers_.push_back(t.number);
+    keys_.push_back(key);
+    scores_.push_back(score);
+    is_below_.push_back(0);
+    for (auto& [name, col] : cols_) col.push_back(NAN);
+    for (auto& [name, v] : t.params) {
+      auto it = cols_.find(name);
+      if (it == cols_.end()) {
+        it = cols_.emplace(name, std::vector<double>(id + 1, NAN)).first;
+        sorted_[name];
+      }
+      it->second[id] = v;
+      double tv = to_t(t.distributions.at(name), v);
+      auto& s = sorted_[name];
+      auto pos = std::upper_bound(s.begin(), s.end(), std::make_pair(tv, id));
+      s.insert(pos, {tv, id});
+    }
+    // chronological order: append, or insert when trials finished out of order (n_jobs > 1)
+    auto pos = std::upper_bound(chron_.begin(), chron_.end(), t.number,
+                                [&](int64_t num, size_t other) { return num < numbers_[other]; });
+    chron_.insert(pos, id);
+    // intersection search space (multivariate)
+    if (first_obs_) {
+      intersection_ = SearchSpace(t.distributions.begin(), t.distributions.end());
+      first_obs_ = false;
+    } else {
+      for (auto it = intersection_.begin(); it != intersection_.end();) {
+        auto f = t.distributions.find(it->first);
+        if (f == t.distributions.end() || !(f->second == it->second)) it = intersection_.erase(it);
+        else ++it;
+      }
+    }
+    ++version_;
+  }
+
+  // The gamma(n) best observations (lexicographic by (key, score), ties by number) -> below.
+  void split(const Study&) {
+    if (split_version_ == version_) return;
+    split_version_ = version_;
+    size_t n = n_obs();
+    size_t n_below = std::min<size_t>(
+        static_cast<size_t>(std::ceil(opt_.gamma_ratio * static_cast<double>(n))),
+        static_cast<size_t>(opt_.gamma_max));
+    n_below = std::min(n_below, n);
+    std::fill(is_below_.begin(), is_below_.end(), 0);
+    std::vector<size_t> idx(chron_);  // chronological, so ties resolve by number (stable)
+    auto less = [&](size_t a, size_t b) {
+      if (keys_[a] != keys_[b]) return keys_[a] < keys_[b];
+      if (scores_[a] != scores_[b]) return scores_[a] < scores_[b];
+      return numbers_[a] < numbers_[b];
+    };
+    std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(n_below), idx.end(), less);
+    below_ids_.assign(idx.begin(), idx.begin() + static_cast<long>(n_below));
+    std::sort(below_ids_.begin(), below_ids_.end(),
+              [&](size_t a, size_t b) { return numbers_[a] < numbers_[b]; });
+    for (size_t id : below_ids_) is_below_[id] = 1;
+  }
+
+  TpeOptions opt_;
+  ParzenConfig pcfg_;
+  std::mutex mu_;
+  uint64_t seed_;
+  // observation cache (ids in insertion order)
+  int64_t cursor_ = 0;
+  std::set<int64_t> seen_;  // finished numbers >= cursor_ already read
+  std::vector<int64_t> numbers_;
+  std::vector<double> keys_, scores_;
+  std::vector<char> is_below_;
+  std::vector<size_t> chron_, below_ids_, rank_;
+  std::unordered_map<std::string, std::vector<double>> cols_;
+  std::unordered_map<std::string, std::vector<std::pair<double, size_t>>> sorted_;
+  std::vector<Liar> liars_;
+  SearchSpace intersection_;
+  bool first_obs_ = true;
+  uint64_t version_ = 0, split_version_ = ~0ull;
+};
+
+}  // namespace
+
+std::shared_ptr<Sampler> make_tpe_sampler(const TpeOptions& options) {
+  return std::make_shared<TpeSampler>(options);
+}
+
+}  // namespace hone
