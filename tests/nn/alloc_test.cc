@@ -59,5 +59,15 @@ TEST(NoAllocation, MlpStep) {
                                 Shape{128, 784}, 10);
 }
 
+TEST(NoAllocation, CnnStep) {
+  expect_step_allocates_nothing(json::parse(R"({"input_shape": [1, 12, 12], "layers": [
+      {"type": "conv2d", "filters": 4, "kernel_size": 3}, {"type": "batchnorm"}, {"type": "relu"},
+      {"type": "maxpool2d", "pool_size": 2},
+      {"type": "conv2d", "filters": 6, "kernel_size": 3, "padding": "same"}, {"type": "gelu"},
+      {"type": "avgpool2d", "pool_size": 2}, {"type": "flatten"}, {"type": "layernorm"},
+      {"type": "dense", "units": 16}, {"type": "tanh"}, {"type": "dense", "units": 5}]})"),
+                                Shape{8, 1, 12, 12}, 5);
+}
+
 }  // namespace
 }  // namespace hone
