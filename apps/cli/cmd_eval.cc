@@ -165,7 +165,7 @@ class PredictCommand : public Command {
       }
       CsvOptions co;
       co.target = target;
-      co.task = "regression";
+      co.task = "auto";
       if (dcfg.contains("drop") && dcfg["drop"].is_array())
         for (auto& c : dcfg["drop"]) co.drop.push_back(c.get<std::string>());
       Dataset d;

@@ -1,5 +1,6 @@
 #include "hone/config.h"
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -68,10 +69,9 @@ std::string toml_value(const json& v) {
     double d = v.get<double>();
     if (std::isnan(d)) return "nan";
     if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-    std::ostringstream os;
-    os.precision(17);
-    os << d;
-    std::string s = os.str();
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof(buf), d);  // shortest text that reads back exactly
+    std::string s(buf, res.ptr);
     if (s.find_first_of(".eE") == std::string::npos) s += ".0";
     return s;
   }
@@ -127,7 +127,7 @@ json parse_toml(const std::string& text, const std::string& source_name) {
 
 json load_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw_io(path + ": cannot open file");
+  if (!in) throw_invalid(path + ": cannot open file");
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw_io(path + ": read error");

@@ -31,6 +31,21 @@ void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed) {
   held = std::move(b);
 }
 
+// "adam" and {type = "adam"} are the same thing.
+nlohmann::json as_table(const nlohmann::json& v) {
+  return v.is_string() ? nlohmann::json{{"type", v.get<std::string>()}} : v;
+}
+
+// train.optimizer with the train.lr shorthand folded in.
+nlohmann::json optimizer_config(const nlohmann::json& train) {
+  nlohmann::json opt_cfg = as_table(train.value("optimizer", nlohmann::json("adam")));
+  if (train.contains("lr")) {
+    if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
+    opt_cfg["lr"] = train["lr"];
+  }
+  return opt_cfg;
+}
+
 }  // namespace
 
 DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string& where) {
@@ -144,6 +159,11 @@ void validate_run_config(const nlohmann::json& config) {
              {"epochs", "batch_size", "loss", "optimizer", "lr", "scheduler", "l2", "clip_norm",
               "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size"},
              "train");
+  // Build the cheap parts once so that a bad value fails before any data is loaded.
+  if (train.contains("loss")) make_loss(as_table(train["loss"]), "train.loss");
+  make_optimizer(optimizer_config(train), "train.optimizer");
+  if (train.contains("scheduler") && as_table(train["scheduler"]).value("type", "") != "none")
+    make_scheduler(as_table(train["scheduler"]), "train.scheduler");
 }
 
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
@@ -175,29 +195,28 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   }
 
   // The loss: default by task.
-  nlohmann::json loss_cfg = train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"));
-  if (loss_cfg.is_string()) loss_cfg = {{"type", loss_cfg.get<std::string>()}};
-  auto loss = make_loss(loss_cfg, "train.loss");
-
-  nlohmann::json opt_cfg = train.value("optimizer", nlohmann::json("adam"));
-  if (opt_cfg.is_string()) opt_cfg = {{"type", opt_cfg.get<std::string>()}};
-  if (train.contains("lr")) {
-    if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
-    opt_cfg["lr"] = train["lr"];
-  }
+  auto loss = make_loss(
+      as_table(train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"))),
+      "train.loss");
+  const nlohmann::json opt_cfg = optimizer_config(train);
   if (opt_cfg.value("type", "") == "gd") o.batch_size = 0;  // GD is full-batch by definition
   auto opt = make_optimizer(opt_cfg, "train.optimizer");
 
   std::unique_ptr<LrScheduler> sched;
   if (train.contains("scheduler")) {
-    nlohmann::json s = train["scheduler"];
-    if (s.is_string()) s = {{"type", s.get<std::string>()}};
+    nlohmann::json s = as_table(train["scheduler"]);
     if (s.value("type", "") != "none") sched = make_scheduler(s, "train.scheduler");
   }
 
   RunResult r;
   nlohmann::json model_cfg = config["model"];
   if (model_cfg.is_object() && !model_cfg.contains("seed")) model_cfg["seed"] = seed;
+  if (model_cfg.is_object() && !model_cfg.contains("input_shape")) {  // inferred from the data
+    std::vector<int64_t> in;
+    Shape s = data.train.x.shape().tail();
+    for (int i = 0; i < s.ndim(); ++i) in.push_back(s[i]);
+    model_cfg["input_shape"] = in;
+  }
   const int64_t peak_before = tensor_memory().current;
   reset_tensor_memory_peak();
   r.model = Model::from_config(model_cfg, "model");
