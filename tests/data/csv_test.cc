@@ -37,7 +37,7 @@ TEST(LoadCsv, StringTargetBecomesSortedClassIndices) {
 
 TEST(LoadCsv, TargetMayBeAnyColumnAndDropRemovesColumns) {
   TempDir dir;
-  auto p = dir.write("a.csv", "id;y;f\n10;0.5;1\n11;1.5;2\n12;2.25;3\n");
+  auto p = dir.write("a.csv", "id;y;f\n10;0.5;1\n11;1.5;2\n12;2.25;3");  // no final newline
   CsvOptions o = target("y");
   o.delimiter = ';';
   o.drop = {"id"};

@@ -29,7 +29,11 @@ Dataset toy(const std::vector<int>& y) {
     k = std::max(k, y[static_cast<size_t>(i)] + 1);
   }
   d.num_classes = k;
-  for (int c = 0; c < k; ++c) d.class_names.push_back("c" + std::to_string(c));
+  for (int c = 0; c < k; ++c) {
+    std::string name = std::to_string(c);
+    name.insert(0, 1, 'c');  // not "c" + ...: g++ 12 gives a false -Wrestrict there (PR 105651)
+    d.class_names.push_back(name);
+  }
   d.feature_names = {"a", "b"};
   return d;
 }
