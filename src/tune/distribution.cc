@@ -1,5 +1,6 @@
 #include "hone/tune/distribution.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -23,29 +24,17 @@ std::string num(double v) {
 }
 
 // Python's float repr: shortest round-trip digits; integral values keep ".0"; exponent form
-// "1e-05" (two-digit exponent at least) below 1e-4 or from 1e16.
+// ("1e-05", "1e+16") below 1e-4 or from 1e16.
 std::string py_float(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   double a = std::fabs(v);
-  if (a != 0 && (a < 1e-4 || a >= 1e16)) {
-    for (int p = 1; p <= 17; ++p) {
-      char b[64];
-      std::snprintf(b, sizeof b, "%.*e", p - 1, v);
-      if (std::strtod(b, nullptr) == v) {
-        std::string s = b;  // d.ddde-05
-        auto e = s.find('e');
-        std::string mant = s.substr(0, e), ex = s.substr(e + 1);
-        if (mant.find('.') != std::string::npos) {
-          while (mant.back() == '0') mant.pop_back();
-          if (mant.back() == '.') mant.pop_back();
-        }
-        return mant + "e" + ex;
-      }
-    }
-  }
-  std::string s = num(v);
-  if (s.find('.') == std::string::npos && s.find('e') == std::string::npos) s += ".0";
+  char buf[64];
+  bool sci = a != 0 && (a < 1e-4 || a >= 1e16);
+  auto r = std::to_chars(buf, buf + sizeof buf, v,
+                         sci ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string s(buf, r.ptr);
+  if (!sci && s.find('.') == std::string::npos) s += ".0";
   return s;
 }
 

@@ -1,0 +1,191 @@
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "hone/error.h"
+#include "hone/tune/tune.h"
+
+using namespace hone;
+
+namespace {
+
+// A mixed space: every kind, log, step and int handling.
+double mixed_objective(Trial& t) {
+  double x = t.suggest_float("x", -5, 5);
+  double lr = t.suggest_float("lr", 1e-5, 1e-1, {.log = true});
+  double s = t.suggest_float("s", 0, 1, {.step = 0.25});
+  int64_t n = t.suggest_int("n", 1, 9);
+  int64_t u = t.suggest_int("u", 8, 1024, {.log = true});
+  int64_t e = t.suggest_int("e", 0, 10, {.step = 2});
+  auto c = t.suggest_categorical("c", std::vector<std::string>{"a", "b", "c"});
+  EXPECT_GE(x, -5); EXPECT_LT(x, 5);
+  EXPECT_GE(lr, 1e-5); EXPECT_LE(lr, 1e-1);
+  EXPECT_TRUE(s == 0 || s == 0.25 || s == 0.5 || s == 0.75 || s == 1.0) << s;
+  EXPECT_GE(n, 1); EXPECT_LE(n, 9);
+  EXPECT_GE(u, 8); EXPECT_LE(u, 1024);
+  EXPECT_EQ(e % 2, 0); EXPECT_GE(e, 0); EXPECT_LE(e, 10);
+  return x * x + std::log10(lr) * std::log10(lr) + s + static_cast<double>(n + e) + std::log2(static_cast<double>(u)) +
+         (c == "b" ? 0.0 : 1.0);
+}
+
+std::shared_ptr<Sampler> sampler_named(const std::string& name, uint64_t seed) {
+  if (name == "random") return make_random_sampler(seed);
+  if (name == "tpe") return make_tpe_sampler({.n_startup_trials = 5, .seed = seed});
+  if (name == "tpe_mv") return make_tpe_sampler({.n_startup_trials = 5, .multivariate = true, .seed = seed});
+  if (name == "tpe_liar") return make_tpe_sampler({.n_startup_trials = 5, .constant_liar = true, .seed = seed});
+  if (name == "sobol") return make_qmc_sampler("sobol", seed);
+  if (name == "halton") return make_qmc_sampler("halton", seed);
+  return nullptr;
+}
+
+std::vector<json> run_params(const std::string& sampler, uint64_t seed, int n, int n_jobs = 1) {
+  auto study = create_study({.sampler = sampler_named(sampler, seed), .pruner = make_nop_pruner()});
+  study->optimize(mixed_objective, {.n_trials = n, .n_jobs = n_jobs});
+  std::vector<json> out;
+  for (auto& t : study->trials()) {
+    EXPECT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    out.push_back(t.params_json());
+  }
+  return out;
+}
+
+class EverySampler : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EverySampler, SameSeedSameTrialsAndBoundsRespected) {
+  auto a = run_params(GetParam(), 7, 40);
+  auto b = run_params(GetParam(), 7, 40);
+  auto c = run_params(GetParam(), 8, 40);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST_P(EverySampler, WorksWithParallelWorkers) {
+  auto p = run_params(GetParam(), 3, 40, 4);
+  EXPECT_EQ(p.size(), 40u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Samplers, EverySampler,
+                         ::testing::Values("random", "tpe", "tpe_mv", "tpe_liar", "sobol", "halton"));
+
+TEST(RandomSampler, IsRoughlyUniformOnEachKind) {
+  auto study = create_study({.sampler = make_random_sampler(1), .pruner = make_nop_pruner()});
+  std::map<int64_t, int> ints;
+  std::map<std::string, int> cats;
+  int low_half = 0, log_low = 0;
+  const int N = 2000;
+  for (int i = 0; i < N; ++i) {
+    Trial t = study->ask();
+    ints[t.suggest_int("n", 1, 4)]++;
+    cats[t.suggest_categorical("c", std::vector<std::string>{"a", "b"})]++;
+    low_half += t.suggest_float("x", 0, 1) < 0.5;
+    log_low += t.suggest_float("lr", 1e-4, 1, {.log = true}) < 1e-2;  // half of the log range
+    study->tell(t, 0.0);
+  }
+  for (auto& [k, v] : ints) EXPECT_NEAR(v, N / 4, N / 4 * 0.2) << k;
+  EXPECT_EQ(ints.size(), 4u);
+  EXPECT_NEAR(cats["a"], N / 2, N * 0.05);
+  EXPECT_NEAR(low_half, N / 2, N * 0.05);
+  EXPECT_NEAR(log_low, N / 2, N * 0.05);
+}
+
+TEST(GridSampler, VisitsEveryPointOnceThenStops) {
+  std::map<std::string, std::vector<json>> space = {{"a", {1, 2, 3}}, {"b", {"x", "y"}}, {"c", {0.5, 1.5}}};
+  for (int jobs : {1, 4}) {
+    auto study = create_study({.sampler = make_grid_sampler(space), .pruner = make_nop_pruner()});
+    study->optimize([](Trial& t) {
+      t.suggest_int("a", 1, 3);
+      t.suggest_categorical("b", std::vector<std::string>{"x", "y"});
+      return t.suggest_float("c", 0, 2);
+    }, {.n_trials = 100, .n_jobs = jobs});
+    auto ts = study->trials();
+    EXPECT_EQ(ts.size(), 12u) << "jobs=" << jobs;  // stopped when exhausted
+    std::set<std::string> points;
+    for (auto& t : ts) points.insert(t.params_json().dump());
+    EXPECT_EQ(points.size(), 12u) << "no duplicates, jobs=" << jobs;
+  }
+}
+
+TEST(GridSampler, DeterministicOrderAndErrors) {
+  auto study = create_study({.sampler = make_grid_sampler({{"a", {1, 2}}, {"b", {10, 20}}}), .pruner = make_nop_pruner()});
+  std::vector<std::pair<int64_t, int64_t>> seq;
+  study->optimize([&](Trial& t) {
+    seq.emplace_back(t.suggest_int("a", 0, 5), t.suggest_int("b", 0, 50));
+    return 0.0;
+  }, {.n_trials = 10});
+  EXPECT_EQ(seq, (std::vector<std::pair<int64_t, int64_t>>{{1, 10}, {1, 20}, {2, 10}, {2, 20}}));
+  auto s2 = create_study({.sampler = make_grid_sampler({{"a", {1, 2}}}), .pruner = make_nop_pruner()});
+  s2->optimize([](Trial& t) { return t.suggest_float("zzz", 0, 1); }, {.n_trials = 1});
+  EXPECT_EQ(s2->trials()[0].state, TrialState::fail);
+  EXPECT_NE(s2->trials()[0].fail_reason().find("zzz"), std::string::npos);
+}
+
+TEST(QmcSampler, SobolFillsTheUnitSquareEvenly) {
+  auto study = create_study({.sampler = make_qmc_sampler("sobol", 0, false), .pruner = make_nop_pruner()});
+  int cells[4][4] = {};
+  for (int i = 0; i < 64; ++i) {
+    Trial t = study->ask();
+    double x = t.suggest_float("x", 0, 1), y = t.suggest_float("y", 0, 1);
+    cells[static_cast<int>(x * 4)][static_cast<int>(y * 4)]++;
+    study->tell(t, 0.0);
+  }
+  for (auto& row : cells)
+    for (int c : row) EXPECT_EQ(c, 4);  // a (0,m,2)-net property of the first 2^k points
+}
+
+TEST(TpeSampler, BeatsRandomOnAQuadraticOverTenSeeds) {
+  auto objective = [](Trial& t) {
+    double s = 0;
+    for (int i = 0; i < 3; ++i) {
+      double x = t.suggest_float("x" + std::to_string(i), -10, 10);
+      s += (x - 1) * (x - 1);
+    }
+    return s;
+  };
+  int wins = 0;
+  double tpe_sum = 0, rnd_sum = 0;
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    auto a = create_study({.sampler = make_tpe_sampler({.seed = seed}), .pruner = make_nop_pruner()});
+    auto b = create_study({.sampler = make_random_sampler(seed), .pruner = make_nop_pruner()});
+    a->optimize(objective, {.n_trials = 60});
+    b->optimize(objective, {.n_trials = 60});
+    wins += a->best_value() < b->best_value();
+    tpe_sum += a->best_value();
+    rnd_sum += b->best_value();
+  }
+  EXPECT_GE(wins, 8);
+  EXPECT_LT(tpe_sum, 0.5 * rnd_sum);
+}
+
+TEST(TpeSampler, MaximizeAndCategoricalAndPrunedHistory) {
+  // maximise: the good category is "c"; pruned trials in the history must not break anything
+  auto study = create_study({.direction = Direction::maximize,
+                             .sampler = make_tpe_sampler({.n_startup_trials = 5, .seed = 4}),
+                             .pruner = make_nop_pruner()});
+  study->optimize([](Trial& t) {
+    auto c = t.suggest_categorical("c", std::vector<std::string>{"a", "b", "c", "d"});
+    int64_t n = t.suggest_int("n", 0, 20, {.step = 2});
+    t.report(static_cast<double>(n), 0);
+    if (t.number() % 7 == 3) throw TrialPruned();
+    return (c == "c" ? 10.0 : 0.0) - std::abs(static_cast<double>(n) - 8);
+  }, {.n_trials = 60});
+  int late_c = 0;
+  auto ts = study->trials();
+  for (size_t i = 30; i < ts.size(); ++i) late_c += ts[i].param("c") == "c";
+  EXPECT_GT(late_c, 15);  // TPE concentrates on the good category (random: ~7.5 of 30)
+  EXPECT_EQ(study->best_params()["c"], "c");
+}
+
+TEST(SamplerRegistry, MakesEveryNamedSampler) {
+  for (auto& n : sampler_names()) {
+    json c = {{"type", n}};
+    if (n == "grid") c["search_space"] = {{"x", {1, 2}}};
+    EXPECT_EQ(make_sampler(c, 1)->name(), n);
+  }
+  EXPECT_THROW(make_sampler({{"type", "grid"}}), Error);
+  EXPECT_THROW(make_sampler({{"type", "qmc"}, {"qmc_type", "lattice"}}), Error);
+}
+
+}  // namespace

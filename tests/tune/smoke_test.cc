@@ -1,3 +1,0 @@
-#include <gtest/gtest.h>
-#include "hone/tune/tune.h"
-TEST(Smoke, Builds) { auto s = hone::create_study(); EXPECT_TRUE(s); }

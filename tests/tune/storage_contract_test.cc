@@ -1,0 +1,195 @@
+// The Storage contract (include/hone/tune/storage.h), run over every backend. A new backend
+// (SQLite, PostgreSQL) joins by one line in INSTANTIATE_TEST_SUITE_P below.
+#include <atomic>
+#include <cmath>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "hone/error.h"
+#include "hone/tune/storage.h"
+
+using namespace hone;
+
+struct StorageCase {
+  std::string name;
+  std::function<std::shared_ptr<Storage>()> make;
+};
+
+class StorageContract : public ::testing::TestWithParam<StorageCase> {
+ protected:
+  void SetUp() override { s = GetParam().make(); }
+  std::shared_ptr<Storage> s;
+};
+
+TEST_P(StorageContract, StudiesByNameAndId) {
+  int64_t a = s->create_new_study(Direction::minimize, "a");
+  int64_t b = s->create_new_study(Direction::maximize, "b");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(s->get_study_id_from_name("b"), b);
+  EXPECT_EQ(s->get_study_name(a), "a");
+  EXPECT_EQ(s->get_study_direction(b), Direction::maximize);
+  EXPECT_THROW(s->create_new_study(Direction::minimize, "a"), Error);  // names are unique
+  EXPECT_THROW(s->get_study_id_from_name("zzz"), Error);
+  int64_t c = s->create_new_study(Direction::minimize, "");  // generated name
+  EXPECT_FALSE(s->get_study_name(c).empty());
+  s->set_study_user_attr(a, "k", json{{"x", 1}});
+  EXPECT_EQ(s->get_study_user_attrs(a).at("k"), (json{{"x", 1}}));
+  s->delete_study(a);
+  EXPECT_THROW(s->get_study_id_from_name("a"), Error);
+  EXPECT_EQ(s->get_all_study_names().size(), 2u);
+}
+
+TEST_P(StorageContract, TrialNumbersAreDensePerStudyIdsAreGlobal) {
+  int64_t a = s->create_new_study(Direction::minimize, "a");
+  int64_t b = s->create_new_study(Direction::minimize, "b");
+  std::set<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    int64_t ta = s->create_new_trial(a), tb = s->create_new_trial(b);
+    EXPECT_EQ(s->get_trial_number_from_id(ta), i);
+    EXPECT_EQ(s->get_trial_number_from_id(tb), i);
+    EXPECT_EQ(s->get_trial_id_from_study_id_trial_number(a, i), ta);
+    EXPECT_EQ(s->get_study_id_from_trial_id(tb), b);
+    ids.insert(ta);
+    ids.insert(tb);
+  }
+  EXPECT_EQ(ids.size(), 6u);
+  FrozenTrial t = s->get_trial(*ids.begin());
+  EXPECT_EQ(t.state, TrialState::running);
+  EXPECT_TRUE(t.datetime_start.has_value());
+}
+
+TEST_P(StorageContract, ParamsValuesAndAttrs) {
+  int64_t st = s->create_new_study(Direction::minimize, "p");
+  int64_t id = s->create_new_trial(st);
+  auto cat = Distribution::categorical({"adam", "sgd"});
+  s->set_trial_param(id, "opt", 1.0, cat);
+  s->set_trial_param(id, "lr", 0.01, Distribution::real(1e-4, 1, true));
+  s->set_trial_intermediate_value(id, 0, 0.5);
+  s->set_trial_intermediate_value(id, 1, NAN);
+  s->set_trial_intermediate_value(id, 0, 0.4);  // upsert
+  s->set_trial_user_attr(id, "note", "hi");
+  s->set_trial_system_attr(id, "grid_id", 3);
+  FrozenTrial t = s->get_trial(id);
+  EXPECT_EQ(t.param("opt"), json("sgd"));
+  EXPECT_EQ(t.params.at("lr"), 0.01);
+  EXPECT_EQ(t.intermediate_values.at(0), 0.4);
+  EXPECT_TRUE(std::isnan(t.intermediate_values.at(1)));
+  EXPECT_EQ(t.user_attrs.at("note"), json("hi"));
+  EXPECT_EQ(t.system_attrs.at("grid_id"), json(3));
+  // a name keeps its kind/log/choices within a study
+  int64_t id2 = s->create_new_trial(st);
+  EXPECT_THROW(s->set_trial_param(id2, "opt", 0.0, Distribution::categorical({"sgd", "adam"})), Error);
+  EXPECT_THROW(s->set_trial_param(id2, "lr", 0.5, Distribution::real(0, 1)), Error);
+  EXPECT_NO_THROW(s->set_trial_param(id2, "lr", 0.5, Distribution::real(1e-3, 1, true)));
+}
+
+TEST_P(StorageContract, FinishedTrialsAreImmutableAndSnapshotsFrozen) {
+  int64_t st = s->create_new_study(Direction::minimize, "f");
+  int64_t id = s->create_new_trial(st);
+  FrozenTrial before = s->get_trial(id);
+  EXPECT_TRUE(s->set_trial_state_values(id, TrialState::complete, 1.5));
+  EXPECT_EQ(before.state, TrialState::running);  // the earlier snapshot did not change
+  FrozenTrial t = s->get_trial(id);
+  EXPECT_EQ(t.state, TrialState::complete);
+  EXPECT_EQ(*t.value, 1.5);
+  EXPECT_TRUE(t.datetime_complete.has_value());
+  EXPECT_THROW(s->set_trial_param(id, "x", 1, Distribution::real(0, 2)), Error);
+  EXPECT_THROW(s->set_trial_intermediate_value(id, 3, 1), Error);
+  EXPECT_THROW(s->set_trial_user_attr(id, "k", 1), Error);
+  EXPECT_THROW(s->set_trial_state_values(id, TrialState::fail), Error);
+}
+
+TEST_P(StorageContract, WaitingTrialsAreClaimedOnce) {
+  int64_t st = s->create_new_study(Direction::minimize, "w");
+  FrozenTrial templ;
+  templ.state = TrialState::waiting;
+  templ.system_attrs["fixed_params"] = json{{"x", 1}};
+  int64_t id = s->create_new_trial(st, &templ);
+  FrozenTrial w = s->get_trial(id);
+  EXPECT_EQ(w.state, TrialState::waiting);
+  EXPECT_FALSE(w.datetime_start.has_value());
+  // many threads race for one waiting trial: exactly one wins
+  std::atomic<int> wins{0};
+  std::vector<std::thread> th;
+  for (int i = 0; i < 8; ++i)
+    th.emplace_back([&] { wins += s->set_trial_state_values(id, TrialState::running) ? 1 : 0; });
+  for (auto& t : th) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_TRUE(s->get_trial(id).datetime_start.has_value());
+  // setting RUNNING on a trial that is not WAITING is refused
+  EXPECT_FALSE(s->set_trial_state_values(s->create_new_trial(st), TrialState::running));
+}
+
+TEST_P(StorageContract, FilteringCursorAndBestTrial) {
+  int64_t st = s->create_new_study(Direction::maximize, "b");
+  std::vector<double> vals = {1, 5, 3, 5};
+  for (double v : vals) s->set_trial_state_values(s->create_new_trial(st), TrialState::complete, v);
+  s->set_trial_state_values(s->create_new_trial(st), TrialState::fail);
+  s->set_trial_state_values(s->create_new_trial(st), TrialState::pruned, 9.0);
+  s->create_new_trial(st);  // running
+  EXPECT_EQ(s->get_all_trials(st).size(), 7u);
+  EXPECT_EQ(s->get_all_trials(st, {TrialState::complete}).size(), 4u);
+  EXPECT_EQ(s->get_n_trials(st, {TrialState::fail, TrialState::pruned}), 2);
+  auto tail = s->get_all_trials(st, TrialStates::all(), 5);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].number, 5);
+  auto best = s->get_best_trial(st);
+  ASSERT_TRUE(best);
+  EXPECT_EQ(best->number, 1);  // 5 is best; ties go to the lower number; PRUNED never best
+  int64_t empty = s->create_new_study(Direction::minimize, "e");
+  EXPECT_FALSE(s->get_best_trial(empty).has_value());
+}
+
+TEST_P(StorageContract, TemplateTrialsCopyEverything) {
+  int64_t st = s->create_new_study(Direction::minimize, "t");
+  FrozenTrial templ;
+  templ.state = TrialState::complete;
+  templ.value = 2.0;
+  templ.params["x"] = 0.5;
+  templ.distributions["x"] = Distribution::real(0, 1);
+  templ.intermediate_values[0] = 3.0;
+  templ.user_attrs["u"] = 1;
+  templ.number = 99;  // ignored
+  int64_t id = s->create_new_trial(st, &templ);
+  FrozenTrial t = s->get_trial(id);
+  EXPECT_EQ(t.number, 0);
+  EXPECT_EQ(t.state, TrialState::complete);
+  EXPECT_EQ(*t.value, 2.0);
+  EXPECT_EQ(t.params.at("x"), 0.5);
+  EXPECT_EQ(t.intermediate_values.at(0), 3.0);
+  EXPECT_EQ(s->get_best_trial(st)->trial_id, id);
+}
+
+TEST_P(StorageContract, ConcurrentTrialCreationKeepsNumbersDense) {
+  int64_t st = s->create_new_study(Direction::minimize, "c");
+  std::vector<std::thread> th;
+  for (int i = 0; i < 4; ++i)
+    th.emplace_back([&] {
+      for (int k = 0; k < 50; ++k) {
+        int64_t id = s->create_new_trial(st);
+        s->set_trial_param(id, "x", k, Distribution::integer(0, 100));
+        s->set_trial_state_values(id, TrialState::complete, k);
+      }
+    });
+  for (auto& t : th) t.join();
+  auto all = s->get_all_trials(st);
+  ASSERT_EQ(all.size(), 200u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].number, static_cast<int64_t>(i));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageContract,
+                         ::testing::Values(StorageCase{"memory", [] { return make_in_memory_storage(); }}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(StorageRegistry, UnknownSchemeIsAnErrorNamingIt) {
+  try {
+    open_storage("mongodb://x");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mongodb"), std::string::npos);
+  }
+  register_storage_backend("test", [](const std::string&) { return make_in_memory_storage(); });
+  EXPECT_TRUE(open_storage("test:///x"));
+}
