@@ -48,6 +48,11 @@ struct CsvOptions {
   std::string task = "auto";          // "auto" | "classification" | "regression"
   char delimiter = ',';
   std::vector<std::string> drop;      // columns to ignore
+  // When non-empty, the class list to use instead of deriving one from this file — pass the
+  // training set's class_names when loading its test/validation file so that indices agree even
+  // if this file lacks a class. Labels match by text, else by numeric value ("1" == "1.0"); an
+  // unknown label throws Error(kDataError) with file:line. Implies classification.
+  std::vector<std::string> classes;
 };
 Dataset load_csv(const std::string& path, const CsvOptions& opts);
 

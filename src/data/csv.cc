@@ -217,6 +217,41 @@ Dataset load_csv(const std::string& path, const CsvOptions& opts) {
     tval[static_cast<size_t>(i)] = v;
     if (v != std::floor(v)) integral = false;
   }
+  if (!opts.classes.empty()) {
+    if (opts.task == "regression")
+      throw_invalid("load_csv(" + path + "): a class list was given with task \"regression\"");
+    std::map<std::string, int> by_text;
+    std::map<double, int> by_value;
+    std::string known;
+    for (size_t k = 0; k < opts.classes.size(); ++k) {
+      by_text.emplace(opts.classes[k], static_cast<int>(k));
+      double v;
+      if (parse_double(opts.classes[k], v)) by_value.emplace(v, static_cast<int>(k));
+      if (k < 20) known += (k ? ", " : "") + opts.classes[k];
+    }
+    if (opts.classes.size() > 20) known += ", ...";
+    ds.x = Tensor(Shape{n, static_cast<int64_t>(nf)});
+    std::copy(xs.begin(), xs.end(), ds.x.data());
+    ds.y = Tensor(Shape{n});
+    for (int64_t i = 0; i < n; ++i) {
+      const auto si = static_cast<size_t>(i);
+      auto t = by_text.find(ttext[si]);
+      int k = -1;
+      if (t != by_text.end()) {
+        k = t->second;
+      } else if (double v; parse_double(ttext[si], v)) {
+        auto b = by_value.find(v);
+        if (b != by_value.end()) k = b->second;
+      }
+      if (k < 0)
+        throw_data(where(path, tline[si]) + "column \"" + opts.target + "\": label " + quote_cell(ttext[si]) +
+                   " is not one of the given classes (" + known + ")");
+      ds.y[i] = static_cast<float>(k);
+    }
+    ds.class_names = opts.classes;
+    ds.num_classes = static_cast<int>(opts.classes.size());
+    return ds;
+  }
   bool classify;
   if (opts.task == "regression") {
     if (!numeric)

@@ -99,6 +99,28 @@ TEST(LoadCsv, NumericTargetTaskRules) {
   EXPECT_EQ(load_csv(dir.write("m.csv", many), target("t")).num_classes, 0);
 }
 
+TEST(LoadCsv, GivenClassListKeepsTrainingIndices) {
+  TempDir dir;
+  // The test file lacks "cat" and writes 2 as "2.0": indices still follow the training classes.
+  auto train = dir.write("train.csv", "f,y\n1,cat\n2,dog\n3,emu\n");
+  auto test = dir.write("test.csv", "f,y\n1,emu\n2,dog\n");
+  Dataset tr = load_csv(train, target("y"));
+  CsvOptions o = target("y");
+  o.classes = tr.class_names;
+  Dataset te = load_csv(test, o);
+  EXPECT_EQ(te.num_classes, 3);
+  EXPECT_EQ(te.class_names, tr.class_names);
+  EXPECT_EQ(te.y[0], 2.0f);
+  EXPECT_EQ(te.y[1], 1.0f);
+  EXPECT_EQ(load_csv(test, target("y")).y[0], 1.0f);  // derived on its own, emu would be 1
+  o.classes = {"1", "2", "10"};
+  Dataset num = load_csv(dir.write("num.csv", "f,y\n1,2.0\n2,10\n"), o);
+  EXPECT_EQ(num.y[0], 1.0f);
+  EXPECT_EQ(num.y[1], 2.0f);
+  o.classes = {"cat", "dog"};
+  expect_error([&] { load_csv(test, o); }, ErrorKind::kDataError, {test + ":2:", "\"emu\"", "cat, dog"});
+}
+
 TEST(LoadCsv, ErrorsNameFileLineAndColumn) {
   TempDir dir;
   auto bad_count = dir.write("count.csv", "a,b,y\n1,2,0\n3,4\n");
