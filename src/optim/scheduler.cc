@@ -156,14 +156,18 @@ class OneCycle : public Schedule {
   double lr_at_step(int64_t step, int) override {
     // torch raises past total_steps; we hold the last step's value instead.
     const double s = static_cast<double>(std::clamp<int64_t>(step, 0, total_steps_ - 1));
+    // Phase ends are pct_start·T − 1 and may land on an integer step; the compiler may fuse
+    // that into an FMA, which leaves ±1e−17 where Python has exactly 0, so boundaries are
+    // compared with a margin far below one step.
+    constexpr double kMargin = 1e-9;
     double start = 0.0;
     for (size_t i = 0; i < phases_.size(); ++i) {
       const Phase& ph = phases_[i];
-      if (s <= ph.end_step || i + 1 == phases_.size()) {
+      if (s <= ph.end_step + kMargin || i + 1 == phases_.size()) {
         // A phase of zero length (pct_start·T = 1) is a division by zero in torch; it ends at
         // its end value.
         const double len = ph.end_step - start;
-        const double pct = len != 0.0 ? (s - start) / len : 1.0;
+        const double pct = std::fabs(len) > kMargin ? std::min((s - start) / len, 1.0) : 1.0;
         return o_.cos ? ph.end_lr + (ph.start_lr - ph.end_lr) / 2.0 * (std::cos(kPi * pct) + 1.0)
                       : (ph.end_lr - ph.start_lr) * pct + ph.start_lr;
       }
