@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include "hone/config.h"
@@ -46,19 +47,46 @@ inline int threads_for(int64_t n) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Eigen::nbThreads(), n)));
 }
 
+// out[0..len) = in[0..len) and out[0..len) += in[0..len) for the short rows of im2col/col2im
+// (often 5-30 floats): masked AVX-512 loads/stores avoid a scalar tail per row.
+inline void copy_short(float* out, const float* in, int64_t len) {
+#if defined(__AVX512F__)
+  for (; len >= 16; len -= 16, in += 16, out += 16) _mm512_storeu_ps(out, _mm512_loadu_ps(in));
+  if (len > 0) {
+    const __mmask16 m = static_cast<__mmask16>((1u << len) - 1u);
+    _mm512_mask_storeu_ps(out, m, _mm512_maskz_loadu_ps(m, in));
+  }
+#else
+  for (int64_t k = 0; k < len; ++k) out[k] = in[k];
+#endif
+}
+inline void add_short(float* out, const float* in, int64_t len) {
+#if defined(__AVX512F__)
+  for (; len >= 16; len -= 16, in += 16, out += 16)
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), _mm512_loadu_ps(in)));
+  if (len > 0) {
+    const __mmask16 m = static_cast<__mmask16>((1u << len) - 1u);
+    _mm512_mask_storeu_ps(out, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, out), _mm512_maskz_loadu_ps(m, in)));
+  }
+#else
+  for (int64_t k = 0; k < len; ++k) out[k] += in[k];
+#endif
+}
+
 struct Geom {
   int64_t c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
   int64_t rows() const { return c * kh * kw; }
   int64_t cols() const { return oh * ow; }
 };
 
-// col (C*KH*KW, OH*OW) from one sample x (C, H, W); zero where the window hangs over the padding.
-void im2col(const Geom& g, const float* x, float* col) {
+// col (C*KH*KW, OH*OW), row stride ld, from one sample x (C, H, W); zero where the window
+// hangs over the padding.
+void im2col(const Geom& g, const float* x, float* col, int64_t ld) {
   for (int64_t c = 0; c < g.c; ++c) {
     const float* xc = x + c * g.h * g.w;
     for (int64_t i = 0; i < g.kh; ++i) {
       for (int64_t j = 0; j < g.kw; ++j) {
-        float* row = col + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         // Output columns whose input column ow*sw - pw + j lies inside [0, W).
         int64_t lo = 0, hi = g.ow;  // [lo, hi)
         while (lo < g.ow && lo * g.sw - g.pw + j < 0) ++lo;
@@ -71,27 +99,27 @@ void im2col(const Geom& g, const float* x, float* col) {
             continue;
           }
           const float* xr = xc + ih * g.w - g.pw + j;
-          std::fill(out, out + lo, 0.0f);
+          for (int64_t k = 0; k < lo; ++k) out[k] = 0.0f;
           if (g.sw == 1) {
-            std::memcpy(out + lo, xr + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+            copy_short(out + lo, xr + lo, hi - lo);
           } else {
             for (int64_t ow = lo; ow < hi; ++ow) out[ow] = xr[ow * g.sw];
           }
-          std::fill(out + hi, out + g.ow, 0.0f);
+          for (int64_t k = hi; k < g.ow; ++k) out[k] = 0.0f;
         }
       }
     }
   }
 }
 
-// dx (C, H, W) = the adjoint of im2col applied to dcol; overwrites dx.
-void col2im(const Geom& g, const float* col, float* dx) {
+// dx (C, H, W) = the adjoint of im2col applied to dcol (row stride ld); overwrites dx.
+void col2im(const Geom& g, const float* col, int64_t ld, float* dx) {
   std::fill(dx, dx + g.c * g.h * g.w, 0.0f);
   for (int64_t c = 0; c < g.c; ++c) {
     float* xc = dx + c * g.h * g.w;
     for (int64_t i = 0; i < g.kh; ++i) {
       for (int64_t j = 0; j < g.kw; ++j) {
-        const float* row = col + ((c * g.kh + i) * g.kw + j) * g.oh * g.ow;
+        const float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         int64_t lo = 0, hi = g.ow;
         while (lo < g.ow && lo * g.sw - g.pw + j < 0) ++lo;
         while (hi > lo && (hi - 1) * g.sw - g.pw + j >= g.w) --hi;
@@ -101,7 +129,7 @@ void col2im(const Geom& g, const float* col, float* dx) {
           const float* in = row + oh * g.ow;
           float* xr = xc + ih * g.w - g.pw + j;
           if (g.sw == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow) xr[ow] += in[ow];
+            add_short(xr + lo, in + lo, hi - lo);
           } else {
             for (int64_t ow = lo; ow < hi; ++ow) xr[ow * g.sw] += in[ow];
           }
@@ -145,6 +173,8 @@ class Conv2d final : public LayerBase {
       throw_invalid(label() + ": kernel " + std::to_string(g_.kh) + "x" + std::to_string(g_.kw) +
                     " does not fit input " + in.str());
     direct_ = g_.kh == 1 && g_.kw == 1 && g_.sh == 1 && g_.sw == 1 && g_.ph == 0 && g_.pw == 0;
+    // About 384 KiB of im2col columns per chunk (L2 is 512 KiB - 1 MiB on current x86 cores).
+    chunk_ = std::max<int64_t>(1, (96 * 1024) / std::max<int64_t>(1, g_.rows() * g_.cols()));
     w_.resize({oc_, g_.c, g_.kh, g_.kw});
     init_weights(w_, init_, g_.c * g_.kh * g_.kw, oc_ * g_.kh * g_.kw, rng);
     dw_.resize(w_.shape());
@@ -158,9 +188,12 @@ class Conv2d final : public LayerBase {
     return Shape{oc_, g_.oh, g_.ow};
   }
 
+  // Samples go through the GEMMs in chunks of chunk_ samples: col (K, B*P) holds B im2col
+  // blocks side by side, so one product W (OC, K) * col covers B samples (a wide GEMM instead of
+  // B narrow ones), and the chunk stays in L2.
   void forward(const Tensor& x, Tensor& y, bool) override {
     check_input(x);
-    const int64_t n = x.dim(0), K = g_.rows(), P = g_.cols();
+    const int64_t n = x.dim(0), K = g_.rows(), P = g_.cols(), in_sz = g_.c * g_.h * g_.w;
     y.resize(Shape{n, oc_, g_.oh, g_.ow});
     const int nt = threads_for(n);
     ensure_scratch(nt, false);
@@ -170,22 +203,28 @@ class Conv2d final : public LayerBase {
       int64_t s0, s1;
       split(n, nt, t, &s0, &s1);
       auto W = mat(w_.data(), oc_, K);
-      for (int64_t s = s0; s < s1; ++s) {
-        const float* xs = xp + s * g_.c * g_.h * g_.w;
-        const float* col = xs;
-        if (!direct_) {
-          im2col(g_, xs, cols_[t].data());
-          col = cols_[t].data();
+      for (int64_t c0 = s0; c0 < s1; c0 += chunk_) {
+        const int64_t b = std::min(chunk_, s1 - c0), ld = b * P;
+        if (direct_ && b == 1) {
+          mat(yp + c0 * oc_ * P, oc_, P).noalias() = W * mat(xp + c0 * in_sz, K, P);
+        } else {
+          float* col = cols_[t].data();
+          for (int64_t j = 0; j < b; ++j) {
+            if (direct_) mat(col + j * P, K, P, ld) = mat(xp + (c0 + j) * in_sz, K, P);
+            else im2col(g_, xp + (c0 + j) * in_sz, col + j * P, ld);
+          }
+          auto Yb = mat(ybuf_[t].data(), oc_, ld);
+          Yb.noalias() = W * mat(col, K, ld);
+          for (int64_t j = 0; j < b; ++j) mat(yp + (c0 + j) * oc_ * P, oc_, P) = Yb.middleCols(j * P, P);
         }
-        auto Y = mat(yp + s * oc_ * P, oc_, P);
-        Y.noalias() = W * mat(col, K, P);
-        if (bias_) Y.colwise() += VecMapC(b_.data(), oc_);
+        if (bias_)
+          for (int64_t j = 0; j < b; ++j) mat(yp + (c0 + j) * oc_ * P, oc_, P).colwise() += VecMapC(b_.data(), oc_);
       }
     });
   }
 
   void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) override {
-    const int64_t n = x.dim(0), K = g_.rows(), P = g_.cols();
+    const int64_t n = x.dim(0), K = g_.rows(), P = g_.cols(), in_sz = g_.c * g_.h * g_.w;
     const int nt = threads_for(n);
     ensure_scratch(nt, true);
     if (dx) dx->resize(x.shape());
@@ -200,23 +239,26 @@ class Conv2d final : public LayerBase {
       float* dbt = bias_ ? (t == 0 ? db_.data() : db_part_[t].data()) : nullptr;
       dW.setZero();
       if (dbt) std::fill(dbt, dbt + oc_, 0.0f);
-      for (int64_t s = s0; s < s1; ++s) {
-        const float* xs = xp + s * g_.c * g_.h * g_.w;
-        auto dY = mat(gp + s * oc_ * P, oc_, P);
+      for (int64_t c0 = s0; c0 < s1; c0 += chunk_) {
+        const int64_t b = std::min(chunk_, s1 - c0), ld = b * P;
+        // dY of the chunk side by side: (OC, B*P)
+        float* gb = ybuf_[t].data();
+        for (int64_t j = 0; j < b; ++j)
+          mat(gb + j * P, oc_, P, ld) = mat(gp + (c0 + j) * oc_ * P, oc_, P);
+        auto dY = mat(gb, oc_, ld);
         if (dbt) Eigen::Map<Eigen::VectorXf>(dbt, oc_) += dY.rowwise().sum();
-        const float* col = xs;
-        if (!direct_) {
-          im2col(g_, xs, cols_[t].data());
-          col = cols_[t].data();
+        float* col = cols_[t].data();
+        for (int64_t j = 0; j < b; ++j) {
+          if (direct_) mat(col + j * P, K, P, ld) = mat(xp + (c0 + j) * in_sz, K, P);
+          else im2col(g_, xp + (c0 + j) * in_sz, col + j * P, ld);
         }
-        dW.noalias() += dY * mat(col, K, P).transpose();
+        dW.noalias() += dY * mat(col, K, ld).transpose();
         if (dxp) {
-          float* dxs = dxp + s * g_.c * g_.h * g_.w;
-          if (direct_) {
-            mat(dxs, K, P).noalias() = W.transpose() * dY;
-          } else {
-            mat(cols_[t].data(), K, P).noalias() = W.transpose() * dY;
-            col2im(g_, cols_[t].data(), dxs);
+          mat(col, K, ld).noalias() = W.transpose() * dY;  // dcol, reusing the col buffer
+          for (int64_t j = 0; j < b; ++j) {
+            float* dxs = dxp + (c0 + j) * in_sz;
+            if (direct_) mat(dxs, K, P) = mat(col + j * P, K, P, ld);
+            else col2im(g_, col + j * P, ld, dxs);
           }
         }
       }
@@ -240,9 +282,14 @@ class Conv2d final : public LayerBase {
  private:
   // Per-thread scratch; grows only (no allocation once sized for this thread count).
   void ensure_scratch(int nt, bool grads) {
-    if (static_cast<int>(cols_.size()) < nt) cols_.resize(static_cast<size_t>(nt));
-    for (int t = 0; t < nt; ++t)
-      if (!direct_ && cols_[t].size() != g_.rows() * g_.cols()) cols_[t].resize(Shape{g_.rows(), g_.cols()});
+    if (static_cast<int>(cols_.size()) < nt) {
+      cols_.resize(static_cast<size_t>(nt));
+      ybuf_.resize(static_cast<size_t>(nt));
+    }
+    for (int t = 0; t < nt; ++t) {
+      if (cols_[t].size() != g_.rows() * g_.cols() * chunk_) cols_[t].resize(Shape{g_.rows(), g_.cols() * chunk_});
+      if (ybuf_[t].size() != oc_ * g_.cols() * chunk_) ybuf_[t].resize(Shape{oc_, g_.cols() * chunk_});
+    }
     if (!grads) return;
     if (static_cast<int>(dw_part_.size()) < nt) {
       dw_part_.resize(static_cast<size_t>(nt));
@@ -258,8 +305,10 @@ class Conv2d final : public LayerBase {
   std::string init_;
   bool bias_, same_, direct_ = false;
   Geom g_{};
+  int64_t chunk_ = 1;                  // samples per GEMM
   Tensor w_, b_, dw_, db_;             // w: (OC, C, KH, KW), b: (OC)
-  std::vector<Tensor> cols_;           // [thread]: (C*KH*KW, OH*OW)
+  std::vector<Tensor> cols_;           // [thread]: (C*KH*KW, chunk * OH*OW) im2col / dcol
+  std::vector<Tensor> ybuf_;           // [thread]: (OC, chunk * OH*OW) outputs / dY of a chunk
   std::vector<Tensor> dw_part_, db_part_;  // [thread >= 1]: partial dW, db
 };
 
@@ -299,6 +348,24 @@ class Pool2d final : public LayerBase {
       const float* xp = x.data() + p * h * w;
       float* yp = y.data() + p * oh_ * ow_;
       int32_t* ap = kind_ == Pool::kMax ? argmax_.data() + p * oh_ * ow_ : nullptr;
+      if (ap && kh_ == 2 && kw_ == 2 && sh_ == 2 && sw_ == 2) {  // the common case, branch-light
+        for (int64_t oh = 0; oh < oh_; ++oh) {
+          const float* r0 = xp + 2 * oh * w;
+          const float* r1 = r0 + w;
+          const int32_t base = static_cast<int32_t>(2 * oh * w);
+          for (int64_t ow = 0; ow < ow_; ++ow) {
+            const float a = r0[2 * ow], b = r0[2 * ow + 1], c2 = r1[2 * ow], d = r1[2 * ow + 1];
+            const bool ab = b > a, cd = d > c2;
+            const float m0 = ab ? b : a, m1 = cd ? d : c2;
+            const int32_t i0 = base + static_cast<int32_t>(2 * ow) + ab;
+            const int32_t i1 = base + static_cast<int32_t>(w + 2 * ow) + cd;
+            const bool lower = m1 > m0;
+            yp[oh * ow_ + ow] = lower ? m1 : m0;
+            ap[oh * ow_ + ow] = lower ? i1 : i0;
+          }
+        }
+        continue;
+      }
       for (int64_t oh = 0; oh < oh_; ++oh) {
         for (int64_t ow = 0; ow < ow_; ++ow) {
           const int64_t base = oh * sh_ * w + ow * sw_;

@@ -34,6 +34,16 @@ using CArrMap = Eigen::Map<const Eigen::Array<float, 1, Eigen::Dynamic>>;
 inline MatMap mat(float* p, int64_t rows, int64_t cols) { return MatMap(p, rows, cols); }
 inline CMatMap mat(const float* p, int64_t rows, int64_t cols) { return CMatMap(p, rows, cols); }
 
+// A rows x cols row-major block with row stride ld (a block of a wider matrix).
+using StrideMap = Eigen::Map<RowMat, Eigen::Unaligned, Eigen::OuterStride<>>;
+using CStrideMap = Eigen::Map<const RowMat, Eigen::Unaligned, Eigen::OuterStride<>>;
+inline StrideMap mat(float* p, int64_t rows, int64_t cols, int64_t ld) {
+  return StrideMap(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+inline CStrideMap mat(const float* p, int64_t rows, int64_t cols, int64_t ld) {
+  return CStrideMap(p, rows, cols, Eigen::OuterStride<>(ld));
+}
+
 // The tensor as a rows x (size / rows) matrix (rows = the batch dim by default).
 inline MatMap mat(Tensor& t, int64_t rows) { return MatMap(t.data(), rows, rows ? t.size() / rows : 0); }
 inline CMatMap mat(const Tensor& t, int64_t rows) {
