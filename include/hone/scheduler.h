@@ -9,7 +9,10 @@
 // Epoch-based schedules (step, multistep, exponential, cosine) change the rate at epoch
 // boundaries, like PyTorch's schedulers stepped once per epoch; warmup and one-cycle change it
 // every step. ReduceLROnPlateau follows Keras (monitor, mode, factor, patience, min_delta,
-// cooldown, min_lr) and prints Keras's message through the log sink when it lowers the rate.
+// cooldown, min_lr) and prints Keras's message through the log sink when it lowers the rate:
+// "Epoch N: ReduceLROnPlateau reducing learning rate to X." (N = epoch + 1, X as Python prints
+// a float). begin() may be called again to start a new run; it resets all state.
+// Thread safety: one thread at a time.
 #pragma once
 
 #include <functional>
@@ -45,16 +48,31 @@ class LrScheduler {
 };
 
 // From {"type": "constant"|"step"|"multistep"|"exponential"|"cosine"|"plateau"|"onecycle", ...,
-//       "warmup_epochs": W or "warmup_steps": S (linear warmup in front of any of them)}.
-//   step:        step_size (epochs), gamma=0.1
-//   multistep:   milestones=[...], gamma=0.1
-//   exponential: gamma
-//   cosine:      t_max (epochs, default: all epochs), eta_min=0, t_mult (warm restarts when
-//                "restarts"=true: SGDR with period t_0=t_max and multiplier t_mult=1)
-//   plateau:     monitor="val_loss", mode="auto"|"min"|"max", factor=0.1, patience=10,
-//                min_delta=1e-4, cooldown=0, min_lr=0, verbose=true
+//       "warmup_epochs": W or "warmup_steps": S (linear warmup in front of any of them)}; a bare
+// string "cosine" means {"type": "cosine"}. Rules and citations: docs/OPTIMIZERS.md.
+//   constant:    the base rate
+//   step:        step_size (epochs, required), gamma=0.1            base·γ^⌊epoch/step_size⌋
+//   multistep:   milestones=[...] (epochs, required), gamma=0.1      base·γ^#{milestones <= epoch}
+//   exponential: gamma (required)                                    base·γ^epoch
+//   cosine:      t_max (epochs, default: all epochs), eta_min=0, restarts=false, t_mult=1
+//                η_min + (base−η_min)(1+cos(π·T_cur/T_i))/2; without restarts T_cur = epoch and
+//                T_i = t_max (past t_max the curve climbs back, as torch's CosineAnnealingLR);
+//                with restarts (SGDR) T_i starts at t_max and grows ×t_mult at each restart
+//   plateau:     monitor="val_loss", mode="auto"|"min"|"max", factor=0.1 (in (0, 1)),
+//                patience=10, min_delta=1e-4, cooldown=0, min_lr=0, verbose=true (Keras: 0)
+//                Keras 2.x logic; a monitor missing from the logs is a warning through the log
+//                sink (like Keras), not an error
 //   onecycle:    max_lr (default base lr), pct_start=0.3, div_factor=25, final_div_factor=1e4,
-//                anneal "cos"|"linear"
+//                anneal "cos"|"linear" (alias anneal_strategy), three_phase=false; per step
+//                over the whole run like torch's OneCycleLR(cycle_momentum=False)
+// Warmup: for step s < S (S = warmup_steps, or warmup_epochs·steps_per_epoch) the rate is
+// base·(f + (1−f)·s/S) with f = warmup_start_factor (default 1/3, torch LinearLR's); after it
+// the schedule runs as if training started at step S: it sees step − S and epoch
+// (step − S)/steps_per_epoch, its default t_max / one-cycle length cover the remaining steps,
+// and a plateau only sees the epochs that had a step after the warmup (its messages keep the
+// real epoch numbers). Milestones and step sizes therefore count from the end of the warmup.
+// Throws Error(kInvalidArgument) naming `where` and the option for invalid values and unknown
+// types or options; begin() throws it for base_lr <= 0, steps_per_epoch < 1 or epochs < 1.
 std::unique_ptr<LrScheduler> make_scheduler(const nlohmann::json& config,
                                             const std::string& where = "scheduler");
 

@@ -41,12 +41,16 @@ std::string python_float_repr(double v) {
     }
   } else {
     out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1, std::string::npos);
+    }
     char eb[16];
     std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     out += eb;
   }
-  return neg ? "-" + out : out;
+  if (neg) out.insert(out.begin(), '-');
+  return out;
 }
 
 Plateau::Plateau(std::string where, Options o) : Schedule(std::move(where)), o_(std::move(o)) {
