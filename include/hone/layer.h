@@ -71,6 +71,29 @@ class Layer {
   std::string name_;
 };
 
+// Layer types and their options (defaults in brackets). Shapes are per sample (no batch dim).
+//   dense        units, init [he_uniform], bias [true]. Acts on the last dim: (..., F) -> (..., units).
+//                weight (F, units) so y = x W + b; Param "<name>.weight", "<name>.bias" (no decay).
+//   conv2d       filters, kernel_size (int or [h, w]), stride [1], padding [0] (int, "valid" or
+//                "same": stride 1 and odd kernels), init [he_uniform], bias [true].
+//                (C, H, W) -> (filters, OH, OW); weight (filters, C, KH, KW) as in PyTorch.
+//   maxpool2d    pool_size [2] (int or [h, w]), stride [pool_size]; no padding, floor mode.
+//   avgpool2d    as maxpool2d.
+//   global_avg_pool  (C, H, W) -> (C).
+//   flatten      (...) -> (numel).
+//   dropout      rate [0.5] in [0, 1): inverted dropout, identity at inference.
+//   batchnorm    momentum [0.1], eps [1e-5]: per feature of (F) or per channel of (C, ...);
+//                running_mean/running_var buffers updated PyTorch-style (unbiased variance).
+//   layernorm    eps [1e-5]: normalises each sample over all its dims; gain/bias per element.
+//   embedding    num_embeddings, dim: (T) float token indices -> (T, dim); weight N(0, 1).
+//                A non-integer or out-of-range index throws Error(kInvalidArgument).
+//   relu, leaky_relu (negative_slope [0.01]), tanh, sigmoid, gelu (exact erf form), softmax
+//                (over the last dim).
+// init: he_uniform, he_normal (Kaiming, fan_in, gain sqrt(2)), xavier_uniform, xavier_normal
+// (Glorot); biases start at zero. Threads: conv2d and the pools split the batch over
+// Eigen::nbThreads() OpenMP threads; all other layers run on the calling thread (their GEMMs use
+// Eigen's own threading when Eigen::nbThreads() > 1).
+//
 // Creates a layer from its config object, e.g. {"type":"dense","units":128,"init":"he_uniform"}.
 // Throws Error(kInvalidArgument) naming the unknown type or the bad option; `where` prefixes
 // messages (e.g. "model.toml: model.layers[2]").
