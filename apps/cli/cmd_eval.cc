@@ -183,7 +183,7 @@ class PredictCommand : public Command {
       }
       return std::move(d.x);
     }
-    throw_invalid(input_ + ": expected a .csv file");  // IDX input: added with the data part's label-free reader
+    return std::move(load_idx_images(input_).x);  // IDX images, plain or .gz
   }
 
   std::string model_, input_, out_;

@@ -63,6 +63,8 @@ Dataset load_csv(const std::string& path, const CsvOptions& opts);
 // class_names "0", "1", ...). A wrong magic number, a truncated or corrupt file and differing
 // image/label counts throw Error(kDataError) naming the file(s).
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, bool scale = true);
+// The images of an IDX file alone (for prediction): y is empty and num_classes 0.
+Dataset load_idx_images(const std::string& images_path, bool scale = true);
 
 // LibSVM / SVMlight: "label idx:val idx:val ..." with 1-based, strictly increasing indices
 // (as sklearn's load_svmlight_file requires); '#' starts a comment; "qid:n" is skipped; absent

@@ -136,6 +136,7 @@ void allocate(Tensor& t, const Shape& s) {
 }  // namespace
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, bool scale) {
+  if (labels_path.empty()) return load_idx_images(images_path, scale);
   GzFile fi(images_path), fl(labels_path);
   std::vector<int64_t> idim = read_header(fi, images_path, "images");
   std::vector<int64_t> ldim = read_header(fl, labels_path, "labels");
@@ -167,6 +168,24 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
   // count never drops below 10.
   ds.num_classes = std::max(10, static_cast<int>(maxl) + 1);
   for (int c = 0; c < ds.num_classes; ++c) ds.class_names.push_back(std::to_string(c));
+  return ds;
+}
+
+Dataset load_idx_images(const std::string& images_path, bool scale) {
+  GzFile fi(images_path);
+  std::vector<int64_t> idim = read_header(fi, images_path, "images");
+  if (idim.size() != 3 && idim.size() != 2)
+    throw_data(images_path + ": expected an images file with 3 dimensions (N, H, W), got " +
+               std::to_string(idim.size()));
+  const int64_t n = idim[0];
+  if (n == 0) throw_data(images_path + ": no images");
+  Dataset ds;
+  try {
+    allocate(ds.x, idim.size() == 3 ? Shape{n, 1, idim[1], idim[2]} : Shape{n, idim[1]});
+  } catch (const std::bad_alloc&) {
+    throw_data(images_path + ": not enough memory for the " + std::to_string(n) + " images its header announces");
+  }
+  read_values(fi, images_path, ds.x.data(), ds.x.size(), scale ? 1.0f / 255.0f : 1.0f);
   return ds;
 }
 

@@ -98,6 +98,7 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
     out.train = load_csv(train, o);
     std::string test = get_string(cfg, "test", "", where);
     if (!test.empty()) {
+      o.classes = out.train.class_names;  // the test file's labels get the training file's numbers
       out.test = load_csv(test, o);
       have_test = true;
     }

@@ -1,0 +1,197 @@
+// End-to-end tests of the `hone` command as a user types it: exit codes, one-line errors, run
+// directories, eval, predict, Ctrl-C.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <fcntl.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs `hone ARGS` in the source directory (examples use relative paths).
+Result hone(const std::string& args) {
+  std::string cmd = "cd " HONE_SOURCE_DIR " && " HONE_BINARY " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string tmpdir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("hone_cli_" + std::to_string(getpid()) + "_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+void write(const std::string& path, const std::string& s) { std::ofstream(path) << s; }
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Cli, HelpVersionAndUsageErrors) {
+  Result h = hone("--help");
+  EXPECT_EQ(h.code, 0);
+  for (const char* sub : {"train", "eval", "predict"}) EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  EXPECT_EQ(hone("train --help").code, 0);
+  Result v = hone("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("hone ", 0), 0u) << v.out;
+  EXPECT_EQ(hone("").code, 2);
+  EXPECT_EQ(hone("no-such-command").code, 2);
+  EXPECT_EQ(hone("train").code, 2);  // missing the config argument
+}
+
+TEST(Cli, BadConfigGetsOneClearLineAndExit2) {
+  std::string d = tmpdir("badcfg");
+  // A missing file.
+  Result r = hone("train " + d + "/missing.toml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("missing.toml"), std::string::npos);
+  // A TOML syntax error names file:line.
+  write(d + "/syntax.toml", "seed = 0\n[train\nepochs = 3\n");
+  r = hone("train " + d + "/syntax.toml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("syntax.toml:2"), std::string::npos) << r.out;
+  EXPECT_EQ(lines(r.out), 1) << r.out;
+  // An unknown layer type names the layer.
+  write(d + "/layer.toml",
+        "[data]\nsource='csv'\ntrain='examples/data/iris.csv'\ntarget='species'\n"
+        "[model]\n[[model.layers]]\ntype='dense'\nunits=3\n[[model.layers]]\ntype='rleu'\n");
+  r = hone("train " + d + "/layer.toml --out " + d + "/run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("model.layers[1]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rleu"), std::string::npos) << r.out;
+  // A bad override value.
+  r = hone("train examples/wine.toml --set train.lr=-1 --out " + d + "/run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("lr"), std::string::npos) << r.out;
+  EXPECT_EQ(lines(r.out), 1) << r.out;
+  // An unknown key in [train].
+  r = hone("train examples/wine.toml --set train.epoch=3 --out " + d + "/run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("epoch"), std::string::npos) << r.out;
+}
+
+TEST(Cli, BadDataFileNamesFileAndLine) {
+  std::string d = tmpdir("baddata");
+  write(d + "/data.csv", "a,b,y\n1,2,x\n3,oops,y\n");
+  write(d + "/cfg.toml", "[data]\nsource='csv'\ntrain='" + d + "/data.csv'\ntarget='y'\n"
+                         "[model]\n[[model.layers]]\ntype='dense'\nunits=2\n");
+  Result r = hone("train " + d + "/cfg.toml --out " + d + "/run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("data.csv:3"), std::string::npos) << r.out;
+}
+
+TEST(Cli, TrainEvalPredictOnACsvDataSet) {
+  std::string d = tmpdir("wine");
+  Result r = hone("train examples/wine.toml --quiet --out " + d + "/run");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"model.hone", "history.json", "history.csv", "metrics.json", "config.toml"})
+    EXPECT_TRUE(fs::exists(d + "/run/" + f)) << f;
+  EXPECT_NE(r.out.find("test:"), std::string::npos) << r.out;
+
+  // The resolved config is itself a valid config for `hone train`.
+  Result again = hone("train " + d + "/run/config.toml --quiet --set train.epochs=2 --out " + d + "/run2");
+  EXPECT_EQ(again.code, 0) << again.out;
+
+  Result e = hone("eval " + d + "/run --json");
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_NE(e.out.find("\"accuracy\""), std::string::npos) << e.out;
+
+  r = hone("predict " + d + "/run examples/data/wine.csv --out " + d + "/pred.csv");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream p(d + "/pred.csv");
+  std::string header, line;
+  std::getline(p, header);
+  EXPECT_EQ(header, "row,prediction,p_class_0,p_class_1,p_class_2");
+  int n = 0, right = 0;
+  std::ifstream truth(HONE_SOURCE_DIR "/examples/data/wine.csv");
+  std::string tl;
+  std::getline(truth, tl);
+  while (std::getline(p, line) && std::getline(truth, tl)) {
+    ++n;
+    std::string pred = line.substr(line.find(',') + 1);
+    pred = pred.substr(0, pred.find(','));
+    right += tl.substr(tl.rfind(',') + 1) == pred;
+  }
+  EXPECT_EQ(n, 178);
+  EXPECT_GT(right, 160);  // the model must be good on the data it mostly trained on
+}
+
+TEST(Cli, CorruptModelFileIsAnErrorNotACrash) {
+  std::string d = tmpdir("corrupt");
+  write(d + "/m.hone", "HONEMDL\x1a garbage garbage garbage");
+  Result r = hone("eval " + d + "/m.hone");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("m.hone"), std::string::npos);
+  EXPECT_EQ(lines(r.out), 1) << r.out;
+}
+
+TEST(Cli, CtrlCStopsCleanlyAndKeepsCompletedEpochs) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  std::string d = tmpdir("sigint");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string out = d + "/run";
+    int fd = open((d + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    chdir(HONE_SOURCE_DIR);
+    execl(HONE_BINARY, HONE_BINARY, "train", "examples/mlp.toml", "--set", "train.epochs=1000", "--set",
+          "data.limit=6000", "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait for two completed epochs, then press Ctrl-C.
+  auto t0 = std::chrono::steady_clock::now();
+  std::string log;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::ifstream f(d + "/log");
+    log.assign(std::istreambuf_iterator<char>(f), {});
+    if (log.find("epoch 2/1000") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(log.find("epoch 2/1000"), std::string::npos) << log;
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+  EXPECT_EQ(WEXITSTATUS(st), 130);
+  EXPECT_TRUE(fs::exists(d + "/run/model.hone"));
+  std::ifstream h(d + "/run/history.csv");
+  std::string all((std::istreambuf_iterator<char>(h)), {});
+  EXPECT_GE(lines(all), 3);  // header + at least the two epochs seen
+
+  // The interrupted run's model predicts IDX images (no labels needed): one line per image.
+  Result p = hone("predict " + d + "/run /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --out " + d +
+                  "/pred.csv");
+  ASSERT_EQ(p.code, 0) << p.out;
+  std::ifstream pf(d + "/pred.csv");
+  std::string preds((std::istreambuf_iterator<char>(pf)), {});
+  EXPECT_EQ(lines(preds), 10001);
+}
+
+}  // namespace
