@@ -50,11 +50,11 @@ class Embedding final : public LayerBase {
 
  private:
   int64_t index(float v, int64_t pos) const {
-    const int64_t t = static_cast<int64_t>(v);
-    if (!(v >= 0.0f) || static_cast<float>(t) != v || t >= num_)
+    // Range check before the cast: converting NaN or a huge float to int64 is undefined.
+    if (!(v >= 0.0f && v < static_cast<float>(num_)) || v != std::floor(v))
       throw_invalid(label() + ": token index " + std::to_string(v) + " at position " + std::to_string(pos) +
                     " is not an integer in [0, " + std::to_string(num_) + ")");
-    return t;
+    return static_cast<int64_t>(v);
   }
 
   int64_t num_, dim_;

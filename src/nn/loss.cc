@@ -37,10 +37,11 @@ class CrossEntropy final : public Loss {
     double total = 0.0;
     for (int64_t i = 0; i < n; ++i) {
       const float tf = target[i];
-      const int64_t t = static_cast<int64_t>(tf);
-      if (!(tf >= 0.0f) || static_cast<float>(t) != tf || t >= k)
+      // Range check before the cast: converting NaN or a huge float to int64 is undefined.
+      if (!(tf >= 0.0f && tf < static_cast<float>(k)) || tf != std::floor(tf))
         throw_invalid("cross_entropy: target " + std::to_string(tf) + " at row " + std::to_string(i) +
                       " is not a class index in [0, " + std::to_string(k) + ")");
+      const int64_t t = static_cast<int64_t>(tf);
       auto z = nn::arr(pred.data() + i * k, k);
       const float m = z.maxCoeff();
       if (grad) {

@@ -61,6 +61,10 @@ TEST(CrossEntropy, BadTargetsThrow) {
   EXPECT_THROW(loss->compute(z, t, &g), Error);
   t[1] = 1.5f;  // not an index
   EXPECT_THROW(loss->compute(z, t, &g), Error);
+  t[1] = 1e30f;  // far out of range: must not reach an undefined float->int conversion
+  EXPECT_THROW(loss->compute(z, t, &g), Error);
+  t[1] = std::nanf("");
+  EXPECT_THROW(loss->compute(z, t, &g), Error);
   Tensor wrong(Shape{3}, 0.0f);
   EXPECT_THROW(loss->compute(z, wrong, &g), Error);
 }
