@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 
 #include "tune/samplers/common.h"
@@ -144,10 +146,14 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     if (presorted && D == 1) {
       windowed_ = true;
       sigma_cut_ = 2.0 * minsigma;
+      const_.resize(n_comp_);
+      for (size_t k = 0; k < n_comp_; ++k) const_[k] = log_w_[k] - std::log(sig[k]) - lz[k] - kLogSqrt2Pi;
       for (size_t k = 0; k < n_comp_; ++k) {
         if (sig[k] <= sigma_cut_) {
           narrow_.push_back(k);
           narrow_mu_.push_back(mus[k]);
+          narrow_inv_sigma_.push_back(1.0 / sig[k]);
+          narrow_const_.push_back(const_[k]);
         } else {
           wide_.push_back(k);
         }
@@ -197,29 +203,73 @@ static inline double log_kernel(const ParzenDim& dim, double mu, double sg, doub
   return -0.5 * z * z - kLogSqrt2Pi - std::log(sg) - lz;
 }
 
+// exp(t) for t <= 0, branch-free so the loops below vectorise: t = k ln2 + r, |r| <= ln2/2,
+// e^r by its degree-12 Taylor polynomial (error < 2e-16 relative), 2^k through the exponent bits.
+static inline double exp_nonpos(double t) {
+  t = t < -700.0 ? -700.0 : t;
+  double k = std::nearbyint(t * 1.4426950408889634);
+  double r = (t - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int64_t bits = (static_cast<int64_t>(k) + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
 double ParzenEstimator::log_pdf_1d_numeric(double x) const {
   const ParzenDim& dim = dims_[0];
-  const auto& mus = mus_[0];
-  const auto& sig = sigmas_[0];
-  const auto& lz = log_z_[0];
-  // Two passes over the contributing components: max, then sum of exp (logsumexp).
   double half = kWindow * sigma_cut_ + 0.5 * dim.q;
   size_t lo = static_cast<size_t>(std::lower_bound(narrow_mu_.begin(), narrow_mu_.end(), x - half) - narrow_mu_.begin());
   size_t hi = static_cast<size_t>(std::upper_bound(narrow_mu_.begin(), narrow_mu_.end(), x + half) - narrow_mu_.begin());
   thread_local std::vector<double> terms;
-  terms.clear();
+  const size_t n_narrow = hi - lo, n = n_narrow + wide_.size();
+  terms.resize(n);
+  double* tp = terms.data();
+  if (dim.q > 0) {
+    const auto& mus = mus_[0];
+    const auto& sig = sigmas_[0];
+    const auto& lz = log_z_[0];
+    for (size_t i = lo; i < hi; ++i) {
+      size_t k = narrow_[i];
+      tp[i - lo] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x);
+    }
+    for (size_t j = 0; j < wide_.size(); ++j) {
+      size_t k = wide_[j];
+      tp[n_narrow + j] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x);
+    }
+  } else {
+    // continuous: term = c_k - z^2/2 with the per-component constant precomputed
+    const double* mu = narrow_mu_.data() + lo;
+    const double* inv = narrow_inv_sigma_.data() + lo;
+    const double* c = narrow_const_.data() + lo;
+    for (size_t i = 0; i < n_narrow; ++i) {
+      double z = (x - mu[i]) * inv[i];
+      tp[i] = c[i] - 0.5 * z * z;
+    }
+    for (size_t j = 0; j < wide_.size(); ++j) {
+      size_t k = wide_[j];
+      double z = (x - mus_[0][k]) / sigmas_[0][k];
+      tp[n_narrow + j] = const_[k] - 0.5 * z * z;
+    }
+  }
   double mx = -INFINITY;
-  auto add = [&](size_t k) {
-    double t = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x);
-    terms.push_back(t);
-    mx = std::max(mx, t);
-  };
-  for (size_t i = lo; i < hi; ++i) add(narrow_[i]);
-  for (size_t k : wide_) add(k);
+  for (size_t i = 0; i < n; ++i) mx = std::max(mx, tp[i]);
   if (!std::isfinite(mx)) return mx;
-  double s = 0;
-  for (double t : terms) s += std::exp(t - mx);
-  return mx + std::log(s);
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += exp_nonpos(tp[i] - mx);
+  return mx + std::log(sum);
 }
 
 double ParzenEstimator::log_pdf(const double* x) const {

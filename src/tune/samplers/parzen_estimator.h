@@ -56,7 +56,8 @@ class ParzenEstimator {
   // windowed univariate numerical evaluation
   bool windowed_ = false;
   std::vector<size_t> narrow_;  // components (sorted by mu) with sigma <= sigma_cut_
-  std::vector<double> narrow_mu_;
+  std::vector<double> narrow_mu_, narrow_inv_sigma_, narrow_const_;
+  std::vector<double> const_;  // log w - log sigma - log Z - log sqrt(2 pi)
   std::vector<size_t> wide_;
   double sigma_cut_ = 0;
 };
