@@ -1,22 +1,36 @@
 // Adagrad step: torch.optim.adagrad._single_tensor_adagrad (dense path), in float.
+#include <algorithm>
 #include <cmath>
 
 #include "optim/optimizers.h"
+#include "optim/vmath.h"
+
 
 namespace hone::optim {
 
 namespace {
 
+// Blocked like adam_kernel (see there).
 template <bool kL2>
 void adagrad_kernel(float* __restrict p, const float* __restrict g, float* __restrict sum,
                     int64_t n, float wd, float neg_clr, float eps) {
-  for (int64_t i = 0; i < n; ++i) {
-    float grad = g[i];
-    if constexpr (kL2) grad = grad + wd * p[i];
-    const float si = sum[i] + grad * grad;
-    sum[i] = si;
-    const float std_ = std::sqrt(si) + eps;
-    p[i] = p[i] + neg_clr * (grad / std_);
+  alignas(64) float root[kBlock];
+  alignas(64) float gw[kBlock];
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - b0);
+    float* __restrict pb = p + b0;
+    const float* __restrict gb = g + b0;
+    float* __restrict sb = sum + b0;
+    for (int64_t i = 0; i < len; ++i) {
+      float grad = gb[i];
+      if constexpr (kL2) grad = grad + wd * pb[i];
+      gw[i] = grad;
+      const float si = sb[i] + grad * grad;
+      sb[i] = si;
+      root[i] = si;
+    }
+    sqrt_inplace(root, len);
+    for (int64_t i = 0; i < len; ++i) pb[i] = pb[i] + neg_clr * (gw[i] / (root[i] + eps));
   }
 }
 

@@ -1,8 +1,11 @@
 // Adam / AdamW step: torch.optim.adam._single_tensor_adam and adamw._single_tensor_adamw, fused
 // into one pass over (θ, g, m, v[, v_max]) per param.
+#include <algorithm>
 #include <cmath>
 
 #include "optim/optimizers.h"
+#include "optim/vmath.h"
+
 
 namespace hone::optim {
 
@@ -19,26 +22,41 @@ struct AdamScalars {
 
 // The per-element order of operations is torch's: m·β1 then + (1−β1)g; v·β2 then + (1−β2)g·g;
 // denom = √v / √bc2 + ε; θ + (−step)·(m / denom). Keeping it identical keeps us within an ulp
-// or two of torch (FMA contraction may round once less).
+// of torch. Fused per block of kBlock elements: pass 1 updates m and v and gathers the operands
+// of the square roots, sqrt_inplace takes them (vectorised), pass 2 updates θ; all three touch
+// only L1-resident data.
 template <bool kL2, bool kDecoupled, bool kAmsgrad>
 void adam_kernel(float* __restrict p, const float* __restrict g, float* __restrict m,
                  float* __restrict v, float* __restrict vmax, int64_t n, const AdamScalars s) {
-  for (int64_t i = 0; i < n; ++i) {
-    float theta = p[i];
-    float grad = g[i];
-    if constexpr (kDecoupled) theta = theta * s.decay_scale;
-    if constexpr (kL2) grad = grad + s.wd * theta;
-    const float mi = m[i] * s.beta1 + s.one_minus_beta1 * grad;
-    const float vi = v[i] * s.beta2 + s.one_minus_beta2 * (grad * grad);
-    m[i] = mi;
-    v[i] = vi;
-    float vv = vi;
-    if constexpr (kAmsgrad) {
-      vv = vmax[i] > vi ? vmax[i] : vi;
-      vmax[i] = vv;
+  alignas(64) float root[kBlock];
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - b0);
+    float* __restrict pb = p + b0;
+    const float* __restrict gb = g + b0;
+    float* __restrict mb = m + b0;
+    float* __restrict vb = v + b0;
+    for (int64_t i = 0; i < len; ++i) {
+      float theta = pb[i];
+      float grad = gb[i];
+      if constexpr (kDecoupled) pb[i] = theta = theta * s.decay_scale;
+      if constexpr (kL2) grad = grad + s.wd * theta;
+      mb[i] = mb[i] * s.beta1 + s.one_minus_beta1 * grad;
+      const float vi = vb[i] * s.beta2 + s.one_minus_beta2 * (grad * grad);
+      vb[i] = vi;
+      if constexpr (kAmsgrad) {
+        float* __restrict xb = vmax + b0;
+        const float vv = xb[i] > vi ? xb[i] : vi;
+        xb[i] = vv;
+        root[i] = vv;
+      } else {
+        root[i] = vi;
+      }
     }
-    const float denom = std::sqrt(vv) / s.bc2_sqrt + s.eps;
-    p[i] = theta + s.neg_step_size * (mi / denom);
+    sqrt_inplace(root, len);
+    for (int64_t i = 0; i < len; ++i) {
+      const float denom = root[i] / s.bc2_sqrt + s.eps;
+      pb[i] = pb[i] + s.neg_step_size * (mb[i] / denom);
+    }
   }
 }
 

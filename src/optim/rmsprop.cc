@@ -1,7 +1,10 @@
 // RMSprop step: torch.optim.rmsprop._single_tensor_rmsprop, element by element in float.
+#include <algorithm>
 #include <cmath>
 
 #include "optim/optimizers.h"
+#include "optim/vmath.h"
+
 
 namespace hone::optim {
 
@@ -11,29 +14,44 @@ struct RmsScalars {
   float alpha, one_minus_alpha, eps, wd, mu, neg_lr;
 };
 
+// Blocked like adam_kernel: pass 1 updates the averages and gathers the sqrt operands, pass 2
+// finishes the step.
 template <bool kL2, bool kCentered, bool kMomentum>
 void rmsprop_kernel(float* __restrict p, const float* __restrict g, float* __restrict sq,
                     float* __restrict gavg, float* __restrict buf, int64_t n, const RmsScalars s) {
-  for (int64_t i = 0; i < n; ++i) {
-    float grad = g[i];
-    if constexpr (kL2) grad = grad + s.wd * p[i];
-    const float si = sq[i] * s.alpha + s.one_minus_alpha * (grad * grad);
-    sq[i] = si;
-    float avg;
-    if constexpr (kCentered) {
-      const float gi = gavg[i] * s.alpha + s.one_minus_alpha * grad;
-      gavg[i] = gi;
-      avg = std::sqrt(si - gi * gi);  // torch: square_avg.addcmul(ga, ga, value=-1).sqrt_()
-    } else {
-      avg = std::sqrt(si);
+  alignas(64) float root[kBlock];
+  alignas(64) float gw[kBlock];  // the (weight-decayed) gradient of the block
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - b0);
+    float* __restrict pb = p + b0;
+    const float* __restrict gb = g + b0;
+    float* __restrict sb = sq + b0;
+    for (int64_t i = 0; i < len; ++i) {
+      float grad = gb[i];
+      if constexpr (kL2) grad = grad + s.wd * pb[i];
+      gw[i] = grad;
+      const float si = sb[i] * s.alpha + s.one_minus_alpha * (grad * grad);
+      sb[i] = si;
+      if constexpr (kCentered) {
+        float* __restrict ab = gavg + b0;
+        const float gi = ab[i] * s.alpha + s.one_minus_alpha * grad;
+        ab[i] = gi;
+        root[i] = si - gi * gi;  // torch: square_avg.addcmul(grad_avg, grad_avg, value=-1)
+      } else {
+        root[i] = si;
+      }
     }
-    avg = avg + s.eps;
-    if constexpr (kMomentum) {
-      const float b = buf[i] * s.mu + grad / avg;
-      buf[i] = b;
-      p[i] = p[i] + s.neg_lr * b;
-    } else {
-      p[i] = p[i] + s.neg_lr * (grad / avg);
+    sqrt_inplace(root, len);
+    for (int64_t i = 0; i < len; ++i) {
+      const float avg = root[i] + s.eps;
+      if constexpr (kMomentum) {
+        float* __restrict bb = buf + b0;
+        const float bi = bb[i] * s.mu + gw[i] / avg;
+        bb[i] = bi;
+        pb[i] = pb[i] + s.neg_lr * bi;
+      } else {
+        pb[i] = pb[i] + s.neg_lr * (gw[i] / avg);
+      }
     }
   }
 }

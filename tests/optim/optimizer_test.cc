@@ -324,3 +324,46 @@ TEST(Optimizer, ADifferentParamListIsAnErrorNotACorruption) {
 
 }  // namespace
 }  // namespace hone
+
+namespace hone {
+namespace {
+
+// The kernels work in blocks of 512 elements with vectorised bodies and scalar tails. A long
+// param (2 blocks + 13) must get exactly the per-element update that one-element params get.
+TEST(Optimizer, LongParamsMatchElementByElementUpdates) {
+  const int n = 2 * 512 + 13;
+  std::vector<float> theta(n), grad(n);
+  for (int i = 0; i < n; ++i) {
+    theta[i] = std::sin(0.37f * static_cast<float>(i));
+    grad[i] = 0.1f * std::cos(1.3f * static_cast<float>(i)) + 0.01f;
+  }
+  for (const char* cfg :
+       {R"({"type":"sgd","lr":0.1,"momentum":0.9,"nesterov":true,"weight_decay":0.1})",
+        R"({"type":"adam","lr":0.01,"weight_decay":0.1,"amsgrad":true})",
+        R"({"type":"adamw","lr":0.01})",
+        R"({"type":"rmsprop","lr":0.01,"centered":true,"momentum":0.5,"weight_decay":0.1})",
+        R"({"type":"adagrad","lr":0.1,"weight_decay":0.1})"}) {
+    SCOPED_TRACE(cfg);
+    ParamSet one, many;
+    one.add("w", theta);
+    one.set_grad(0, grad);
+    for (int i = 0; i < n; ++i) {
+      many.add("w" + std::to_string(i), {theta[i]});
+      many.set_grad(static_cast<size_t>(i), {grad[i]});
+    }
+    auto a = make_optimizer(json::parse(cfg));
+    auto b = make_optimizer(json::parse(cfg));
+    for (int t = 0; t < 3; ++t) {
+      a->step(one.params());
+      b->step(many.params());
+    }
+    const std::vector<float> got = one.value(0);
+    for (int i = 0; i < n; ++i) {
+      const float want = many.value(static_cast<size_t>(i))[0];
+      ASSERT_NEAR(got[i], want, 2e-7f * std::max(1.0f, std::fabs(want))) << "element " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hone
