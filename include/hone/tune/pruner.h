@@ -32,19 +32,19 @@ struct PercentileOptions {
   int n_min_trials = 1;      // trials that reported at this step needed to compare
 };
 struct SuccessiveHalvingOptions {
-  std::optional<int64_t> min_resource;  // nullopt = "auto" (max last step of COMPLETE / 100)
+  std::optional<int64_t> min_resource{};  // nullopt = "auto" (max last step of COMPLETE / 100)
   int reduction_factor = 4;
   int min_early_stopping_rate = 0;
   int bootstrap_count = 0;
 };
 struct HyperbandOptions {
   int64_t min_resource = 1;
-  std::optional<int64_t> max_resource;  // nullopt = "auto" (max last step of COMPLETE + 1)
+  std::optional<int64_t> max_resource{};  // nullopt = "auto" (max last step of COMPLETE + 1)
   int reduction_factor = 3;
   int bootstrap_count = 0;
 };
 struct ThresholdOptions {
-  std::optional<double> lower, upper;  // prune below lower / above upper
+  std::optional<double> lower{}, upper{};  // prune below lower / above upper
   int n_warmup_steps = 0;
   int interval_steps = 1;
 };

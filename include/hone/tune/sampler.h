@@ -70,7 +70,7 @@ struct TpeOptions {
   int gamma_max = 25;
   bool multivariate = false;  // joint Parzen estimator over the intersection search space
   bool constant_liar = false; // running trials count as the worst observations
-  std::optional<uint64_t> seed;
+  std::optional<uint64_t> seed{};
 };
 
 std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed = std::nullopt);

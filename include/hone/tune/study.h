@@ -47,7 +47,7 @@ class TrialPruned : public std::exception {
 
 struct FloatOptions {
   bool log = false;
-  std::optional<double> step;
+  std::optional<double> step{};
 };
 struct IntOptions {
   bool log = false;
@@ -107,7 +107,7 @@ struct OptimizeOptions {
   double timeout_s = 0;    // 0 = none; no new trial starts after this many seconds
   int n_jobs = 1;          // trials at once (threads); -1 = hardware threads
   bool catch_exceptions = true;  // false: the first objective exception ends optimize and is rethrown
-  std::vector<TrialCallback> callbacks;
+  std::vector<TrialCallback> callbacks{};
   std::atomic<bool>* stop = nullptr;  // e.g. set by a SIGINT handler: no new trials start
 };
 
@@ -117,17 +117,17 @@ struct StorageSpec {
   StorageSpec(const char* url) : url(url) {}
   StorageSpec(std::string url) : url(std::move(url)) {}
   StorageSpec(std::shared_ptr<Storage> s) : instance(std::move(s)) {}
-  std::string url;
-  std::shared_ptr<Storage> instance;
+  std::string url{};
+  std::shared_ptr<Storage> instance{};
 };
 
 struct StudyOptions {
-  std::string name;  // "" = generated
-  StorageSpec storage;
+  std::string name{};  // "" = generated
+  StorageSpec storage{};
   Direction direction = Direction::minimize;
-  std::shared_ptr<Sampler> sampler;  // null = TPE (seeded with `seed`)
-  std::shared_ptr<Pruner> pruner;    // null = median pruner
-  std::optional<uint64_t> seed;      // used for the default sampler
+  std::shared_ptr<Sampler> sampler{};  // null = TPE (seeded with `seed`)
+  std::shared_ptr<Pruner> pruner{};    // null = median pruner
+  std::optional<uint64_t> seed{};      // used for the default sampler
   bool load_if_exists = false;
 };
 
