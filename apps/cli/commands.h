@@ -33,5 +33,6 @@ const std::atomic<bool>* install_interrupt_handler();
 std::unique_ptr<Command> make_train_command();
 std::unique_ptr<Command> make_eval_command();
 std::unique_ptr<Command> make_predict_command();
+std::unique_ptr<Command> make_tune_command();
 
 }  // namespace hone::cli
