@@ -407,6 +407,8 @@ class Pool2d final : public LayerBase {
     for (int64_t p = p0; p < p1; ++p) {
       float* dp = dx->data() + p * h * w;
       const float* gp = dy.data() + p * oh_ * ow_;
+      // (A one-pass 2x2 variant that writes each window once measured ~35% slower than this
+      // zero-fill + scatter, which vectorises the fill.)
       std::fill(dp, dp + h * w, 0.0f);
       if (kind_ == Pool::kMax) {
         const int32_t* ap = argmax_.data() + p * oh_ * ow_;

@@ -125,7 +125,7 @@ TEST(Pools, FiniteDifferences) {
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
   std::shuffle(perm.begin(), perm.end(), rng);
   for (int64_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(perm[static_cast<size_t>(i)]) - 5.0f;
-  for (json cfg : {json{{"type", "maxpool2d"}, {"pool_size", 2}}, json{{"type", "maxpool2d"}, {"pool_size", 3}, {"stride", 2}},
+  for (json cfg : {json{{"type", "maxpool2d"}, {"pool_size", 2}}, json{{"type", "maxpool2d"}, {"pool_size", json::array({2, 3})}}, json{{"type", "maxpool2d"}, {"pool_size", 3}, {"stride", 2}},
                    json{{"type", "avgpool2d"}, {"pool_size", 2}, {"stride", 1}}, json{{"type", "global_avg_pool"}}}) {
     SCOPED_TRACE(cfg.dump());
     auto l = built_layer(cfg, Shape{2, 5, 5});
