@@ -36,7 +36,9 @@ std::string fmt_value(const std::optional<double>& v) { return v ? fmt::format("
 
 std::string fmt_params(const json& p) {
   std::string s;
-  for (auto& [k, v] : p.items()) s += (s.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (auto& [k, v] : p.items())
+    s += (s.empty() ? "" : " ") + k + "=" +
+         (v.is_string() ? v.get<std::string>() : v.is_number_float() ? fmt::format("{:.4g}", v.get<double>()) : v.dump());
   return s;
 }
 

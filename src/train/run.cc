@@ -46,6 +46,60 @@ nlohmann::json optimizer_config(const nlohmann::json& train) {
   return opt_cfg;
 }
 
+// The model shorthands: {type = "mlp", hidden_layers = [...]} and {type = "cnn", conv_filters =
+// [...]} expand into a layer list whose input and output sizes come from the data. They exist so
+// that a search space can choose depth and widths with one categorical parameter.
+nlohmann::json expand_model(const nlohmann::json& m, const DataSplits& data) {
+  if (!m.is_object() || m.contains("layers") || !m.contains("type")) return m;
+  const std::string w = "model";
+  const std::string type = get_string(m, "type", "", w);
+  const int64_t outputs = data.train.is_classification() ? data.train.num_classes
+                          : data.train.y.ndim() > 1      ? data.train.y.dim(1)
+                                                         : 1;
+  nlohmann::json layers = nlohmann::json::array();
+  const std::string act = get_string(m, "activation", "relu", w);
+  const double dropout = get_double(m, "dropout", 0.0, w);
+  require_in_range(dropout, 0.0, 0.95, "dropout", w);
+  const bool bn = get_bool(m, "batchnorm", false, w);
+  auto block = [&](nlohmann::json layer) {
+    layers.push_back(std::move(layer));
+    if (bn) layers.push_back({{"type", "batchnorm"}});
+    layers.push_back({{"type", act}});
+  };
+  if (type == "mlp") {
+    check_keys(m, {"type", "hidden_layers", "activation", "dropout", "batchnorm", "init", "seed", "input_shape"}, w);
+    const std::string init = get_string(m, "init", act == "relu" || act == "leaky_relu" ? "he_uniform" : "xavier_uniform", w);
+    if (data.train.x.ndim() > 2) layers.push_back({{"type", "flatten"}});
+    for (int64_t h : get_ints(m, "hidden_layers", {128}, w)) {
+      require_positive(static_cast<double>(h), "hidden_layers", w);
+      block({{"type", "dense"}, {"units", h}, {"init", init}});
+      if (dropout > 0) layers.push_back({{"type", "dropout"}, {"rate", dropout}});
+    }
+  } else if (type == "cnn") {
+    check_keys(m, {"type", "conv_filters", "kernel_size", "dense_units", "activation", "dropout", "batchnorm",
+                   "padding", "seed", "input_shape"}, w);
+    if (data.train.x.ndim() != 4) throw_invalid("model.type \"cnn\" needs image data (N, C, H, W)");
+    const int64_t k = get_int(m, "kernel_size", 3, w);
+    nlohmann::json pad = m.value("padding", nlohmann::json(0));
+    for (int64_t f : get_ints(m, "conv_filters", {32, 64}, w)) {
+      block({{"type", "conv2d"}, {"filters", f}, {"kernel_size", k}, {"padding", pad}});
+      layers.push_back({{"type", "maxpool2d"}, {"pool_size", 2}});
+    }
+    layers.push_back({{"type", "flatten"}});
+    for (int64_t h : get_ints(m, "dense_units", {128}, w)) {
+      block({{"type", "dense"}, {"units", h}});
+      if (dropout > 0) layers.push_back({{"type", "dropout"}, {"rate", dropout}});
+    }
+  } else {
+    throw_invalid("model.type: expected \"mlp\" or \"cnn\" (or give model.layers), got \"" + type + "\"");
+  }
+  layers.push_back({{"type", "dense"}, {"units", outputs}});
+  nlohmann::json out = {{"layers", layers}};
+  if (m.contains("seed")) out["seed"] = m["seed"];
+  if (m.contains("input_shape")) out["input_shape"] = m["input_shape"];
+  return out;
+}
+
 }  // namespace
 
 DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string& where) {
@@ -210,7 +264,7 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   }
 
   RunResult r;
-  nlohmann::json model_cfg = config["model"];
+  nlohmann::json model_cfg = expand_model(config["model"], data);
   if (model_cfg.is_object() && !model_cfg.contains("seed")) model_cfg["seed"] = seed;
   if (model_cfg.is_object() && !model_cfg.contains("input_shape")) {  // inferred from the data
     std::vector<int64_t> in;
