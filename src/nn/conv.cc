@@ -25,28 +25,6 @@ using VecMapC = Eigen::Map<const Eigen::VectorXf>;
 
 json pair_json(int64_t h, int64_t w) { return h == w ? json(h) : json::array({h, w}); }
 
-// Samples [begin, end) of thread t when n samples are split over nt threads.
-inline void split(int64_t n, int nt, int t, int64_t* begin, int64_t* end) {
-  *begin = n * t / nt;
-  *end = n * (t + 1) / nt;
-}
-
-// Runs f(t) for t in [0, nt) on nt OpenMP threads. A single thread runs inline: libgomp
-// mallocs a fresh team for every 1-thread parallel region.
-template <class F>
-void run_threads(int nt, F&& f) {
-  if (nt <= 1) {
-    f(0);
-    return;
-  }
-#pragma omp parallel num_threads(nt)
-  f(omp_get_thread_num());
-}
-
-inline int threads_for(int64_t n) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Eigen::nbThreads(), n)));
-}
-
 // out[0..len) = in[0..len) and out[0..len) += in[0..len) for the short rows of im2col/col2im
 // (often 5-30 floats): masked AVX-512 loads/stores avoid a scalar tail per row.
 inline void copy_short(float* out, const float* in, int64_t len) {

@@ -36,25 +36,57 @@ class Dense final : public LayerBase {
     return out;
   }
 
+  // With several threads, each product is split into independent column / row blocks (no
+  // reductions): Y by output columns (or rows for narrow layers), dW by input-feature rows, dX by
+  // input-feature columns.
   void forward(const Tensor& x, Tensor& y, bool) override {
     check_input(x);
     y.resize(out_.with_batch(x.dim(0)));
     const int64_t rows = x.size() / fin_;
+    auto X = mat(x.data(), rows, fin_);
+    auto W = mat(w_.data(), fin_, units_);
     auto Y = mat(y.data(), rows, units_);
-    Y.noalias() = mat(x.data(), rows, fin_) * mat(w_.data(), fin_, units_);
-    if (bias_) Y.rowwise() += vec(b_);
+    const int nt = threads(rows);
+    if (nt <= 1) {
+      Y.noalias() = X * W;
+      if (bias_) Y.rowwise() += vec(b_);
+      return;
+    }
+    const bool by_cols = units_ >= 32 * nt;
+    run_threads(nt, [&](int t) {
+      int64_t a, b;
+      if (by_cols) {
+        split(units_, nt, t, &a, &b, 16);
+        Y.middleCols(a, b - a).noalias() = X * W.middleCols(a, b - a);
+        if (bias_) Y.middleCols(a, b - a).rowwise() += vec(b_).segment(a, b - a);
+      } else {
+        split(rows, nt, t, &a, &b);
+        Y.middleRows(a, b - a).noalias() = X.middleRows(a, b - a) * W;
+        if (bias_) Y.middleRows(a, b - a).rowwise() += vec(b_);
+      }
+    });
   }
 
   void backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) override {
     const int64_t rows = x.size() / fin_;
     auto X = mat(x.data(), rows, fin_);
+    auto W = mat(w_.data(), fin_, units_);
     auto dY = mat(dy.data(), rows, units_);
-    mat(dw_.data(), fin_, units_).noalias() = X.transpose() * dY;
+    auto dW = mat(dw_.data(), fin_, units_);
     if (bias_) vec(db_).noalias() = dY.colwise().sum();
-    if (dx) {
-      dx->resize(x.shape());
-      mat(dx->data(), rows, fin_).noalias() = dY * mat(w_.data(), fin_, units_).transpose();
+    if (dx) dx->resize(x.shape());
+    const int nt = threads(rows);
+    if (nt <= 1) {
+      dW.noalias() = X.transpose() * dY;
+      if (dx) mat(dx->data(), rows, fin_).noalias() = dY * W.transpose();
+      return;
     }
+    run_threads(nt, [&](int t) {
+      int64_t a, b;
+      split(fin_, nt, t, &a, &b, 16);
+      dW.middleRows(a, b - a).noalias() = X.middleCols(a, b - a).transpose() * dY;
+      if (dx) mat(dx->data(), rows, fin_).middleCols(a, b - a).noalias() = dY * W.middleRows(a, b - a).transpose();
+    });
   }
 
   std::vector<Param> params() override {
@@ -68,6 +100,11 @@ class Dense final : public LayerBase {
   }
 
  private:
+  // Threads for a batch of `rows`: Eigen's own rule (one thread per 50K multiply-adds, see
+  // Eigen/src/Core/products/Parallelizer.h), so that whenever Eigen would have parallelised a
+  // product itself (allocating), this layer splits it instead and Eigen stays serial.
+  int threads(int64_t rows) const { return threads_for(rows * fin_ * units_ / 50000); }
+
   int64_t units_;
   std::string init_;
   bool bias_;

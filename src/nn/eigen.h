@@ -15,6 +15,10 @@
 #define EIGEN_STACK_ALLOCATION_LIMIT (4 * 1024 * 1024)
 #endif
 
+#include <omp.h>
+
+#include <algorithm>
+
 #include <Eigen/Core>
 
 #include "hone/tensor.h"
@@ -56,5 +60,36 @@ inline ArrMap arr(Tensor& t) { return ArrMap(t.data(), t.size()); }
 inline CArrMap arr(const Tensor& t) { return CArrMap(t.data(), t.size()); }
 inline ArrMap arr(float* p, int64_t n) { return ArrMap(p, n); }
 inline CArrMap arr(const float* p, int64_t n) { return CArrMap(p, n); }
+
+// ---- threading -------------------------------------------------------------------------------
+// Layers parallelise over independent slices (samples, feature ranges) with OpenMP, using
+// Eigen::nbThreads() threads (the trainer's setting), and run Eigen single-threaded inside (Eigen
+// checks omp_get_num_threads()). Unlike Eigen's own parallel GEMM, which allocates its shared
+// packing buffer on every product, this keeps multi-threaded steps allocation-free.
+
+// Runs f(t) for t in [0, nt) on nt OpenMP threads. A single thread runs inline: libgomp mallocs
+// a fresh team for every 1-thread parallel region.
+template <class F>
+void run_threads(int nt, F&& f) {
+  if (nt <= 1) {
+    f(0);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  f(omp_get_thread_num());
+}
+
+// [*begin, *end) of thread t when n items are split over nt threads; boundaries are rounded to
+// multiples of `align` (keeps column blocks SIMD- and cache-line-aligned).
+inline void split(int64_t n, int nt, int t, int64_t* begin, int64_t* end, int64_t align = 1) {
+  auto at = [&](int k) { return k >= nt ? n : std::min(n, (n * k / nt) / align * align); };
+  *begin = at(t);
+  *end = at(t + 1);
+}
+
+// Threads for `items` independent pieces: at most Eigen::nbThreads(), at least 1.
+inline int threads_for(int64_t items) {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(Eigen::nbThreads(), items)));
+}
 
 }  // namespace hone::nn

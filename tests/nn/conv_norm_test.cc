@@ -77,7 +77,7 @@ TEST(Conv2d, MultiThreadedMatchesSingleThreaded) {
   Tensor y1, y2, dx1, dx2;
   const int saved = Eigen::nbThreads();
   Eigen::setNbThreads(1);
-  l->forward(x, y1, true);
+  l->forward(x, y1, true);  // 7 samples over 3 threads: uneven chunks
   Tensor r = random_tensor(y1.shape(), 3);
   l->backward(x, y1, r, &dx1);
   Tensor dw1 = *l->params()[0].grad, db1 = *l->params()[1].grad;

@@ -1,6 +1,7 @@
 // Dense, activations, flatten and dropout: forward values and finite-difference gradients.
 #include <cmath>
 
+#include <Eigen/Core>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,29 @@ TEST(Dense, GradientsOnSequenceInputAndNoBias) {
   auto l = built_layer({{"type", "dense"}, {"units", 3}, {"bias", false}}, Shape{2, 4});
   EXPECT_EQ(l->params().size(), 1u);
   check_layer_grads(*l, random_tensor(Shape{2, 2, 4}, 8));
+}
+
+// Multi-threaded dense splits its GEMMs into column / row blocks; results must match the
+// single-threaded ones (up to GEMM blocking rounding), for wide and narrow layers.
+TEST(Dense, MultiThreadedMatchesSingleThreaded) {
+  for (int64_t units : {300, 10}) {
+    auto l = built_layer({{"type", "dense"}, {"units", units}}, Shape{200});
+    Tensor x = random_tensor(Shape{70, 200}, 3);
+    Tensor y1, y2, dx1, dx2;
+    Eigen::setNbThreads(1);
+    l->forward(x, y1, true);
+    Tensor r = random_tensor(y1.shape(), 4);
+    l->backward(x, y1, r, &dx1);
+    Tensor dw1 = *l->params()[0].grad, db1 = *l->params()[1].grad;
+    Eigen::setNbThreads(3);
+    l->forward(x, y2, true);
+    l->backward(x, y2, r, &dx2);
+    Eigen::setNbThreads(1);
+    for (int64_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], y2[i], 1e-4) << units;
+    for (int64_t i = 0; i < dx1.size(); ++i) ASSERT_NEAR(dx1[i], dx2[i], 1e-4) << units;
+    for (int64_t i = 0; i < dw1.size(); ++i) ASSERT_NEAR(dw1[i], (*l->params()[0].grad)[i], 1e-4) << units;
+    for (int64_t i = 0; i < db1.size(); ++i) ASSERT_NEAR(db1[i], (*l->params()[1].grad)[i], 1e-4) << units;
+  }
 }
 
 TEST(Dense, RejectsWrongInputShape) {
