@@ -195,3 +195,89 @@ TEST(Cli, CtrlCStopsCleanlyAndKeepsCompletedEpochs) {
 }
 
 }  // namespace
+
+namespace {
+
+const char* kIrisStudy = R"(
+seed = 0
+[study]
+direction = "maximize"
+metric = "val_accuracy"
+sampler = { type = "tpe", n_startup_trials = 3 }
+pruner = { type = "median", n_startup_trials = 2 }
+n_trials = 8
+n_jobs = 2
+[study.baseline]
+"train.lr" = 0.001
+"model.hidden_layers" = [8]
+[data]
+source = "csv"
+train = "examples/data/iris.csv"
+target = "species"
+scale = "standard"
+validation_fraction = 0.2
+[model]
+type = "mlp"
+hidden_layers = { choice = [[8], [32], [16, 16]] }
+[train]
+epochs = 15
+batch_size = 16
+lr = { float = [1e-3, 1e-1], log = true }
+)";
+
+TEST(CliTune, RunsAStudyAndWritesABestConfigThatTrains) {
+  std::string d = tmpdir("tune");
+  write(d + "/study.toml", kIrisStudy);
+  Result r = hone("tune " + d + "/study.toml --out " + d + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Live progress, the top table and the before/after comparison.
+  EXPECT_NE(r.out.find("done 8/8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("baseline (#0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak tensor memory"), std::string::npos) << r.out;
+  for (const char* f : {"best.toml", "trials.json", "trials.csv", "summary.json"})
+    EXPECT_TRUE(fs::exists(d + "/out/" + f)) << f;
+  std::ifstream csv(d + "/out/trials.csv");
+  std::string all((std::istreambuf_iterator<char>(csv)), {});
+  EXPECT_EQ(lines(all), 9);  // header + 8 trials
+  // best.toml is a plain config that `hone train` accepts.
+  Result t = hone("train " + d + "/out/best.toml --quiet --out " + d + "/best");
+  EXPECT_EQ(t.code, 0) << t.out;
+}
+
+TEST(CliTune, GridWithCrossValidationEndsWhenTheGridIsExhausted) {
+  std::string d = tmpdir("grid");
+  std::string cfg = kIrisStudy;
+  cfg.replace(cfg.find("sampler = { type = \"tpe\", n_startup_trials = 3 }"), 48, "sampler = { type = \"grid\" }");
+  cfg.replace(cfg.find("lr = { float = [1e-3, 1e-1], log = true }"), 41, "lr = { choice = [0.01, 0.1] }");
+  cfg.replace(cfg.find("metric = \"val_accuracy\""), 23, "metric = \"accuracy\"\ncv = { folds = 3 }");
+  cfg.replace(cfg.find("n_trials = 8"), 12, "");
+  write(d + "/grid.toml", cfg);
+  Result r = hone("tune " + d + "/grid.toml --out " + d + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(d + "/out/cv_results.json"));
+  EXPECT_TRUE(fs::exists(d + "/out/best.hone"));
+  // 3 layer choices x 2 learning rates, each once (the baseline is one of the grid points).
+  std::ifstream csv(d + "/out/trials.csv");
+  std::string all((std::istreambuf_iterator<char>(csv)), {});
+  EXPECT_GE(lines(all), 7);
+  EXPECT_NE(r.out.find("refit on all"), std::string::npos) << r.out;
+}
+
+TEST(CliTune, BadStudyConfigsAreOneLineErrors) {
+  std::string d = tmpdir("badstudy");
+  std::string cfg = kIrisStudy;
+  write(d + "/s1.toml", std::string(cfg).replace(cfg.find("type = \"tpe\""), 12, "type = \"tpz\""));
+  Result r = hone("tune " + d + "/s1.toml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("tpz"), std::string::npos) << r.out;
+  write(d + "/s2.toml", std::string(cfg).replace(cfg.find("\"train.lr\" = 0.001"), 18, "\"train.lrr\" = 0.1"));
+  r = hone("tune " + d + "/s2.toml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("train.lrr"), std::string::npos) << r.out;
+  write(d + "/s3.toml", std::string(cfg).replace(cfg.find("log = true"), 10, "lg = true"));
+  r = hone("tune " + d + "/s3.toml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("lg"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,152 @@
+// The built-in training objective: trials train the config with their values, report every
+// epoch, are pruned through the trainer's callbacks, cross-validate, and fail cleanly.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hone/error.h"
+#include "hone/objective.h"
+#include "hone/tune/tune.h"
+
+namespace hone {
+namespace {
+
+using nlohmann::json;
+
+Dataset blobs(int64_t n, uint64_t seed) {
+  Dataset d;
+  d.num_classes = 3;
+  d.x.resize({n, 4});
+  d.y.resize({n});
+  Rng rng(seed);
+  std::normal_distribution<float> noise(0.0f, 0.6f);
+  for (int64_t i = 0; i < n; ++i) {
+    int c = static_cast<int>(i % 3);
+    for (int j = 0; j < 4; ++j) d.x[i * 4 + j] = noise(rng) + (j == c ? 2.0f : 0.0f);
+    d.y[i] = static_cast<float>(c);
+  }
+  return d;
+}
+
+DataSplits splits() {
+  DataSplits d;
+  d.train = blobs(240, 1);
+  d.val = blobs(60, 2);
+  d.test = blobs(60, 3);
+  return d;
+}
+
+json search_config(int epochs = 4) {
+  return json::parse(R"({
+    "seed": 0,
+    "model": {"type": "mlp", "hidden_layers": {"choice": [[8], [16, 8]]}},
+    "train": {"epochs": )" + std::to_string(epochs) + R"(, "batch_size": {"choice": [16, 32]},
+              "lr": {"float": [0.001, 0.05], "log": true},
+              "optimizer": {"choice": [{"type": "adam"},
+                                       {"type": "sgd", "momentum": {"float": [0.0, 0.9]}}]}}
+  })");
+}
+
+TEST(TrainingObjective, EachTrialTrainsItsOwnValuesAndRecordsResults) {
+  DataSplits d = splits();
+  TrainingObjective obj(search_config(), d, ObjectiveOptions{});
+  auto study = create_study({.direction = Direction::maximize,
+                             .sampler = make_sampler({{"type", "random"}}, 7),
+                             .pruner = make_pruner({{"type", "nop"}})});
+  study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 4});
+  auto trials = study->trials();
+  ASSERT_EQ(trials.size(), 4u);
+  for (const auto& t : trials) {
+    ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    // One intermediate value per epoch, the last equal to the returned value.
+    ASSERT_EQ(t.intermediate_values.size(), 4u);
+    EXPECT_EQ(t.intermediate_values.rbegin()->second, *t.value);
+    EXPECT_TRUE(t.user_attrs.count("test"));
+    EXPECT_GT(t.user_attrs.at("peak_tensor_bytes").get<double>(), 0);
+    // The recorded config holds this trial's values, and only the chosen branch.
+    json c = obj.config_of(t.number);
+    EXPECT_EQ(c["train"]["lr"].get<double>(), t.param("train.lr").get<double>());
+    EXPECT_EQ(c["train"]["optimizer"]["type"], t.param("train.optimizer"));
+    EXPECT_FALSE(c.contains("study"));
+    // Replaying the parameters rebuilds the same config.
+    EXPECT_EQ(obj.config_for(t.params_json()), c);
+  }
+  EXPECT_GT(study->best_value(), 0.8);
+}
+
+TEST(TrainingObjective, PrunedTrialsStopTrainingEarly) {
+  DataSplits d = splits();
+  TrainingObjective obj(search_config(20), d, ObjectiveOptions{});
+  // A threshold no accuracy reaches: every trial is pruned at its first report.
+  auto study = create_study({.direction = Direction::maximize,
+                             .sampler = make_sampler({{"type", "random"}}, 1),
+                             .pruner = make_pruner({{"type", "threshold"}, {"lower", 2.0}})});
+  study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 3});
+  for (const auto& t : study->trials()) {
+    EXPECT_EQ(t.state, TrialState::pruned);
+    EXPECT_EQ(t.user_attrs.at("epochs").get<int64_t>(), 1);  // stopped after the first epoch of 20
+  }
+}
+
+TEST(TrainingObjective, DivergenceAndBadMetricFailTheTrialNotTheStudy) {
+  DataSplits d = splits();
+  json cfg = search_config();
+  cfg["train"]["lr"] = 1e30;
+  cfg["train"]["optimizer"] = {{"type", "sgd"}};
+  TrainingObjective diverging(cfg, d, ObjectiveOptions{});
+  auto study = create_study({.direction = Direction::maximize, .sampler = make_sampler({{"type", "random"}}, 1)});
+  study->optimize([&](Trial& t) { return diverging(t); }, {.n_trials = 2});
+  for (const auto& t : study->trials()) {
+    EXPECT_EQ(t.state, TrialState::fail);
+    EXPECT_NE(t.fail_reason().find("diverged"), std::string::npos) << t.fail_reason();
+  }
+  ObjectiveOptions o;
+  o.metric = "val_nonsense";
+  TrainingObjective bad_metric(search_config(), d, o);
+  auto s2 = create_study({.direction = Direction::maximize, .sampler = make_sampler({{"type", "random"}}, 1)});
+  s2->optimize([&](Trial& t) { return bad_metric(t); }, {.n_trials = 1});
+  EXPECT_EQ(s2->trials()[0].state, TrialState::fail);
+  EXPECT_NE(s2->trials()[0].fail_reason().find("val_nonsense"), std::string::npos);
+}
+
+TEST(TrainingObjective, CrossValidationGivesGridSearchCvShapedResults) {
+  DataSplits d = splits();
+  ObjectiveOptions o;
+  o.metric = "accuracy";
+  o.cv_folds = 3;
+  json cfg = search_config(3);
+  cfg["train"]["optimizer"] = "adam";
+  cfg["train"]["lr"] = {{"choice", {0.01, 0.5}}};
+  cfg["model"]["hidden_layers"] = json::array({8});
+  TrainingObjective obj(cfg, d, o);
+  auto study = create_study({.direction = Direction::maximize,
+                             .sampler = make_sampler({{"type", "grid"},
+                                                      {"search_space", {{"train.lr", {0.01, 0.5}},
+                                                                        {"train.batch_size", {16, 32}}}}})});
+  study->optimize([&](Trial& t) { return obj(t); }, {});  // the grid ends the study
+  json rows = cv_results(*study);
+  ASSERT_EQ(rows.size(), 4u);
+  std::vector<int> ranks;
+  for (const auto& r : rows) {
+    double s0 = r["split0_test_score"], s1 = r["split1_test_score"], s2 = r["split2_test_score"];
+    EXPECT_NEAR(r["mean_test_score"].get<double>(), (s0 + s1 + s2) / 3, 1e-12);
+    EXPECT_GE(r["std_test_score"].get<double>(), 0.0);
+    EXPECT_GT(r["mean_fit_time"].get<double>(), 0.0);
+    ranks.push_back(r["rank_test_score"]);
+  }
+  // Rank 1 belongs to the best mean score.
+  auto best = study->best_trial();
+  for (const auto& r : rows)
+    if (r["number"] == best.number) EXPECT_EQ(r["rank_test_score"], 1);
+  EXPECT_EQ(*std::min_element(ranks.begin(), ranks.end()), 1);
+}
+
+TEST(TrainingObjective, RejectsOneFold) {
+  DataSplits d = splits();
+  ObjectiveOptions o;
+  o.cv_folds = 1;
+  EXPECT_THROW(TrainingObjective(search_config(), d, o), Error);
+}
+
+}  // namespace
+}  // namespace hone
