@@ -70,6 +70,9 @@ struct TpeOptions {
   int gamma_max = 25;
   bool multivariate = false;  // joint Parzen estimator over the intersection search space
   bool constant_liar = false; // running trials count as the worst observations
+  // Optuna 3.1 scores candidates with truncated-normal kernels lacking the -log(sigma) of a true
+  // density (samplers/_tpe/_truncnorm.py); false reproduces that, true uses proper densities.
+  bool normalized_kernels = false;
   std::optional<uint64_t> seed{};
 };
 

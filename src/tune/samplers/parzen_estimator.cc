@@ -19,7 +19,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
                                  const std::vector<std::vector<double>>& obs,
                                  const std::vector<double>& weights, const ParzenConfig& cfg,
                                  bool presorted)
-    : dims_(dims) {
+    : dims_(dims), normalized_(cfg.normalized_kernels) {
   const size_t n = weights.size();
   const bool prior = cfg.consider_prior || n == 0;
   n_comp_ = n + (prior ? 1 : 0);
@@ -147,7 +147,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
       windowed_ = true;
       sigma_cut_ = 2.0 * minsigma;
       const_.resize(n_comp_);
-      for (size_t k = 0; k < n_comp_; ++k) const_[k] = log_w_[k] - std::log(sig[k]) - lz[k] - kLogSqrt2Pi;
+      for (size_t k = 0; k < n_comp_; ++k) const_[k] = log_w_[k] - (normalized_ ? std::log(sig[k]) : 0.0) - lz[k] - kLogSqrt2Pi;
       for (size_t k = 0; k < n_comp_; ++k) {
         if (sig[k] <= sigma_cut_) {
           narrow_.push_back(k);
@@ -193,14 +193,18 @@ void ParzenEstimator::sample(Rng& rng, int count, std::vector<std::vector<double
   }
 }
 
-static inline double log_kernel(const ParzenDim& dim, double mu, double sg, double lz, double x) {
+// Optuna 3.1's truncated-normal logpdf (samplers/_tpe/_truncnorm.py) returns log phi(z) - log Z
+// without the -log(sigma) of a density; its TPE ranks candidates with these kernels, and so does
+// hone by default (scale_log = 0). TpeOptions::normalized_kernels adds the -log(sigma).
+static inline double log_kernel(const ParzenDim& dim, double mu, double sg, double lz, double x,
+                                double scale_log) {
   if (dim.q > 0) {
     double lo = std::max(x - 0.5 * dim.q, dim.low), hi = std::min(x + 0.5 * dim.q, dim.high);
     if (hi <= lo) return -INFINITY;
     return log_gauss_mass((lo - mu) / sg, (hi - mu) / sg) - lz;
   }
   double z = (x - mu) / sg;
-  return -0.5 * z * z - kLogSqrt2Pi - std::log(sg) - lz;
+  return -0.5 * z * z - kLogSqrt2Pi - scale_log - lz;
 }
 
 // exp(t) for t <= 0, branch-free so the loops below vectorise: t = k ln2 + r, |r| <= ln2/2,
@@ -243,11 +247,11 @@ double ParzenEstimator::log_pdf_1d_numeric(double x) const {
     const auto& lz = log_z_[0];
     for (size_t i = lo; i < hi; ++i) {
       size_t k = narrow_[i];
-      tp[i - lo] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x);
+      tp[i - lo] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x, normalized_ ? std::log(sig[k]) : 0.0);
     }
     for (size_t j = 0; j < wide_.size(); ++j) {
       size_t k = wide_[j];
-      tp[n_narrow + j] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x);
+      tp[n_narrow + j] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x, normalized_ ? std::log(sig[k]) : 0.0);
     }
   } else {
     // continuous: term = c_k - z^2/2 with the per-component constant precomputed
@@ -286,7 +290,8 @@ double ParzenEstimator::log_pdf(const double* x) const {
       for (size_t k = 0; k < n_comp_; ++k) terms[k] += cat_logp_[d][k * K + c];
     } else {
       for (size_t k = 0; k < n_comp_; ++k)
-        terms[k] += log_kernel(dim, mus_[d][k], sigmas_[d][k], log_z_[d][k], x[d]);
+        terms[k] += log_kernel(dim, mus_[d][k], sigmas_[d][k], log_z_[d][k], x[d],
+                               normalized_ ? std::log(sigmas_[d][k]) : 0.0);
     }
   }
   double mx = *std::max_element(terms.begin(), terms.end());

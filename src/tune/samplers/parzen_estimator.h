@@ -29,6 +29,7 @@ struct ParzenConfig {
   bool consider_magic_clip = true;
   bool consider_endpoints = false;
   bool multivariate = false;
+  bool normalized_kernels = false;  // false = Optuna 3.1 (no -log sigma in the kernel)
 };
 
 class ParzenEstimator {
@@ -47,6 +48,7 @@ class ParzenEstimator {
   double log_pdf_1d_numeric(double x) const;
 
   std::vector<ParzenDim> dims_;
+  bool normalized_ = false;
   size_t n_comp_ = 0;
   std::vector<double> log_w_, cum_w_;
   // per dimension: numerical mus/sigmas/log normalisers, categorical log-probability rows

@@ -19,7 +19,7 @@ std::shared_ptr<Sampler> random_from_json(const json& c, Seed seed, const std::s
 std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::string& w) {
   check_keys(c, {"type", "seed", "n_startup_trials", "n_ei_candidates", "consider_prior",
                  "prior_weight", "consider_magic_clip", "consider_endpoints", "gamma_ratio",
-                 "gamma_max", "multivariate", "constant_liar"},
+                 "gamma_max", "multivariate", "constant_liar", "normalized_kernels"},
              w);
   TpeOptions o;
   o.seed = seed;
@@ -38,6 +38,7 @@ std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::stri
   require_positive(o.gamma_max, "gamma_max", w);
   o.multivariate = get_bool(c, "multivariate", o.multivariate, w);
   o.constant_liar = get_bool(c, "constant_liar", o.constant_liar, w);
+  o.normalized_kernels = get_bool(c, "normalized_kernels", o.normalized_kernels, w);
   return make_tpe_sampler(o);
 }
 

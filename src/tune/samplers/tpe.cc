@@ -83,6 +83,7 @@ class TpeSampler final : public Sampler {
     pcfg_.prior_weight = o.prior_weight;
     pcfg_.consider_magic_clip = o.consider_magic_clip;
     pcfg_.consider_endpoints = o.consider_endpoints;
+    pcfg_.normalized_kernels = o.normalized_kernels;
   }
   std::string name() const override { return "tpe"; }
   void reseed(uint64_t seed) override {
