@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -145,7 +146,12 @@ json model_config(const std::string& kind) {
 class StepAllocCounter : public hone::Callback {
  public:
   void on_epoch_begin(hone::Trainer&, int epoch) override {
+    cpu0_ = cpu_s();
     if (epoch > 0) open();
+  }
+  bool on_epoch_end(hone::Trainer&, int, hone::Logs&) override {
+    epoch_cpu_s_.push_back(cpu_s() - cpu0_);
+    return false;
   }
   void on_batch_end(hone::Trainer&, int64_t b, int64_t batches, double) override {
     if (scope_) {
@@ -158,8 +164,18 @@ class StepAllocCounter : public hone::Callback {
   }
   long allocs() const { return allocs_; }
   long steps() const { return steps_; }
+  // Process CPU seconds (all threads) of each epoch: with one thread, a figure that time slices
+  // lost to other processes on a busy machine do not inflate.
+  const std::vector<double>& epoch_cpu_s() const { return epoch_cpu_s_; }
 
  private:
+  static double cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+  double cpu0_ = 0;
+  std::vector<double> epoch_cpu_s_;
   void open() { scope_.emplace(); }
   std::optional<hone::testing::AllocScope> scope_;
   long allocs_ = 0;
@@ -206,6 +222,9 @@ json run_train(const Args& a) {
   std::vector<double> ep_r;
   for (double t : ep) ep_r.push_back(std::round(t * 1000.0) / 1000.0);
   const std::vector<double> losses = h.values("loss");
+  std::vector<double> cpu = counter->epoch_cpu_s(), cpu_r;
+  for (double t : cpu) cpu_r.push_back(std::round(t * 1000.0) / 1000.0);
+  const double cpu_steady = median(std::vector<double>(cpu.begin() + (cpu.size() > 1 ? 1 : 0), cpu.end()));
   json row{{"engine", "hone"},
            {"model", a.model},
            {"batch", a.batch},
@@ -214,6 +233,8 @@ json run_train(const Args& a) {
            {"epochs", a.epochs},
            {"epoch_s", ep_r},
            {"samples_per_s", std::round(static_cast<double>(n) / steady * 10.0) / 10.0},
+           {"epoch_cpu_s", cpu_r},
+           {"samples_per_cpu_s", std::round(static_cast<double>(n) / std::max(cpu_steady, 1e-9) * 10.0) / 10.0},
            {"first_epoch_samples_per_s", ep.empty() ? 0.0 : std::round(static_cast<double>(n) / ep[0] * 10.0) / 10.0},
            {"final_epoch_loss", losses.empty() ? 0.0 : losses.back()},
            {"train_accuracy_last_epoch", h.values("accuracy").empty() ? 0.0 : h.values("accuracy").back()},

@@ -5,6 +5,7 @@
 #   bench/run_accuracy.sh --only mlp      # one of them
 #   bench/run_accuracy.sh --torch         # also rerun the torch peer (bench/peers/torch_time_to_accuracy.py,
 #                                         # seed 0, 1 thread, 10 epochs max, target 88.5%) (~30 s more)
+#   bench/run_accuracy.sh --threads 1     # override train.threads (hone train --threads)
 #   options: --build DIR (default build/h-bench, falls back to build/release), --out FILE
 #
 # Targets (the engine issue): the MLP reaches >= 88.5% test accuracy within 10 epochs, the CNN >= 90.5%.
@@ -17,15 +18,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD=""
 ONLY=""
+THREADS=""
 TORCH=0
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --only) ONLY="$2"; shift ;;
     --torch) TORCH=1 ;;
+    --threads) THREADS="$2"; shift ;;
     --build) BUILD="$2"; shift ;;
     --out) OUT="$2"; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run_accuracy.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -50,7 +53,7 @@ for m in "${models[@]}"; do
   cfg="$ROOT/examples/$m.toml"
   echo "== hone train examples/$m.toml (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   t0=$(date +%s.%N)
-  "$HONE" train "$cfg" --out "$WORK/$m" --quiet >"$WORK/$m.stdout" 2>"$WORK/$m.stderr" || {
+  "$HONE" train "$cfg" --out "$WORK/$m" --quiet ${THREADS:+--threads "$THREADS"} >"$WORK/$m.stdout" 2>"$WORK/$m.stderr" || {
     echo "hone train $m failed:" >&2; tail -n 5 "$WORK/$m.stderr" >&2; exit 1; }
   t1=$(date +%s.%N)
   cat "$WORK/$m.stdout" >&2

@@ -100,8 +100,10 @@ def worker(threads, args):
             from torch.utils.data import DataLoader, TensorDataset
             loader = DataLoader(TensorDataset(X, y), batch_size=batch, shuffle=True, num_workers=0, generator=g)
         ep_times = []
+        ep_cpu = []  # hone addition: process CPU time per epoch (robust to time slices lost on a busy box)
         for ep in range(epochs):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             if use_loader:
                 it = loader
             else:
@@ -113,6 +115,7 @@ def worker(threads, args):
                 loss.backward()
                 opt.step()
             ep_times.append(time.perf_counter() - t0)
+            ep_cpu.append(time.process_time() - c0)
         steady = statistics.median(ep_times[1:]) if len(ep_times) > 1 else ep_times[0]
         torch.set_flush_denormal(False)
         row = {"model": kind, "batch": batch, "threads": threads,
@@ -121,6 +124,8 @@ def worker(threads, args):
                "epoch_s": [round(t, 3) for t in ep_times],
                "samples_per_s": round(n_samples / steady, 1),
                "first_epoch_samples_per_s": round(n_samples / ep_times[0], 1),
+               "epoch_cpu_s": [round(t, 3) for t in ep_cpu],
+               "samples_per_cpu_s": round(n_samples / (statistics.median(ep_cpu[1:]) if len(ep_cpu) > 1 else ep_cpu[0]), 1),
                "final_loss": round(float(loss.item()), 4)}
         if eval_at_end:
             row["test_accuracy"] = round(evaluate(model), 4)
