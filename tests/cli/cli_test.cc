@@ -281,3 +281,57 @@ TEST(CliTune, BadStudyConfigsAreOneLineErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTune, CtrlCKeepsFinishedTrials) {
+  std::string d = tmpdir("tune_sigint");
+  {  // 6000 rows x 20 features: a trial takes a visible fraction of a second
+    std::ofstream f(d + "/data.csv");
+    for (int j = 0; j < 20; ++j) f << "f" << j << ",";
+    f << "y\n";
+    unsigned s = 1;
+    for (int i = 0; i < 6000; ++i) {
+      for (int j = 0; j < 20; ++j) {
+        s = s * 1103515245u + 12345u;
+        f << ((s >> 8) % 1000) / 1000.0 + (j == i % 3 ? 1 : 0) << ",";
+      }
+      f << "c" << i % 3 << "\n";
+    }
+  }
+  write(d + "/study.toml", "[study]\nn_trials = 10000\nn_jobs = 2\nsampler = { type = \"random\" }\n"
+                           "[data]\nsource='csv'\ntrain='" + d + "/data.csv'\ntarget='y'\n"
+                           "[model]\ntype='mlp'\nhidden_layers = { choice = [[64], [128]] }\n"
+                           "[train]\nepochs = 5\nlr = { float = [1e-3, 1e-2] }\n");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = open((d + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::string cfg = d + "/study.toml", out = d + "/out";
+    execl(HONE_BINARY, HONE_BINARY, "tune", cfg.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  std::string log;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::ifstream f(d + "/log");
+    log.assign(std::istreambuf_iterator<char>(f), {});
+    if (log.find("done 3") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(log.find("done 3"), std::string::npos) << log;
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
+  EXPECT_EQ(WEXITSTATUS(st), 130);
+  // Every trial that finished before Ctrl-C is in the export.
+  std::ifstream csv(d + "/out/trials.csv");
+  std::string all((std::istreambuf_iterator<char>(csv)), {});
+  EXPECT_GE(std::count(all.begin(), all.end(), '\n'), 4) << all;
+  EXPECT_NE(all.find("COMPLETE"), std::string::npos);
+}
+
+}  // namespace
