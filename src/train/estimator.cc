@@ -156,7 +156,7 @@ MLPEstimator& MLPEstimator::fit(const Tensor& x, const Tensor& y) {
                             ? nlohmann::json{{"type", "adam"}, {"lr", p_.learning_rate_init}, {"beta1", p_.beta_1},
                                              {"beta2", p_.beta_2}, {"eps", p_.epsilon}}
                             : nlohmann::json{{"type", "sgd"}, {"lr", p_.learning_rate_init},
-                                             {"momentum", p_.momentum}, {"nesterov", p_.nesterovs_momentum}};
+                                             {"momentum", p_.momentum}, {"nesterov", p_.nesterovs_momentum && p_.momentum > 0}};
   auto opt = make_optimizer(ocfg, kWhere);
 
   TrainOptions o;
