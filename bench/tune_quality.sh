@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SEEDS="${1:-10}"; TRIALS="${2:-100}"
-BUILD="$ROOT/build/h-tune-bench"
+BUILD="${HONE_BUILD_DIR:-$ROOT/build/h-tune-bench}"  # e.g. HONE_BUILD_DIR=build/h-tpe
 if [ ! -x "$BUILD/tune_quality" ]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONE_BUILD_BENCH=ON -DHONE_BUILD_TESTS=OFF >/dev/null
   cmake --build "$BUILD" --target tune_quality -j2 >/dev/null

@@ -12,34 +12,154 @@ namespace hone::tune_detail {
 
 namespace {
 constexpr double kLogSqrt2Pi = 0.91893853320467274178;
-constexpr double kWindow = 8.5;  // kernels beyond 8.5 sigma are < exp(-36) of their peak
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+// A kernel whose mu lies more than kZWindow sigmas inside both bounds has a truncation mass Z
+// with 1 - Z <= 2 Phi(-9) < 2.3e-19: Z = 1 to double precision.
+constexpr double kZWindow = 9.0;
+// Lower bound of every kernel's truncation mass Z = Phi(b) - Phi(a): mu lies in [low, high] and
+// sigma <= high - low, so [a, b] contains 0 and has length >= 1, hence Z >= Phi(1) - 1/2.
+constexpr double kMinZ = 0.34134474606854293;
+// Window radius (in sigmas) tried first by SortedParzen1D::log_pdf; widened when the bound fails.
+constexpr double kRadius = 9.5;
+constexpr double kLogTol = -40.0;  // neglected mass <= e^-40 of the computed mass
+
+// Gaussian mass of [a, b] (standardised), on the side of the tails that keeps precision.
+inline double gauss_mass(double a, double b) {
+  if (a >= 0) return 0.5 * (std::erfc(a * M_SQRT1_2) - std::erfc(b * M_SQRT1_2));
+  if (b <= 0) return 0.5 * (std::erfc(-b * M_SQRT1_2) - std::erfc(-a * M_SQRT1_2));
+  return 1.0 - 0.5 * std::erfc(-a * M_SQRT1_2) - 0.5 * std::erfc(b * M_SQRT1_2);
+}
+
+// exp(t) for t <= 0, branch-free so that loops over it vectorise: t = k ln2 + r, |r| <= ln2/2,
+// e^r by its degree-12 Taylor polynomial (relative error < 2e-16), 2^k through the exponent
+// bits. k is rounded with the 1.5 * 2^52 trick, so no float->int conversion is needed.
+inline double exp_nonpos(double t) {
+  t = t < -700.0 ? -700.0 : t;
+  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
+  double kd = t * 1.4426950408889634 + kMagic;
+  int64_t kbits;
+  std::memcpy(&kbits, &kd, sizeof kbits);
+  kd -= kMagic;
+  double r = (t - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+  double p = 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int64_t k = kbits - 0x4338000000000000LL;  // bits(kMagic + k) - bits(kMagic) = k
+  int64_t bits = (k + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// Sigmas of univariate components sorted by mu (Optuna's _calculate_numerical_params): the
+// larger gap to a neighbour (bounds as outer neighbours), the extreme components with only their
+// inner gap unless consider_endpoints (the caller clips to [min_sigma, range]).
+void univariate_sigmas(const double* mu, double* sigma, size_t m, double low, double high,
+                       const ParzenConfig& cfg) {
+  for (size_t k = 0; k < m; ++k) {
+    double left = k > 0 ? mu[k - 1] : low;
+    double right = k + 1 < m ? mu[k + 1] : high;
+    sigma[k] = std::max(mu[k] - left, right - mu[k]);
+  }
+  if (!cfg.consider_endpoints && m >= 2) {
+    sigma[0] = mu[1] - mu[0];
+    sigma[m - 1] = mu[m - 1] - mu[m - 2];
+  }
+}
+
+double min_sigma_of(const ParzenConfig& cfg, double range, size_t m) {
+  return cfg.consider_magic_clip ? range / std::min(100.0, 1.0 + static_cast<double>(m)) : 1e-12;
+}
 }  // namespace
+
+ParzenDim parzen_dim(const Distribution& d) {
+  ParzenDim p;
+  if (d.is_categorical()) {
+    p.categorical = true;
+    p.n_choices = static_cast<int>(d.n_choices());
+    return p;
+  }
+  if (d.log()) {
+    if (d.kind() == Distribution::Kind::integer) {
+      p.low = std::log(d.low() - 0.5);
+      p.high = std::log(d.high() + 0.5);
+    } else {
+      p.low = std::log(d.low());
+      p.high = std::log(d.high());
+    }
+  } else if (auto q = d.step()) {
+    p.q = *q;
+    p.low = d.low() - 0.5 * *q;
+    p.high = d.high() + 0.5 * *q;
+  } else {
+    p.low = d.low();
+    p.high = d.high();
+  }
+  return p;
+}
+
+double from_transformed(const Distribution& d, double x) {
+  if (d.is_categorical()) return x;
+  if (d.log()) {
+    if (d.kind() == Distribution::Kind::integer) return std::clamp(std::round(std::exp(x)), d.low(), d.high());
+    return std::clamp(std::exp(x), d.low(), d.high());
+  }
+  if (auto q = d.step()) return std::clamp(std::round((x - d.low()) / *q) * *q + d.low(), d.low(), d.high());
+  return std::clamp(x, d.low(), d.high());
+}
+
+std::vector<double> default_weights(size_t n) {
+  std::vector<double> w(n, 1.0);
+  if (n >= 25) {
+    size_t m = n - 25;  // numpy.linspace(1/n, 1, m): i * step + start, the last set to stop
+    double start = 1.0 / static_cast<double>(n);
+    if (m == 1) w[0] = start;
+    if (m >= 2) {
+      double step = (1.0 - start) / static_cast<double>(m - 1);
+      for (size_t i = 0; i < m; ++i) w[i] = static_cast<double>(i) * step + start;
+      w[m - 1] = 1.0;
+    }
+  }
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ParzenEstimator
 
 ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
                                  const std::vector<std::vector<double>>& obs,
-                                 const std::vector<double>& weights, const ParzenConfig& cfg,
-                                 bool presorted)
+                                 const std::vector<double>& weights, const ParzenConfig& cfg)
     : dims_(dims), normalized_(cfg.normalized_kernels) {
   const size_t n = weights.size();
   const bool prior = cfg.consider_prior || n == 0;
   n_comp_ = n + (prior ? 1 : 0);
-  // Mixture weights: observations' weights, then prior_weight; normalised.
-  std::vector<double> w(weights);
-  if (prior) w.push_back(cfg.prior_weight);
-  double sum = std::accumulate(w.begin(), w.end(), 0.0);
+  w_ = weights;
+  if (prior) w_.push_back(cfg.prior_weight);
+  double sum = std::accumulate(w_.begin(), w_.end(), 0.0);
   log_w_.resize(n_comp_);
   cum_w_.resize(n_comp_);
   double acc = 0;
   for (size_t i = 0; i < n_comp_; ++i) {
-    w[i] /= sum;
-    log_w_[i] = std::log(w[i]);
-    acc += w[i];
+    w_[i] /= sum;
+    log_w_[i] = std::log(w_[i]);
+    acc += w_[i];
     cum_w_[i] = acc;
   }
   const size_t D = dims.size();
   mus_.assign(D, {});
   sigmas_.assign(D, {});
   log_z_.assign(D, {});
+  cat_p_.assign(D, {});
   cat_logp_.assign(D, {});
   double sigma0 = 0;
   if (cfg.multivariate)
@@ -48,27 +168,26 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
   for (size_t d = 0; d < D; ++d) {
     const ParzenDim& dim = dims[d];
     if (dim.categorical) {
-      const int K = dim.n_choices;
-      double fill = prior ? cfg.prior_weight / static_cast<double>(n + 1)
-                          : cfg.prior_weight / static_cast<double>(n);
-      auto& rows = cat_logp_[d];
-      rows.assign(n_comp_ * static_cast<size_t>(K), 0.0);
-      double denom_obs = fill * K + 1.0, denom_prior = fill * K;
+      const size_t K = static_cast<size_t>(dim.n_choices);
+      const double fill = prior ? cfg.prior_weight / static_cast<double>(n + 1)
+                                : cfg.prior_weight / static_cast<double>(n);
+      auto& p = cat_p_[d];
+      p.assign(n_comp_ * K, fill);
+      for (size_t i = 0; i < n; ++i) p[i * K + static_cast<size_t>(obs[d][i])] += 1.0;
       for (size_t i = 0; i < n_comp_; ++i) {
-        bool is_prior = prior && i == n;
-        int c_obs = is_prior ? -1 : static_cast<int>(obs[d][i]);
-        for (int c = 0; c < K; ++c) {
-          double v = is_prior ? fill / denom_prior : (fill + (c == c_obs ? 1.0 : 0.0)) / denom_obs;
-          rows[i * static_cast<size_t>(K) + static_cast<size_t>(c)] = std::log(v);
-        }
+        double s = 0;
+        for (size_t c = 0; c < K; ++c) s += p[i * K + c];
+        for (size_t c = 0; c < K; ++c) p[i * K + c] /= s;
       }
-      if (D == 1) {  // the mixture marginal, so log_pdf is O(1)
-        cat_marginal_logp_.assign(static_cast<size_t>(K), 0.0);
-        for (int c = 0; c < K; ++c) {
-          double p = 0;
-          for (size_t i = 0; i < n_comp_; ++i)
-            p += std::exp(log_w_[i] + rows[i * static_cast<size_t>(K) + static_cast<size_t>(c)]);
-          cat_marginal_logp_[static_cast<size_t>(c)] = std::log(p);
+      auto& lp = cat_logp_[d];
+      lp.resize(p.size());
+      for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
+      if (D == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
+        cat_marginal_logp_.assign(K, 0.0);
+        for (size_t c = 0; c < K; ++c) {
+          double s = 0;
+          for (size_t i = 0; i < n_comp_; ++i) s += p[i * K + c] * w_[i];
+          cat_marginal_logp_[c] = std::log(s);
         }
       }
       continue;
@@ -83,81 +202,22 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     if (cfg.multivariate) {
       std::fill(sig.begin(), sig.end(), sigma0 * range);
     } else {
-      // Gap to the farther neighbour in the sorted list (prior included), padded with the bounds.
       std::vector<size_t> order(n_comp_);
       std::iota(order.begin(), order.end(), 0);
-      if (presorted && prior) {
-        // observations are sorted; only the prior needs placing
-        size_t pos = static_cast<size_t>(std::lower_bound(mus.begin(), mus.begin() + static_cast<long>(n), mus[n]) - mus.begin());
-        for (size_t k = 0; k < n_comp_; ++k) order[k] = k < pos ? k : (k == pos ? n : k - 1);
-      } else if (!presorted) {
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
-      }
-      const size_t m = n_comp_;
-      for (size_t k = 0; k < m; ++k) {
-        double left = k > 0 ? mus[order[k - 1]] : low;
-        double right = k + 1 < m ? mus[order[k + 1]] : high;
-        double x = mus[order[k]];
-        sig[order[k]] = std::max(x - left, right - x);
-      }
-      if (!cfg.consider_endpoints && m >= 2) {
-        sig[order[0]] = mus[order[1]] - mus[order[0]];
-        sig[order[m - 1]] = mus[order[m - 1]] - mus[order[m - 2]];
-      }
-      if (presorted) {
-        // keep component arrays sorted by mu for the windowed evaluation
-        std::vector<double> m2(m), s2(m), lw2(m);
-        for (size_t k = 0; k < m; ++k) {
-          m2[k] = mus[order[k]];
-          s2[k] = sig[order[k]];
-          lw2[k] = log_w_[order[k]];
-        }
-        mus.swap(m2);
-        sig.swap(s2);
-        log_w_.swap(lw2);
-        acc = 0;
-        for (size_t k = 0; k < m; ++k) {
-          acc += std::exp(log_w_[k]);
-          cum_w_[k] = acc;
-        }
-      }
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
+      std::vector<double> smu(n_comp_), ssig(n_comp_);
+      for (size_t k = 0; k < n_comp_; ++k) smu[k] = mus[order[k]];
+      univariate_sigmas(smu.data(), ssig.data(), n_comp_, low, high, cfg);
+      for (size_t k = 0; k < n_comp_; ++k) sig[order[k]] = ssig[k];
     }
-    double maxsigma = range;
-    double minsigma = cfg.consider_magic_clip
-                          ? range / std::min(100.0, 1.0 + static_cast<double>(n_comp_))
-                          : 1e-12;
-    for (auto& s : sig) s = std::clamp(s, minsigma, maxsigma);
-    if (prior) {
-      // the prior component keeps sigma = range (presorted: it sits at its sorted position)
-      double pm = 0.5 * (low + high);
-      if (!presorted) {
-        sig[n] = range;
-      } else {
-        size_t pos = static_cast<size_t>(std::lower_bound(obs[d].begin(), obs[d].end(), pm) - obs[d].begin());
-        sig[pos] = range;  // the prior was inserted at this sorted position
-      }
-    }
+    const double minsigma = min_sigma_of(cfg, range, n_comp_);
+    for (auto& s : sig) s = std::clamp(s, minsigma, range);
+    if (prior) sig[n] = range;
     auto& lz = log_z_[d];
     lz.resize(n_comp_);
     for (size_t k = 0; k < n_comp_; ++k) {
       double a = (low - mus[k]) / sig[k], b = (high - mus[k]) / sig[k];
-      lz[k] = (a < -kWindow && b > kWindow) ? 0.0 : log_gauss_mass(a, b);
-    }
-    if (presorted && D == 1) {
-      windowed_ = true;
-      sigma_cut_ = 2.0 * minsigma;
-      const_.resize(n_comp_);
-      for (size_t k = 0; k < n_comp_; ++k) const_[k] = log_w_[k] - (normalized_ ? std::log(sig[k]) : 0.0) - lz[k] - kLogSqrt2Pi;
-      for (size_t k = 0; k < n_comp_; ++k) {
-        if (sig[k] <= sigma_cut_) {
-          narrow_.push_back(k);
-          narrow_mu_.push_back(mus[k]);
-          narrow_inv_sigma_.push_back(1.0 / sig[k]);
-          narrow_const_.push_back(const_[k]);
-        } else {
-          wide_.push_back(k);
-        }
-      }
+      lz[k] = (a < -kZWindow && b > kZWindow) ? 0.0 : log_gauss_mass(a, b);
     }
   }
 }
@@ -165,23 +225,22 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
 void ParzenEstimator::sample(Rng& rng, int count, std::vector<std::vector<double>>& out) const {
   out.assign(dims_.size(), std::vector<double>(static_cast<size_t>(count)));
   for (int s = 0; s < count; ++s) {
+    // numpy's choice(p=w): searchsorted(cumsum(w), u, side="right")
     double u = uniform01(rng) * cum_w_.back();
     size_t j = static_cast<size_t>(std::upper_bound(cum_w_.begin(), cum_w_.end(), u) - cum_w_.begin());
     if (j >= n_comp_) j = n_comp_ - 1;
     for (size_t d = 0; d < dims_.size(); ++d) {
       const ParzenDim& dim = dims_[d];
       if (dim.categorical) {
-        const int K = dim.n_choices;
+        const size_t K = static_cast<size_t>(dim.n_choices);
+        // Optuna: count of cumulative probabilities below u
         double r = uniform01(rng), c_acc = 0;
-        int pick = K - 1;
-        for (int c = 0; c < K; ++c) {
-          c_acc += std::exp(cat_logp_[d][j * static_cast<size_t>(K) + static_cast<size_t>(c)]);
-          if (r < c_acc) {
-            pick = c;
-            break;
-          }
+        size_t pick = 0;
+        for (size_t c = 0; c < K; ++c) {
+          c_acc += cat_p_[d][j * K + c];
+          if (c_acc < r) pick = c + 1;
         }
-        out[d][static_cast<size_t>(s)] = pick;
+        out[d][static_cast<size_t>(s)] = static_cast<double>(std::min(pick, K - 1));
       } else {
         double mu = mus_[d][j], sg = sigmas_[d][j];
         double pa = norm_cdf((dim.low - mu) / sg), pb = norm_cdf((dim.high - mu) / sg);
@@ -193,105 +252,32 @@ void ParzenEstimator::sample(Rng& rng, int count, std::vector<std::vector<double
   }
 }
 
-// Optuna 3.1's truncated-normal logpdf (samplers/_tpe/_truncnorm.py) returns log phi(z) - log Z
-// without the -log(sigma) of a density; its TPE ranks candidates with these kernels, and so does
-// hone by default (scale_log = 0). TpeOptions::normalized_kernels adds the -log(sigma).
-static inline double log_kernel(const ParzenDim& dim, double mu, double sg, double lz, double x,
-                                double scale_log) {
-  if (dim.q > 0) {
-    double lo = std::max(x - 0.5 * dim.q, dim.low), hi = std::min(x + 0.5 * dim.q, dim.high);
-    if (hi <= lo) return -INFINITY;
-    return log_gauss_mass((lo - mu) / sg, (hi - mu) / sg) - lz;
-  }
-  double z = (x - mu) / sg;
-  return -0.5 * z * z - kLogSqrt2Pi - scale_log - lz;
-}
-
-// exp(t) for t <= 0, branch-free so the loops below vectorise: t = k ln2 + r, |r| <= ln2/2,
-// e^r by its degree-12 Taylor polynomial (error < 2e-16 relative), 2^k through the exponent bits.
-static inline double exp_nonpos(double t) {
-  t = t < -700.0 ? -700.0 : t;
-  double k = std::nearbyint(t * 1.4426950408889634);
-  double r = (t - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-  double p = 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  int64_t bits = (static_cast<int64_t>(k) + 1023) << 52;
-  double scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-double ParzenEstimator::log_pdf_1d_numeric(double x) const {
-  const ParzenDim& dim = dims_[0];
-  double half = kWindow * sigma_cut_ + 0.5 * dim.q;
-  size_t lo = static_cast<size_t>(std::lower_bound(narrow_mu_.begin(), narrow_mu_.end(), x - half) - narrow_mu_.begin());
-  size_t hi = static_cast<size_t>(std::upper_bound(narrow_mu_.begin(), narrow_mu_.end(), x + half) - narrow_mu_.begin());
-  thread_local std::vector<double> terms;
-  const size_t n_narrow = hi - lo, n = n_narrow + wide_.size();
-  terms.resize(n);
-  double* tp = terms.data();
-  if (dim.q > 0) {
-    const auto& mus = mus_[0];
-    const auto& sig = sigmas_[0];
-    const auto& lz = log_z_[0];
-    for (size_t i = lo; i < hi; ++i) {
-      size_t k = narrow_[i];
-      tp[i - lo] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x, normalized_ ? std::log(sig[k]) : 0.0);
-    }
-    for (size_t j = 0; j < wide_.size(); ++j) {
-      size_t k = wide_[j];
-      tp[n_narrow + j] = log_w_[k] + log_kernel(dim, mus[k], sig[k], lz[k], x, normalized_ ? std::log(sig[k]) : 0.0);
-    }
-  } else {
-    // continuous: term = c_k - z^2/2 with the per-component constant precomputed
-    const double* mu = narrow_mu_.data() + lo;
-    const double* inv = narrow_inv_sigma_.data() + lo;
-    const double* c = narrow_const_.data() + lo;
-    for (size_t i = 0; i < n_narrow; ++i) {
-      double z = (x - mu[i]) * inv[i];
-      tp[i] = c[i] - 0.5 * z * z;
-    }
-    for (size_t j = 0; j < wide_.size(); ++j) {
-      size_t k = wide_[j];
-      double z = (x - mus_[0][k]) / sigmas_[0][k];
-      tp[n_narrow + j] = const_[k] - 0.5 * z * z;
-    }
-  }
-  double mx = -INFINITY;
-  for (size_t i = 0; i < n; ++i) mx = std::max(mx, tp[i]);
-  if (!std::isfinite(mx)) return mx;
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += exp_nonpos(tp[i] - mx);
-  return mx + std::log(sum);
-}
-
 double ParzenEstimator::log_pdf(const double* x) const {
-  if (dims_.size() == 1 && dims_[0].categorical)
-    return cat_marginal_logp_[static_cast<size_t>(x[0])];
-  if (windowed_) return log_pdf_1d_numeric(x[0]);
+  if (dims_.size() == 1 && dims_[0].categorical) return cat_marginal_logp_[static_cast<size_t>(x[0])];
   thread_local std::vector<double> terms;
-  terms.assign(n_comp_, 0.0);
-  for (size_t k = 0; k < n_comp_; ++k) terms[k] = log_w_[k];
+  terms.assign(log_w_.begin(), log_w_.end());
   for (size_t d = 0; d < dims_.size(); ++d) {
     const ParzenDim& dim = dims_[d];
     if (dim.categorical) {
       size_t c = static_cast<size_t>(x[d]), K = static_cast<size_t>(dim.n_choices);
       for (size_t k = 0; k < n_comp_; ++k) terms[k] += cat_logp_[d][k * K + c];
-    } else {
-      for (size_t k = 0; k < n_comp_; ++k)
-        terms[k] += log_kernel(dim, mus_[d][k], sigmas_[d][k], log_z_[d][k], x[d],
-                               normalized_ ? std::log(sigmas_[d][k]) : 0.0);
+      continue;
+    }
+    const auto& mus = mus_[d];
+    const auto& sig = sigmas_[d];
+    const auto& lz = log_z_[d];
+    for (size_t k = 0; k < n_comp_; ++k) {
+      if (dim.q > 0) {
+        double lo = std::max(x[d] - 0.5 * dim.q, dim.low), hi = std::min(x[d] + 0.5 * dim.q, dim.high);
+        terms[k] += hi <= lo ? -INFINITY : log_gauss_mass((lo - mus[k]) / sig[k], (hi - mus[k]) / sig[k]) - lz[k];
+      } else {
+        if (x[d] < dim.low || x[d] > dim.high) {
+          terms[k] = -INFINITY;
+          continue;
+        }
+        double z = (x[d] - mus[k]) / sig[k];
+        terms[k] += -0.5 * z * z - kLogSqrt2Pi - lz[k] - (normalized_ ? std::log(sig[k]) : 0.0);
+      }
     }
   }
   double mx = *std::max_element(terms.begin(), terms.end());
@@ -299,6 +285,153 @@ double ParzenEstimator::log_pdf(const double* x) const {
   double s = 0;
   for (double t : terms) s += std::exp(t - mx);
   return mx + std::log(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SortedParzen1D
+
+void SortedParzen1D::build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
+                           const ParzenConfig& cfg) {
+  dim_ = dim;
+  normalized_ = cfg.normalized_kernels;
+  const bool prior = cfg.consider_prior || n == 0;
+  const size_t m = n + (prior ? 1 : 0);
+  const double low = dim.low, high = dim.high, range = high - low, mid = 0.5 * (low + high);
+  // The prior sits after observations equal to it (a stable argsort of [obs..., prior]).
+  const size_t pp = prior ? static_cast<size_t>(std::upper_bound(values, values + n, mid) - values) : m;
+  mu_.resize(m);
+  w_.resize(m);
+  sigma_.resize(m);
+  double wsum = 0;
+  for (size_t k = 0, i = 0; k < m; ++k) {
+    if (k == pp) {
+      mu_[k] = mid;
+      w_[k] = cfg.prior_weight;
+    } else {
+      mu_[k] = values[i];
+      w_[k] = weights[i];
+      ++i;
+    }
+    wsum += w_[k];
+  }
+  const double inv_wsum = 1.0 / wsum;
+  for (auto& w : w_) w *= inv_wsum;
+  univariate_sigmas(mu_.data(), sigma_.data(), m, low, high, cfg);
+  min_sigma_ = min_sigma_of(cfg, range, m);
+  for (auto& s : sigma_) s = std::clamp(s, min_sigma_, range);
+  if (prior) sigma_[pp] = range;
+
+  // Bound used by log_pdf: a skipped kernel contributes at most w/Z_min * F * e^{-R^2/2} / 2
+  // with F = 1/min_sigma for normalised kernels (else 1); log_floor_ = log(F / (2 Z_min)).
+  log_floor_ = std::log(0.5 / kMinZ) - (normalized_ ? std::log(min_sigma_) : 0.0);
+
+  for (auto& t : tiers_) {
+    t.sigma_max = 0;
+    t.mu.clear();
+    t.inv_sigma.clear();
+    t.coef.clear();
+    t.sigma.clear();
+  }
+  for (size_t k = 0; k < m; ++k) {
+    const double s = sigma_[k], mu = mu_[k];
+    double ratio = s / min_sigma_;
+    size_t tier = ratio <= 1.0 + 1e-12 ? 0 : static_cast<size_t>(std::min(std::ilogb(ratio) + 1, 63));
+    if (tiers_.size() <= tier) tiers_.resize(tier + 1);
+    Tier& t = tiers_[tier];
+    double a = (low - mu) / s, b = (high - mu) / s;
+    double z = (a < -kZWindow && b > kZWindow) ? 1.0 : gauss_mass(a, b);
+    double coef = w_[k] / z;
+    if (dim.q <= 0) coef *= kInvSqrt2Pi;
+    if (normalized_ && dim.q <= 0) coef /= s;  // a cell mass is already a probability
+    if (!t.mu.empty() && t.mu.back() == mu && t.sigma.back() == s) {
+      t.coef.back() += coef;  // equal kernels: merge
+      continue;
+    }
+    t.sigma_max = std::max(t.sigma_max, s);
+    t.mu.push_back(mu);
+    t.inv_sigma.push_back(1.0 / s);
+    t.coef.push_back(coef);
+    t.sigma.push_back(s);
+  }
+}
+
+// Sum of the kernels (linear scale) whose mu lies within radius * sigma_max(tier) + q/2 of x.
+double SortedParzen1D::sum_window(double x, double radius) const {
+  thread_local std::vector<double> buf;
+  const double half_q = 0.5 * dim_.q;
+  double total = 0;
+  for (const Tier& t : tiers_) {
+    if (t.mu.empty()) continue;
+    const double reach = radius * t.sigma_max + half_q;
+    const size_t lo = static_cast<size_t>(std::lower_bound(t.mu.begin(), t.mu.end(), x - reach) - t.mu.begin());
+    const size_t hi = static_cast<size_t>(std::upper_bound(t.mu.begin(), t.mu.end(), x + reach) - t.mu.begin());
+    if (hi <= lo) continue;
+    const size_t cnt = hi - lo;
+    if (dim_.q > 0) {
+      const double clo = std::max(x - half_q, dim_.low), chi = std::min(x + half_q, dim_.high);
+      if (chi <= clo) return 0;
+      for (size_t i = lo; i < hi; ++i)
+        total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv_sigma[i], (chi - t.mu[i]) * t.inv_sigma[i]);
+      continue;
+    }
+    buf.resize(cnt);
+    double* e = buf.data();
+    const double* mu = t.mu.data() + lo;
+    const double* inv = t.inv_sigma.data() + lo;
+    const double* c = t.coef.data() + lo;
+    for (size_t i = 0; i < cnt; ++i) {
+      double z = (x - mu[i]) * inv[i];
+      e[i] = c[i] * exp_nonpos(-0.5 * z * z);
+    }
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= cnt; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += e[i + static_cast<size_t>(j)];
+    for (; i < cnt; ++i) acc[0] += e[i];
+    total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  }
+  return total;
+}
+
+// Error bound. Let S be the full mixture sum and S_W the sum over the window of radius R. A
+// skipped kernel k has |x - mu_k| > R sigma_max(tier) + q/2 >= R sigma_k + q/2, so
+//   continuous: w_k/Z_k phi(z)(/sigma_k) <= w_k/Z_min * F * e^{-R^2/2} / sqrt(2 pi),
+//   stepped:    w_k/Z_k * mass(cell)    <= w_k/Z_min * Phi(-R) <= w_k/Z_min * e^{-R^2/2} / 2,
+// with Z_min = Phi(1) - 1/2 (see kMinZ) and F = 1/min_sigma (normalised kernels) or 1. Summing
+// over the skipped kernels (sum of w_k <= 1): S - S_W <= exp(log_floor_ - R^2/2). We accept S_W
+// when that is <= e^-40 S_W, i.e. log S_W >= log_floor_ - R^2/2 + 40; otherwise the radius that
+// satisfies it for the current S_W is used (S_W only grows with R, so the bound then holds).
+// The log density is then exact to log(1 + e^-40) < 5e-18 (plus rounding).
+double SortedParzen1D::log_pdf(double x) const {
+  if (dim_.q <= 0 && (x < dim_.low || x > dim_.high)) return -INFINITY;
+  double s = sum_window(x, kRadius);
+  double need = log_floor_ - 0.5 * kRadius * kRadius - kLogTol;
+  if (!(s > 0) || std::log(s) < need) {
+    double r2 = s > 0 ? 2.0 * (log_floor_ - kLogTol - std::log(s)) : INFINITY;
+    s = sum_window(x, std::isfinite(r2) ? std::sqrt(r2) : INFINITY);
+  }
+  if (s > 1e-300) return std::log(s);
+  // Every kernel underflows (no prior, x far from all observations): log-sum-exp over all.
+  double mx = -INFINITY;
+  thread_local std::vector<double> terms;
+  terms.clear();
+  for (size_t k = 0; k < mu_.size(); ++k) {
+    const double a = (dim_.low - mu_[k]) / sigma_[k], b = (dim_.high - mu_[k]) / sigma_[k];
+    double t = std::log(w_[k]) - log_gauss_mass(a, b);
+    if (dim_.q > 0) {
+      double lo = std::max(x - 0.5 * dim_.q, dim_.low), hi = std::min(x + 0.5 * dim_.q, dim_.high);
+      t += hi <= lo ? -INFINITY : log_gauss_mass((lo - mu_[k]) / sigma_[k], (hi - mu_[k]) / sigma_[k]);
+    } else {
+      double z = (x - mu_[k]) / sigma_[k];
+      t += -0.5 * z * z - kLogSqrt2Pi - (normalized_ ? std::log(sigma_[k]) : 0.0);
+    }
+    terms.push_back(t);
+    mx = std::max(mx, t);
+  }
+  if (!std::isfinite(mx)) return mx;
+  double sum = 0;
+  for (double t : terms) sum += std::exp(t - mx);
+  return mx + std::log(sum);
 }
 
 }  // namespace hone::tune_detail

@@ -25,53 +25,9 @@ using tune_detail::ParzenConfig;
 using tune_detail::ParzenDim;
 using tune_detail::ParzenEstimator;
 
-std::vector<double> default_weights(size_t n) {
-  std::vector<double> w(n, 1.0);
-  if (n >= 25) {
-    size_t m = n - 25;  // numpy.linspace(1/n, 1, m)
-    double a = 1.0 / static_cast<double>(n);
-    for (size_t i = 0; i < m; ++i)
-      w[i] = m == 1 ? a : a + (1.0 - a) * static_cast<double>(i) / static_cast<double>(m - 1);
-  }
-  return w;
-}
-
-// Transformed-domain description of a distribution (log applied; steps widen the bounds).
-ParzenDim parzen_dim(const Distribution& d) {
-  ParzenDim p;
-  if (d.is_categorical()) {
-    p.categorical = true;
-    p.n_choices = static_cast<int>(d.n_choices());
-    return p;
-  }
-  if (d.log()) {
-    if (d.kind() == Distribution::Kind::integer) {
-      p.low = std::log(d.low() - 0.5);
-      p.high = std::log(d.high() + 0.5);
-    } else {
-      p.low = std::log(d.low());
-      p.high = std::log(d.high());
-    }
-  } else if (auto q = d.step()) {
-    p.q = *q;
-    p.low = d.low() - 0.5 * *q;
-    p.high = d.high() + 0.5 * *q;
-  } else {
-    p.low = d.low();
-    p.high = d.high();
-  }
-  return p;
-}
-inline double to_t(const Distribution& d, double v) { return !d.is_categorical() && d.log() ? std::log(v) : v; }
-double from_t(const Distribution& d, double x) {
-  if (d.is_categorical()) return x;
-  if (d.log()) {
-    if (d.kind() == Distribution::Kind::integer) return std::clamp(std::round(std::exp(x)), d.low(), d.high());
-    return std::clamp(std::exp(x), d.low(), d.high());
-  }
-  if (auto q = d.step()) return std::clamp(std::round((x - d.low()) / *q) * *q + d.low(), d.low(), d.high());
-  return std::clamp(x, d.low(), d.high());
-}
+using tune_detail::default_weights;
+inline double to_t(const Distribution& d, double v) { return tune_detail::to_transformed(d, v); }
+inline double from_t(const Distribution& d, double x) { return tune_detail::from_transformed(d, x); }
 
 class TpeSampler final : public Sampler {
  public:
@@ -115,7 +71,7 @@ class TpeSampler final : public Sampler {
     for (auto& [k, d] : space) {
       names.push_back(k);
       dists.push_back(d);
-      dims.push_back(parzen_dim(d));
+      dims.push_back(tune_detail::parzen_dim(d));
     }
     const size_t D = names.size();
     std::vector<const std::vector<double>*> cols(D);
@@ -176,110 +132,122 @@ class TpeSampler final : public Sampler {
       return tune_detail::from_unit(dist, tune_detail::uniform01(rng));
     split(study);
     const std::vector<double>* col = column(name);
-    ParzenDim dim = parzen_dim(dist);
-    std::vector<ParzenDim> dims{dim};
+    const ParzenDim dim = tune_detail::parzen_dim(dist);
+    const std::vector<ParzenDim> dims{dim};
 
-    // below: chronological, those having the parameter
+    // below (l): chronological, those having the parameter
     std::vector<std::vector<double>> bvals(1);
     for (size_t id : below_ids_)
       if (col && !std::isnan((*col)[id])) bvals[0].push_back(to_t(dist, (*col)[id]));
-    std::vector<std::vector<double>> avals(1);
-    std::vector<double> aw;
-    // liars having the parameter, merged chronologically into "above"
-    std::vector<std::pair<int64_t, double>> liar_vals;
-    for (auto& l : liars_) {
-      auto it = l.params.find(name);
-      if (it != l.params.end()) liar_vals.emplace_back(l.number, to_t(dist, it->second));
-    }
-    std::sort(liar_vals.begin(), liar_vals.end());
-    // Chronological rank of each above member among those having the parameter -> weights.
-    size_t n_above = 0;
-    if (col) {
-      rank_.assign(numbers_.size(), 0);
-      size_t li = 0, r = 0;
-      for (size_t id : chron_) {
-        while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) ++li, ++r;
-        if (!is_below_[id] && !std::isnan((*col)[id])) rank_[id] = r++;
-      }
-      n_above = r + (liar_vals.size() - li);
-    } else {
-      n_above = liar_vals.size();
-    }
-    std::vector<double> wfull = default_weights(n_above);
-    bool presorted = !dist.is_categorical();
-    if (presorted) {
-      // one pass over the value-sorted list; liars (few) merged in by value
-      std::vector<std::pair<double, double>> lv;  // (value, weight)
-      {
-        size_t li = 0, r = 0;
-        // recompute liar ranks the same way as above
-        std::vector<size_t> lrank(liar_vals.size());
-        size_t pos = 0;
-        for (size_t id : chron_) {
-          while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) lrank[li++] = r++;
-          if (col && !is_below_[id] && !std::isnan((*col)[id])) ++r;
-          ++pos;
-        }
-        while (li < liar_vals.size()) lrank[li++] = r++;
-        for (size_t i = 0; i < liar_vals.size(); ++i) lv.emplace_back(liar_vals[i].second, wfull[lrank[i]]);
-        std::sort(lv.begin(), lv.end());
-      }
-      auto& vals = avals[0];
-      vals.reserve(n_above);
-      aw.reserve(n_above);
-      size_t li = 0;
-      if (col) {
-        for (auto& [v, id] : sorted_.at(name)) {
-          if (is_below_[id]) continue;
-          while (li < lv.size() && lv[li].first < v) {
-            vals.push_back(lv[li].first);
-            aw.push_back(lv[li].second);
-            ++li;
-          }
-          vals.push_back(v);
-          aw.push_back(wfull[rank_[id]]);
-        }
-      }
-      for (; li < lv.size(); ++li) {
-        vals.push_back(lv[li].first);
-        aw.push_back(lv[li].second);
-      }
-    } else {
-      // categorical: order does not matter for the estimator; chronological like Optuna
-      size_t li = 0;
-      if (col)
-        for (size_t id : chron_) {
-          while (li < liar_vals.size() && liar_vals[li].first < numbers_[id]) {
-            avals[0].push_back(liar_vals[li++].second);
-          }
-          if (!is_below_[id] && !std::isnan((*col)[id])) avals[0].push_back((*col)[id]);
-        }
-      for (; li < liar_vals.size(); ++li) avals[0].push_back(liar_vals[li].second);
-      aw = wfull;
-    }
     ParzenEstimator l(dims, bvals, default_weights(bvals[0].size()), pcfg_);
-    ParzenEstimator g(dims, avals, aw, pcfg_, presorted);
-    std::vector<std::vector<double>> cand;
-    l.sample(rng, opt_.n_ei_candidates, cand);
-    double best = -INFINITY, best_v = 0;
-    bool have = false;
-    for (double c : cand[0]) {
-      double v = from_t(dist, c);
-      double x = to_t(dist, v);
-      double s = l.log_pdf(&x) - g.log_pdf(&x);
-      if (!have || s > best) {
-        best = s;
-        best_v = v;
-        have = true;
+
+    // above (g): the other observations having the parameter plus the liars, weighted by their
+    // chronological rank among themselves (Optuna's default_weights over the above group).
+    liar_vals_.clear();
+    for (auto& lr : liars_) {
+      auto it = lr.params.find(name);
+      if (it != lr.params.end()) liar_vals_.emplace_back(lr.number, to_t(dist, it->second));
+    }
+    std::sort(liar_vals_.begin(), liar_vals_.end());
+    liar_rank_.resize(liar_vals_.size());
+    size_t li = 0, r = 0;
+    if (col) {
+      if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
+      const std::vector<double>& c = *col;
+      for (size_t id : chron_) {
+        while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_rank_[li++] = r++;
+        if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
       }
     }
-    return best_v;
+    while (li < liar_vals_.size()) liar_rank_[li++] = r++;
+    const size_t n_above = r;
+    wfull_ = default_weights(n_above);
+
+    auto score_candidates = [&](auto&& log_g) {
+      std::vector<std::vector<double>> cand;
+      l.sample(rng, opt_.n_ei_candidates, cand);
+      double best = -INFINITY, best_v = 0;
+      bool have = false;
+      for (double cnd : cand[0]) {
+        // back-transform (grid, exp) and score in the transformed domain again, as Optuna
+        double v = from_t(dist, cnd);
+        double x = to_t(dist, v);
+        double s = l.log_pdf(&x) - log_g(x);
+        if (!have || s > best) {
+          best = s;
+          best_v = v;
+          have = true;
+        }
+      }
+      return best_v;
+    };
+
+    if (dist.is_categorical()) {
+      // The mixture marginal p(c) = sum_k w_k row_k(c) directly from weighted counts.
+      const size_t K = dist.n_choices();
+      std::vector<double> wc(K, 0.0);
+      double wobs = 0;
+      if (col)
+        for (size_t id : chron_)
+          if (!is_below_[id] && !std::isnan((*col)[id])) {
+            wc[static_cast<size_t>((*col)[id])] += wfull_[rank_[id]];
+            wobs += wfull_[rank_[id]];
+          }
+      for (size_t i = 0; i < liar_vals_.size(); ++i) {
+        wc[static_cast<size_t>(liar_vals_[i].second)] += wfull_[liar_rank_[i]];
+        wobs += wfull_[liar_rank_[i]];
+      }
+      const bool prior = pcfg_.consider_prior || n_above == 0;
+      const double fill = pcfg_.prior_weight / static_cast<double>(prior ? n_above + 1 : n_above);
+      const double wp = prior ? pcfg_.prior_weight : 0.0, total = wobs + wp;
+      std::vector<double> logp(K);
+      for (size_t c = 0; c < K; ++c) {
+        // observation rows (fill + [c]) / (fill K + 1); the prior row uniform
+        double p = (fill * wobs + wc[c]) / (fill * static_cast<double>(K) + 1.0) + wp / static_cast<double>(K);
+        logp[c] = std::log(p / total);
+      }
+      return score_candidates([&](double x) { return logp[static_cast<size_t>(x)]; });
+    }
+
+    // numerical: one pass over the value-sorted list; liars (few) merged in by value
+    lv_.clear();
+    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.emplace_back(liar_vals_[i].second, wfull_[liar_rank_[i]]);
+    std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    avals_.clear();
+    aw_.clear();
+    li = 0;
+    if (col) {
+      for (const SortedObs& o : sorted_.at(name)) {
+        if (is_below_[o.id]) continue;
+        while (li < lv_.size() && lv_[li].first < o.value) {
+          avals_.push_back(lv_[li].first);
+          aw_.push_back(lv_[li].second);
+          ++li;
+        }
+        avals_.push_back(o.value);
+        aw_.push_back(wfull_[rank_[o.id]]);
+      }
+    }
+    for (; li < lv_.size(); ++li) {
+      avals_.push_back(lv_[li].first);
+      aw_.push_back(lv_[li].second);
+    }
+    g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_);
+    return score_candidates([&](double x) { return g1d_.log_pdf(x); });
   }
 
  private:
   struct Liar {
     int64_t number;
     std::map<std::string, double> params;
+  };
+  // One observation of a parameter in the value-sorted list: ties ordered by trial number, so
+  // that the list is what a stable sort of the chronological values gives.
+  struct SortedObs {
+    double value;  // transformed domain
+    int64_t number;
+    size_t id;
+    bool operator<(const SortedObs& o) const { return value < o.value || (value == o.value && number < o.number); }
   };
 
   size_t n_obs() const { return numbers_.size(); }
@@ -335,8 +303,8 @@ class TpeSampler final : public Sampler {
       it->second[id] = v;
       double tv = to_t(t.distributions.at(name), v);
       auto& s = sorted_[name];
-      auto pos = std::upper_bound(s.begin(), s.end(), std::make_pair(tv, id));
-      s.insert(pos, {tv, id});
+      SortedObs o{tv, t.number, id};
+      s.insert(std::upper_bound(s.begin(), s.end(), o), o);
     }
     // chronological order: append, or insert when trials finished out of order (n_jobs > 1)
     auto pos = std::upper_bound(chron_.begin(), chron_.end(), t.number,
@@ -391,8 +359,14 @@ class TpeSampler final : public Sampler {
   std::vector<char> is_below_;
   std::vector<size_t> chron_, below_ids_, rank_;
   std::unordered_map<std::string, std::vector<double>> cols_;
-  std::unordered_map<std::string, std::vector<std::pair<double, size_t>>> sorted_;
+  std::unordered_map<std::string, std::vector<SortedObs>> sorted_;
   std::vector<Liar> liars_;
+  // per-call scratch, kept to avoid reallocating
+  std::vector<std::pair<int64_t, double>> liar_vals_;
+  std::vector<std::pair<double, double>> lv_;
+  std::vector<size_t> liar_rank_;
+  std::vector<double> wfull_, avals_, aw_;
+  tune_detail::SortedParzen1D g1d_;
   SearchSpace intersection_;
   bool first_obs_ = true;
   uint64_t version_ = 0, split_version_ = ~0ull;
