@@ -20,6 +20,7 @@
 #include "hone/metrics.h"
 #include "hone/objective.h"
 #include "hone/run.h"
+#include "hone/tune/command.h"
 #include "hone/tune/tune.h"
 #include "train/threads.h"
 
@@ -150,6 +151,7 @@ class TuneCommand : public Command {
     if (!st.contains("name")) st["name"] = stem(config_);
     const uint64_t seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, "config"));
     if (!st.contains("seed")) st["seed"] = seed;
+    if (is_command_study(cfg)) return run_command_study(cfg);  // [objective] command = [...]
 
     // The search space: every distribution in the config (validated now, before any work).
     json space_cfg = cfg;
@@ -239,6 +241,98 @@ class TuneCommand : public Command {
     write_text((fs::path(out) / "trials.csv").string(), study->to_csv());
     return report(*study, objective, data, cfg, out, metric, folds, elapsed, stop->load());
   }
+
+ private:
+  // ---- External-command studies (docs/EXTERNAL.md) -------------------------------------------
+  // [objective] command = [...]: each trial runs a program instead of the built-in training
+  // objective. No data is loaded; the flow is the same (progress, top table, summary, exports),
+  // with best.json (parameters, value, the filled command) in place of best.toml.
+  int run_command_study(json cfg) {
+    json& st = cfg["study"];
+    json space = command_search_space(cfg);
+    auto dists = find_distributions(space);
+    const std::string metric = get_string(st, "metric", "value", "study");
+    const int cores = available_cores();
+    const int n_jobs = static_cast<int>(get_int(st, "n_jobs", 1, "study"));
+    if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
+    json study_json = st;
+    for (auto& k : kCommandKeys) study_json.erase(k);
+    fill_grid(study_json, dists);
+    auto study = create_study_from_json(study_json, "study");
+    OptimizeOptions oo = optimize_options_from_json(study_json, "study");
+    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
+    auto stop = install_interrupt_handler();
+    oo.stop = const_cast<std::atomic<bool>*>(stop);
+
+    const std::string base_dir = fs::absolute(fs::path(config_)).parent_path().string();
+    CommandOptions co = command_options_from_json(cfg["objective"], base_dir, "objective");
+    if (!cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs);  // cores are a budget
+    co.run_dir = out;
+    co.stop = stop;
+    if (st.contains("baseline")) {
+      if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
+      for (auto& [k, v] : st["baseline"].items()) {
+        bool known = false;
+        for (auto& d : dists) known = known || d.name == k;
+        if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
+      }
+      study->enqueue_trial(st["baseline"], json{{"baseline", true}});
+    }
+    CommandObjective objective(space, co);
+    std::fprintf(stderr, "study \"%s\": %zu parameters, %s %s, sampler %s, pruner %s, %d trial(s) at once x %d thread(s)\n",
+                 study->name().c_str(), dists.size(), to_string(study->direction()), metric.c_str(),
+                 study->sampler().name().c_str(), study->pruner().name().c_str(), n_jobs, co.threads);
+    std::string shown;
+    for (auto& a : co.command) shown += (shown.empty() ? "" : " ") + a;
+    std::fprintf(stderr, "command: %s (in %s; logs in %s/trials/<n>/)\n", shown.c_str(), co.cwd.c_str(), out.c_str());
+    TuneProgress progress(oo.n_trials, oo.timeout_s, stderr);
+    oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
+    auto t0 = std::chrono::steady_clock::now();
+    study->optimize([&](Trial& t) { return objective(t); }, oo);
+    progress.finish();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    make_dirs(out);
+    write_text((fs::path(out) / "trials.json").string(), study->to_json().dump(2) + "\n");
+    write_text((fs::path(out) / "trials.csv").string(), study->to_csv());
+
+    auto all = study->trials();
+    int64_t complete = 0, pruned = 0, failed = 0;
+    for (auto& t : all) {
+      complete += t.state == TrialState::complete;
+      pruned += t.state == TrialState::pruned;
+      failed += t.state == TrialState::fail;
+    }
+    const bool interrupted = stop->load();
+    std::printf("\n%s: %zu trials in %s (%lld complete, %lld pruned, %lld failed)\n", interrupted ? "interrupted" : "done",
+                all.size(), format_duration(elapsed).c_str(), static_cast<long long>(complete),
+                static_cast<long long>(pruned), static_cast<long long>(failed));
+    if (complete == 0) {
+      std::printf("no trial completed; trials are in %s/trials.json, logs in %s/trials/<n>/\n", out.c_str(), out.c_str());
+      return interrupted ? 130 : 1;
+    }
+    auto done = study->trials(TrialStates{TrialState::complete});
+    std::sort(done.begin(), done.end(), [&](const FrozenTrial& a, const FrozenTrial& b) { return study->better(*a.value, *b.value); });
+    const size_t top = static_cast<size_t>(get_int(st, "top", 10, "study"));
+    std::printf("\n%-6s %-12s %-8s %s\n", "trial", metric.c_str(), "time", "parameters");
+    for (size_t i = 0; i < std::min(top, done.size()); ++i)
+      std::printf("%-6lld %-12.6g %-8s %s\n", static_cast<long long>(done[i].number), *done[i].value,
+                  format_duration(done[i].duration_s().value_or(NAN)).c_str(), fmt_params(done[i].params_json()).c_str());
+    const FrozenTrial best = study->best_trial();
+    json best_json = {{"study", study->name()}, {"trial", best.number}, {"value", *best.value},
+                      {"params", best.params_json()},
+                      {"command", best.user_attrs.count("command") ? best.user_attrs.at("command") : json()}};
+    write_text((fs::path(out) / "best.json").string(), best_json.dump(2) + "\n");
+    json summary = {{"study", study->name()}, {"metric", metric}, {"direction", to_string(study->direction())},
+                    {"best_trial", best.number}, {"best_value", *best.value}, {"best_params", best.params_json()},
+                    {"trials", all.size()}, {"complete", complete}, {"pruned", pruned}, {"failed", failed},
+                    {"elapsed_s", elapsed}};
+    write_text((fs::path(out) / "summary.json").string(), summary.dump(2) + "\n");
+    std::printf("\nbest trial %lld: %s %.6g\n  %s\n", static_cast<long long>(best.number), metric.c_str(), *best.value,
+                fmt_params(best.params_json()).c_str());
+    std::printf("\noutputs: %s/ (best.json, trials.json, trials.csv, summary.json, trials/<n>/ logs)\n", out.c_str());
+    return interrupted ? 130 : 0;
+  }
+  // ---- end of external-command studies ----------------------------------------------------------
 
  private:
   int report(Study& study, TrainingObjective& objective, const DataSplits& data, const json& cfg,
