@@ -1,0 +1,26 @@
+// Registration of the SQL backends with tune's URL-scheme registry (hone/store.h explains why it
+// is an explicit call and not only a static initializer).
+#include <mutex>
+
+#include "hone/store.h"
+
+namespace hone {
+
+std::shared_ptr<Storage> open_postgres_storage_url(const std::string& url);  // postgres_storage.cc
+
+void register_sql_storages() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_storage_backend("sqlite", open_sqlite_storage_url);
+    register_storage_backend("postgresql", open_postgres_storage_url);
+    register_storage_backend("postgres", open_postgres_storage_url);
+  });
+}
+
+namespace {
+// Also register when this object file is linked in for another reason (e.g. a program that
+// calls make_sqlite_storage directly and later opens URLs).
+const bool kRegistered = (register_sql_storages(), true);
+}  // namespace
+
+}  // namespace hone
