@@ -93,6 +93,11 @@ const char* const kSchema[] = {
 const char* const kExtraIndex =
     "CREATE INDEX IF NOT EXISTS ix_trials_study_id_number_hone ON trials (study_id, number)";
 
+// The database's UTC clock, as Optuna's CURRENT_TIMESTAMP, but with microsecond digits:
+// CURRENT_TIMESTAMP has whole seconds, which would blur a grace period of a second or two.
+// SQLAlchemy reads "YYYY-MM-DD HH:MM:SS.ffffff" (and '%f' gives "SS.SSS", hence the "000").
+#define HB_NOW "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+
 class SqliteStorage final : public Storage, public store::StaleTrialReaper {
  public:
   SqliteStorage(const std::string& path, const SqlStorageOptions& o) : path_(path), opt_(o) {
@@ -895,8 +900,8 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
   void start_heartbeat(int64_t trial_id) {
     if (opt_.heartbeat_interval_s <= 0) return;
     Stmt q(*this,
-           "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, CURRENT_TIMESTAMP) "
-           "ON CONFLICT (trial_id) DO UPDATE SET heartbeat=CURRENT_TIMESTAMP");
+           "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, " HB_NOW ") "
+           "ON CONFLICT (trial_id) DO UPDATE SET heartbeat=excluded.heartbeat");
     q.bind(1, trial_id);
     q.run();
     owned_.insert(trial_id);
@@ -911,7 +916,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
         std::lock_guard<std::mutex> lock(mu_);
         if (owned_.empty()) continue;
         Txn tx(*this, true);
-        Stmt q(*this, "UPDATE trial_heartbeats SET heartbeat=CURRENT_TIMESTAMP WHERE trial_id=?");
+        Stmt q(*this, "UPDATE trial_heartbeats SET heartbeat=" HB_NOW " WHERE trial_id=?");
         for (int64_t id : owned_) {
           q.bind(1, id);
           q.run();
