@@ -9,10 +9,13 @@ BUILD_PKGS=(g++ cmake ninja-build ccache make pkg-config
   zlib1g-dev libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist)
 # Peers: only for benchmarks and interoperability tests, never linked into hone.
-PEER_PKGS=(python3-torch python3-optuna python3-sklearn python3-numpy libopenblas0-pthread)
+PEER_PKGS=(python3-torch python3-optuna python3-sklearn python3-numpy libopenblas0-pthread
+  python3-plotly)
+# Servers the test suite starts for itself (scripts/start-postgres.sh), never needed by hone.
+TEST_PKGS=(postgresql)
 
 want=("${BUILD_PKGS[@]}")
-if [[ "${HONE_SKIP_PEERS:-0}" != 1 ]]; then want+=("${PEER_PKGS[@]}"); fi
+if [[ "${HONE_SKIP_PEERS:-0}" != 1 ]]; then want+=("${PEER_PKGS[@]}" "${TEST_PKGS[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do
