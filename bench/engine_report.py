@@ -57,8 +57,11 @@ def main():
     ap.add_argument("--binary", default=None)
     args = ap.parse_args()
     recs = [json.loads(l) for l in open(args.raw) if l.strip()]
-    train = [r for r in recs if r.get("engine") in ("hone", "torch") and r.get("mode", "train") == "train"
-             and "model" in r]
+    rows_all = [r for r in recs if r.get("engine") in ("hone", "torch") and r.get("mode", "train") == "train"
+                and "model" in r]
+    # hone rows at the peer's epoch sizes (run_engine.sh's last block) are reported on their own.
+    peer_size = [r for r in rows_all if r["engine"] == "hone" and r.get("epoch_samples") in (60000, 10000)]
+    train = [r for r in rows_all if r not in peer_size]
     metas = [r for r in recs if r.get("kind") == "meta"]
     gemm = {r["threads"]: r for r in recs if r.get("mode") == "gemm" and "rows" in r}
     dense = {r["threads"]: r for r in recs if r.get("mode") == "dense" and "rows" in r}
@@ -120,8 +123,28 @@ def main():
               f"{fmt(r['ratio_vs_peer_results_md'], 2)}x (per CPU-s: {fmt(r['ratio_cpu_vs_peer_results_md'], 2)}x)"
               f"  target {fmt(t, 1) if t else '-'}  {v}")
 
+    peer_rows = []
+    if peer_size:
+        print()
+        print("hone alone at the peer's epoch sizes (MLP 5 x 60k, CNN 3 x 10k) against RESULTS.md's torch-best:")
+        for model, batch in sorted({(r["model"], r["batch"]) for r in peer_size}):
+            rs = {r["threads"]: r for r in peer_size if (r["model"], r["batch"]) == (model, batch)}
+            best = max(rs.values(), key=lambda r: r.get("samples_per_s") or 0)
+            peer = PEER_BEST.get((model, batch))
+            t = TARGETS.get((model, batch))
+            ratio = best["samples_per_s"] / peer if peer and best.get("samples_per_s") else None
+            cpu = rs.get(1, {}).get("samples_per_cpu_s")
+            cpu_ratio = cpu / peer if peer and cpu else None
+            v = "-" if t is None or ratio is None else ("met" if ratio >= t else "MISSED")
+            peer_rows.append({"model": model, "batch": batch, "hone": {k: r.get("samples_per_s") for k, r in rs.items()},
+                              "hone_t1_per_cpu_s": cpu, "peer_results_md_best": peer, "ratio": ratio,
+                              "ratio_t1_cpu_time": cpu_ratio, "target": t, "verdict": v})
+            print(f"  {model:5s} b{batch:<4d} hone " + ", ".join(f"t{k} {fmt(r.get('samples_per_s'))}" for k, r in sorted(rs.items()))
+                  + f"  (t1 per CPU-s {fmt(cpu)})  peer {fmt(peer)}  ->  {fmt(ratio, 2)}x wall, {fmt(cpu_ratio, 2)}x CPU-time"
+                  + f"  target {fmt(t, 1) if t else '-'}  {v}")
+
     allocs = [(r["model"], r["batch"], r["threads"], r.get("allocs_after_first_step"), r.get("steps_counted"))
-              for r in train if r["engine"] == "hone"]
+              for r in rows_all if r["engine"] == "hone"]
     total_allocs = sum(a[3] or 0 for a in allocs)
     total_steps = sum(a[4] or 0 for a in allocs)
     print()
@@ -182,7 +205,7 @@ def main():
            "git": git_rev(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
            "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                        "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}},
-           "summary": summary, "allocs_after_first_step_total": total_allocs, "steps_counted_total": total_steps,
+           "summary": summary, "peer_size_rows": peer_rows, "allocs_after_first_step_total": total_allocs, "steps_counted_total": total_steps,
            "gemm_peak_gflops": peak, "dense": dense_rows, "dense_verdict": dense_verdict,
            "meta": metas, "raw": recs}
     with open(args.out, "w") as f:

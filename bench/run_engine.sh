@@ -3,6 +3,7 @@
 #
 #   bench/run_engine.sh            # full run, about 6-10 min on the 2-vCPU box
 #   bench/run_engine.sh --quick    # about 2 min: shorter epochs, same rows
+#   bench/run_engine.sh --key      # the target rows only, 1 thread: MLP b32/128/512 (4 x 30k), CNN b128 (3 x 4k)
 #   options: --build DIR (default build/h-bench, falls back to build/release), --out FILE, --no-torch
 #
 # Every configuration runs in its own process, hone and torch alternating (which one goes first
@@ -19,11 +20,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD=""
 QUICK=0
+KEY=0
 TORCH=1
 OUT=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --key) KEY=1 ;;
     --no-torch) TORCH=0 ;;
     --build) BUILD="$2"; shift ;;
     --out) OUT="$2"; shift ;;
@@ -47,7 +50,10 @@ fi
 PY=/usr/bin/python3
 PEER="$ROOT/bench/peers/torch_mlp_throughput.py"
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
-[[ -n "$OUT" ]] || OUT="$ROOT/bench/results/engine-$STAMP$([[ $QUICK == 1 ]] && echo -quick).json"
+SUFFIX=""
+[[ $QUICK == 0 ]] || SUFFIX="-quick"
+[[ $KEY == 0 ]] || SUFFIX="-key"
+[[ -n "$OUT" ]] || OUT="$ROOT/bench/results/engine-$STAMP$SUFFIX.json"
 mkdir -p "$(dirname "$OUT")"
 RAW="$(mktemp /tmp/hone-engine-XXXXXX.jsonl)"
 trap 'rm -f "$RAW"' EXIT
@@ -84,7 +90,7 @@ run_hone() {  # model batch threads epochs samples
 run_torch() {  # model batch threads epochs samples
   [[ $TORCH == 1 ]] || return 0
   local line
-  if line="$($PY "$PEER" --row "$1" "$2" --threads "$3" --epochs "$4" --samples "$5" 2>/dev/null | tail -n1)"; then
+  if line="$(timeout 300 $PY "$PEER" --row "$1" "$2" --threads "$3" --epochs "$4" --samples "$5" 2>/dev/null | tail -n1)"; then
     echo "$line" >>"$RAW"
   else
     printf '{"engine":"torch","model":"%s","batch":%s,"threads":%s,"error":"torch worker failed"}\n' "$1" "$2" "$3" >>"$RAW"
@@ -94,17 +100,34 @@ run_torch() {  # model batch threads epochs samples
 
 T0=$(date +%s)
 meta start >>"$RAW"
-echo "run_engine: $BIN, $([[ $QUICK == 1 ]] && echo quick || echo full) mode, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "run_engine: $BIN, $([[ $QUICK == 1 ]] && echo quick || ([[ $KEY == 1 ]] && echo key || echo full)) mode, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 i=0
 pair() {  # model batch threads epochs samples — hone and torch, alternating who goes first
   if (( i % 2 == 0 )); then run_hone "$@"; run_torch "$@"; else run_torch "$@"; run_hone "$@"; fi
   i=$((i + 1))
 }
+if [[ $KEY == 1 ]]; then
+  for b in 32 128 512; do pair mlp "$b" 1 4 30000; done
+  pair cnn 128 1 3 4000
+  meta end >>"$RAW"
+  $PY "$ROOT/bench/engine_report.py" "$RAW" --out "$OUT" --quick 0 --wall "$(( $(date +%s) - T0 ))" --binary "$BIN"
+  exit 0
+fi
 for t in 1 2; do
   for b in 32 128 512; do pair mlp "$b" "$t" "$MLP_EPOCHS" "$MLP_SAMPLES"; done
 done
 for t in 1 2; do pair cnn 128 "$t" "$CNN_EPOCHS" "$CNN_SAMPLES"; done
 meta after-training >>"$RAW"
+
+# hone alone at the peer's own epoch sizes (5 x 60k for the MLP; 3 x 10k, the peer's side runs, for
+# the CNN), to set beside the torch-with-OpenBLAS numbers in ../shared/peers/RESULTS.md.
+if [[ $QUICK == 0 ]]; then
+  echo "  hone at the peer's epoch sizes ..." >&2
+  for b in 32 128 512; do run_hone mlp "$b" 1 5 60000; done
+  run_hone cnn 128 1 3 10000
+  run_hone cnn 128 2 3 10000
+  meta after-peer-size >>"$RAW"
+fi
 
 echo "  Eigen SGEMM peak and Dense layer GFLOP/s ..." >&2
 for t in 1 2; do
