@@ -20,6 +20,7 @@
 #include "hone/error.h"
 #include "hone/tune/command.h"
 #include "hone/tune/tune.h"
+#include "tune/command/process.h"
 
 using namespace hone;
 namespace fs = std::filesystem;
@@ -436,4 +437,17 @@ TEST_F(CommandObjectiveTest, ManyTrialsAtOnce) {
     EXPECT_EQ(*t.value, static_cast<double>(t.number));  // each trial read its own pipe
   }
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20);
+}
+
+TEST_F(CommandObjectiveTest, AnExceptionWhileReadingStillKillsAndReaps) {
+  command_detail::SpawnRequest req;
+  req.argv = {kFake, "report_slow", "1"};
+  req.env = {"PATH=/usr/bin:/bin", "HONE_TRIAL_DIR=" + dir_.string()};
+  EXPECT_THROW(command_detail::run_process(req, {}, [](int64_t, double) -> bool { throw std::runtime_error("storage down"); }),
+               std::runtime_error);
+  // TearDown checks that nothing is left as our child; the forked grandchild is gone too.
+  const pid_t child = read_pid(dir_ / "child_pid");
+  ASSERT_GT(child, 0);
+  for (int i = 0; i < 50 && !dead(child); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(dead(child));
 }

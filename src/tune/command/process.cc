@@ -271,11 +271,26 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
   exec_w.reset();
   devnull.reset();
 
-  auto reap = [&](int* status) {
-    while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
+  // Whatever happens from here on (an exception from the pruner or the storage included), the
+  // group is killed and the child reaped before we return.
+  struct Reaper {
+    pid_t pid;
+    int slot;
+    bool done = false;
+    void reap(int* status) {
+      while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
+      }
+      if (slot >= 0) g_groups[slot].store(0);
+      done = true;
     }
-    if (slot >= 0) g_groups[slot].store(0);
-  };
+    ~Reaper() {
+      if (done) return;
+      ::kill(-pid, SIGKILL);
+      int status;
+      reap(&status);
+    }
+  } reaper{pid, slot};
+  auto reap = [&](int* status) { reaper.reap(status); };
   {  // exec succeeded iff the close-on-exec pipe reaches EOF without a message
     int msg[2] = {0, 0};
     ssize_t n;
