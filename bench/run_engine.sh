@@ -3,7 +3,7 @@
 #
 #   bench/run_engine.sh            # full run, about 6-10 min on the 2-vCPU box
 #   bench/run_engine.sh --quick    # about 2 min: shorter epochs, same rows
-#   bench/run_engine.sh --key      # the target rows only, 1 thread: MLP b32/128/512 (4 x 30k), CNN b128 (3 x 4k)
+#   bench/run_engine.sh --key      # ~2 min, the target rows only, 1 thread: MLP b32/128/512 (4 x 30k), CNN b128 (3 x 4k)
 #   options: --build DIR (default build/h-bench, falls back to build/release), --out FILE, --no-torch
 #
 # Every configuration runs in its own process, hone and torch alternating (which one goes first
