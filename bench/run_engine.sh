@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run_engine.sh — hone's training engine against PyTorch, side by side, as ratios.
 #
-#   bench/run_engine.sh            # full run, about 6-10 min on the 2-vCPU box
-#   bench/run_engine.sh --quick    # about 2 min: shorter epochs, same rows
+#   bench/run_engine.sh            # full run: 18 min measured at load ~10 (torch on netlib BLAS); less when quiet
+#   bench/run_engine.sh --quick    # shorter epochs, same rows (not timed at these sizes; a few min under load)
 #   bench/run_engine.sh --key      # ~2 min, the target rows only, 1 thread: MLP b32/128/512 (4 x 30k), CNN b128 (3 x 4k)
 #   options: --build DIR (default build/h-bench, falls back to build/release), --out FILE, --no-torch
 #
