@@ -291,7 +291,7 @@ double ParzenEstimator::log_pdf(const double* x) const {
 // SortedParzen1D
 
 void SortedParzen1D::build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
-                           const ParzenConfig& cfg) {
+                           const ParzenConfig& cfg, ZCache* const* cache) {
   dim_ = dim;
   normalized_ = cfg.normalized_kernels;
   const bool prior = cfg.consider_prior || n == 0;
@@ -302,56 +302,67 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
   mu_.resize(m);
   w_.resize(m);
   sigma_.resize(m);
-  double wsum = 0;
-  for (size_t k = 0, i = 0; k < m; ++k) {
-    if (k == pp) {
-      mu_[k] = mid;
-      w_[k] = cfg.prior_weight;
-    } else {
-      mu_[k] = values[i];
-      w_[k] = weights[i];
-      ++i;
-    }
-    wsum += w_[k];
+  const size_t head = std::min(pp, n);  // observations before the prior
+  std::copy(values, values + head, mu_.begin());
+  std::copy(weights, weights + head, w_.begin());
+  if (prior) {
+    mu_[pp] = mid;
+    w_[pp] = cfg.prior_weight;
+    std::copy(values + head, values + n, mu_.begin() + static_cast<long>(pp) + 1);
+    std::copy(weights + head, weights + n, w_.begin() + static_cast<long>(pp) + 1);
   }
+  double wsum = 0;
+  for (size_t k = 0; k < m; ++k) wsum += w_[k];
   const double inv_wsum = 1.0 / wsum;
-  for (auto& w : w_) w *= inv_wsum;
+  for (size_t k = 0; k < m; ++k) w_[k] *= inv_wsum;
   univariate_sigmas(mu_.data(), sigma_.data(), m, low, high, cfg);
   min_sigma_ = min_sigma_of(cfg, range, m);
-  for (auto& s : sigma_) s = std::clamp(s, min_sigma_, range);
+  for (size_t k = 0; k < m; ++k) sigma_[k] = std::clamp(sigma_[k], min_sigma_, range);
   if (prior) sigma_[pp] = range;
 
   // Bound used by log_pdf: a skipped kernel contributes at most w/Z_min * F * e^{-R^2/2} / 2
   // with F = 1/min_sigma for normalised kernels (else 1); log_floor_ = log(F / (2 Z_min)).
   log_floor_ = std::log(0.5 / kMinZ) - (normalized_ ? std::log(min_sigma_) : 0.0);
 
+  if (tiers_.empty()) tiers_.resize(1);
   for (auto& t : tiers_) {
     t.sigma_max = 0;
     t.mu.clear();
     t.inv_sigma.clear();
     t.coef.clear();
-    t.sigma.clear();
   }
+  for (auto* v : {&tiers_[0].mu, &tiers_[0].inv_sigma, &tiers_[0].coef}) v->reserve(m);
+  const double inv_min_sigma = 1.0 / min_sigma_, near = kZWindow;
   for (size_t k = 0; k < m; ++k) {
     const double s = sigma_[k], mu = mu_[k];
-    double ratio = s / min_sigma_;
-    size_t tier = ratio <= 1.0 + 1e-12 ? 0 : static_cast<size_t>(std::min(std::ilogb(ratio) + 1, 63));
+    const double ratio = s * inv_min_sigma;
+    const size_t tier = ratio <= 1.0 + 1e-12 ? 0 : static_cast<size_t>(std::min(std::ilogb(ratio) + 1, 63));
+    // (clipped kernels, sigma == min_sigma, are the common case: tier 0)
     if (tiers_.size() <= tier) tiers_.resize(tier + 1);
     Tier& t = tiers_[tier];
-    double a = (low - mu) / s, b = (high - mu) / s;
-    double z = (a < -kZWindow && b > kZWindow) ? 1.0 : gauss_mass(a, b);
-    double coef = w_[k] / z;
+    // Z = 1 to double precision unless mu is within kZWindow sigmas of a bound
+    double z = 1.0;
+    if (mu - low < near * s || high - mu < near * s) {
+      ZCache* zc = (cache && k != pp) ? cache[k < pp ? k : k - 1] : nullptr;
+      if (zc && zc->sigma == s && zc->low == low && zc->high == high) {
+        z = zc->z;
+      } else {
+        z = gauss_mass((low - mu) / s, (high - mu) / s);
+        if (zc) *zc = {s, low, high, z};
+      }
+    }
+    double coef = z == 1.0 ? w_[k] : w_[k] / z;
     if (dim.q <= 0) coef *= kInvSqrt2Pi;
     if (normalized_ && dim.q <= 0) coef /= s;  // a cell mass is already a probability
-    if (!t.mu.empty() && t.mu.back() == mu && t.sigma.back() == s) {
+    const double inv = tier == 0 ? inv_min_sigma : 1.0 / s;
+    if (!t.mu.empty() && t.mu.back() == mu && t.inv_sigma.back() == inv) {
       t.coef.back() += coef;  // equal kernels: merge
       continue;
     }
     t.sigma_max = std::max(t.sigma_max, s);
     t.mu.push_back(mu);
-    t.inv_sigma.push_back(1.0 / s);
+    t.inv_sigma.push_back(inv);
     t.coef.push_back(coef);
-    t.sigma.push_back(s);
   }
 }
 

@@ -94,9 +94,16 @@ class ParzenEstimator {
 // Reusable: build() may be called again; buffers are kept.
 class SortedParzen1D {
  public:
+  // Truncation mass Z of an observation's kernel, cached by the caller with the observation so
+  // that it is recomputed (two erfc) only when the kernel's sigma changed since the last build.
+  struct ZCache {
+    double sigma = -1, low = 0, high = 0;  // the kernel it was computed for
+    double z = 1;
+  };
   // values ascending (ties: chronological), weights[i] > 0 unnormalised, transformed domain.
+  // cache: null, or n pointers (null entries allowed) to the observations' ZCache.
   void build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
-             const ParzenConfig& config);
+             const ParzenConfig& config, ZCache* const* cache = nullptr);
   // log density at x (transformed, on the grid for stepped dims), to a relative error of the
   // density below e^-40 (about 4e-18) plus rounding.
   double log_pdf(double x) const;
@@ -110,7 +117,7 @@ class SortedParzen1D {
   // sorted by mu, with components of equal (mu, sigma) merged.
   struct Tier {
     double sigma_max = 0;
-    std::vector<double> mu, inv_sigma, coef, sigma;  // coef: w / Z (/ sigma if normalized)
+    std::vector<double> mu, inv_sigma, coef;  // coef: w / Z (/ sigma if normalized)
   };
   double sum_window(double x, double radius) const;
 

@@ -154,9 +154,14 @@ class TpeSampler final : public Sampler {
     if (col) {
       if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
       const std::vector<double>& c = *col;
-      for (size_t id : chron_) {
-        while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_rank_[li++] = r++;
-        if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
+      if (liar_vals_.empty()) {
+        for (size_t id : chron_)
+          if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
+      } else {
+        for (size_t id : chron_) {
+          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_rank_[li++] = r++;
+          if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
+        }
       }
     }
     while (li < liar_vals_.size()) liar_rank_[li++] = r++;
@@ -213,26 +218,38 @@ class TpeSampler final : public Sampler {
     lv_.clear();
     for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.emplace_back(liar_vals_[i].second, wfull_[liar_rank_[i]]);
     std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    avals_.clear();
-    aw_.clear();
+    // sizes known in advance: write through indices (this pass runs over the whole history)
+    avals_.resize(n_above);
+    aw_.resize(n_above);
+    zc_.resize(n_above);
+    size_t out = 0;
     li = 0;
     if (col) {
+      auto* zcache = zcache_.at(name).data();
+      const char* below = is_below_.data();
+      const size_t* rank = rank_.data();
+      const double* wf = wfull_.data();
       for (const SortedObs& o : sorted_.at(name)) {
-        if (is_below_[o.id]) continue;
+        if (below[o.id]) continue;
         while (li < lv_.size() && lv_[li].first < o.value) {
-          avals_.push_back(lv_[li].first);
-          aw_.push_back(lv_[li].second);
+          avals_[out] = lv_[li].first;
+          aw_[out] = lv_[li].second;
+          zc_[out++] = nullptr;
           ++li;
         }
-        avals_.push_back(o.value);
-        aw_.push_back(wfull_[rank_[o.id]]);
+        avals_[out] = o.value;
+        aw_[out] = wf[rank[o.id]];
+        zc_[out++] = &zcache[o.id];
       }
     }
     for (; li < lv_.size(); ++li) {
-      avals_.push_back(lv_[li].first);
-      aw_.push_back(lv_[li].second);
+      avals_[out] = lv_[li].first;
+      aw_[out] = lv_[li].second;
+      zc_[out++] = nullptr;
     }
-    g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_);
+    avals_.resize(out);  // == n_above unless a stored value was NaN
+    aw_.resize(out);
+    g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
     return score_candidates([&](double x) { return g1d_.log_pdf(x); });
   }
 
@@ -245,9 +262,7 @@ class TpeSampler final : public Sampler {
   // that the list is what a stable sort of the chronological values gives.
   struct SortedObs {
     double value;  // transformed domain
-    int64_t number;
     size_t id;
-    bool operator<(const SortedObs& o) const { return value < o.value || (value == o.value && number < o.number); }
   };
 
   size_t n_obs() const { return numbers_.size(); }
@@ -294,17 +309,23 @@ class TpeSampler final : public Sampler {
     scores_.push_back(score);
     is_below_.push_back(0);
     for (auto& [name, col] : cols_) col.push_back(NAN);
+    for (auto& [name, zc] : zcache_) zc.resize(id + 1);
     for (auto& [name, v] : t.params) {
       auto it = cols_.find(name);
       if (it == cols_.end()) {
         it = cols_.emplace(name, std::vector<double>(id + 1, NAN)).first;
         sorted_[name];
+        zcache_[name].resize(id);
       }
       it->second[id] = v;
       double tv = to_t(t.distributions.at(name), v);
       auto& s = sorted_[name];
-      SortedObs o{tv, t.number, id};
-      s.insert(std::upper_bound(s.begin(), s.end(), o), o);
+      // ties ordered by trial number (a stable sort of the chronological values)
+      auto pos = std::upper_bound(s.begin(), s.end(), tv, [&](double v, const SortedObs& o) {
+        return v < o.value || (v == o.value && t.number < numbers_[o.id]);
+      });
+      s.insert(pos, SortedObs{tv, id});
+
     }
     // chronological order: append, or insert when trials finished out of order (n_jobs > 1)
     auto pos = std::upper_bound(chron_.begin(), chron_.end(), t.number,
@@ -360,12 +381,15 @@ class TpeSampler final : public Sampler {
   std::vector<size_t> chron_, below_ids_, rank_;
   std::unordered_map<std::string, std::vector<double>> cols_;
   std::unordered_map<std::string, std::vector<SortedObs>> sorted_;
+  // per parameter and observation id: Z of its kernel in the last "above" estimator
+  std::unordered_map<std::string, std::vector<tune_detail::SortedParzen1D::ZCache>> zcache_;
   std::vector<Liar> liars_;
   // per-call scratch, kept to avoid reallocating
   std::vector<std::pair<int64_t, double>> liar_vals_;
   std::vector<std::pair<double, double>> lv_;
   std::vector<size_t> liar_rank_;
   std::vector<double> wfull_, avals_, aw_;
+  std::vector<tune_detail::SortedParzen1D::ZCache*> zc_;
   tune_detail::SortedParzen1D g1d_;
   SearchSpace intersection_;
   bool first_obs_ = true;
