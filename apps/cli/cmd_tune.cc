@@ -139,6 +139,8 @@ class TuneCommand : public Command {
     sub_->add_option("--n-trials", n_trials_, "Number of trials (overrides study.n_trials)")->check(CLI::PositiveNumber);
     sub_->add_option("--timeout", timeout_, "Stop starting trials after this many seconds")->check(CLI::PositiveNumber);
     sub_->add_option("--jobs,-j", jobs_, "Trials at once (overrides study.n_jobs)")->check(CLI::Range(1, 1024));
+    sub_->add_option("--storage", storage_, "Keep the study in sqlite:///file.db or postgresql://... (overrides "
+                     "study.storage); running again continues it");
   }
 
   int run() override {
@@ -148,6 +150,9 @@ class TuneCommand : public Command {
     if (n_trials_ > 0) st["n_trials"] = n_trials_;
     if (timeout_ > 0) st["timeout"] = timeout_;
     if (jobs_ > 0) st["n_jobs"] = jobs_;
+    if (!storage_.empty()) st["storage"] = storage_;
+    // A study kept in a database is resumed by running the same command again.
+    if (st.contains("storage") && !st.contains("load_if_exists")) st["load_if_exists"] = true;
     if (!st.contains("name")) st["name"] = stem(config_);
     const uint64_t seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, "config"));
     if (!st.contains("seed")) st["seed"] = seed;
@@ -217,7 +222,8 @@ class TuneCommand : public Command {
         for (auto& d : dists) known = known || d.name == k;
         if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
       }
-      study->enqueue_trial(st["baseline"], json{{"baseline", true}});
+      // once per study: a resumed study (--storage) already has it
+      if (study->trials().empty()) study->enqueue_trial(st["baseline"], json{{"baseline", true}});
     }
 
     ObjectiveOptions oopt;
@@ -436,6 +442,7 @@ class TuneCommand : public Command {
   int64_t n_trials_ = 0;
   double timeout_ = 0;
   int jobs_ = 0;
+  std::string storage_;
 };
 
 }  // namespace

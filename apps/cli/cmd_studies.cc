@@ -1,0 +1,191 @@
+// hone studies list|show|delete|export|copy [--storage URL] — look after studies kept in a
+// SQLite file or a PostgreSQL database (the same tables Optuna 3.1 uses, so Optuna's studies
+// show up too).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/util.h"
+#include "hone/error.h"
+#include "hone/store.h"
+#include "hone/tune/study.h"
+
+namespace hone::cli {
+
+namespace {
+
+const char* kDefaultStorage = "sqlite:///hone.db";
+
+std::string fmt_opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : "-"; }
+
+class StudiesCommand : public Command {
+ public:
+  void add_to(CLI::App& app) override {
+    sub_ = app.add_subcommand("studies", "List, show, export, copy or delete stored studies");
+    sub_->require_subcommand(1);
+    auto storage = [&](CLI::App* c) {
+      c->add_option("--storage", storage_, "Storage URL (sqlite:///file.db, postgresql://...)")
+          ->default_val(kDefaultStorage);
+    };
+    list_ = sub_->add_subcommand("list", "One line per study: direction, trials by state, best value");
+    storage(list_);
+    show_ = sub_->add_subcommand("show", "A study's attributes, counts and trials");
+    show_->add_option("name", name_, "Study name")->required();
+    show_->add_option("--limit", limit_, "Show at most this many trials (the best first; 0 = all)");
+    storage(show_);
+    del_ = sub_->add_subcommand("delete", "Delete a study and all its trials");
+    del_->add_option("name", name_, "Study name")->required();
+    del_->add_flag("--yes,-y", yes_, "Do not ask (required when stdin is not a terminal)");
+    storage(del_);
+    export_ = sub_->add_subcommand("export", "Write a study's trials as CSV or JSON");
+    export_->add_option("name", name_, "Study name")->required();
+    export_->add_option("--format,-f", format_, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    export_->add_option("--out,-o", out_, "Output file (default: stdout)");
+    storage(export_);
+    copy_ = sub_->add_subcommand("copy", "Copy a study (all trials, attributes) to another storage or name");
+    copy_->add_option("name", name_, "Study name")->required();
+    copy_->add_option("--to", to_, "Destination storage URL (default: the same storage)");
+    copy_->add_option("--to-name", to_name_, "Destination study name (default: the same name)");
+    storage(copy_);
+  }
+
+  int run() override {
+    register_sql_storages();
+    if (list_->parsed()) return list();
+    if (show_->parsed()) return show();
+    if (del_->parsed()) return remove();
+    if (export_->parsed()) return export_trials();
+    if (copy_->parsed()) return copy();
+    return 2;
+  }
+
+ private:
+  std::shared_ptr<Storage> open() const { return open_storage(storage_); }
+
+  int list() {
+    auto s = open();
+    auto names = s->get_all_study_names();
+    if (names.empty()) {
+      std::printf("no studies in %s\n", mask_storage_url(storage_).c_str());
+      return 0;
+    }
+    std::printf("%-32s %-9s %6s %8s %6s %5s %7s %7s  %s\n", "study", "direction", "trials", "complete", "pruned",
+                "fail", "running", "waiting", "best");
+    for (auto& n : names) {
+      int64_t id = s->get_study_id_from_name(n);
+      std::map<TrialState, int64_t> c;
+      int64_t total = 0;
+      for (auto st : {TrialState::complete, TrialState::pruned, TrialState::fail, TrialState::running,
+                      TrialState::waiting})
+        total += c[st] = s->get_n_trials(id, {st});
+      auto best = s->get_best_trial(id);
+      std::printf("%-32s %-9s %6lld %8lld %6lld %5lld %7lld %7lld  %s\n", n.c_str(),
+                  to_string(s->get_study_direction(id)), static_cast<long long>(total),
+                  static_cast<long long>(c[TrialState::complete]), static_cast<long long>(c[TrialState::pruned]),
+                  static_cast<long long>(c[TrialState::fail]), static_cast<long long>(c[TrialState::running]),
+                  static_cast<long long>(c[TrialState::waiting]),
+                  best ? fmt::format("{} (trial #{})", fmt_opt(best->value), best->number).c_str() : "-");
+    }
+    return 0;
+  }
+
+  int show() {
+    auto s = open();
+    int64_t id = s->get_study_id_from_name(name_);
+    Direction d = s->get_study_direction(id);
+    auto trials = s->get_all_trials(id);
+    std::printf("study      %s\nstorage    %s\ndirection  %s\ntrials     %zu\n", name_.c_str(),
+                mask_storage_url(storage_).c_str(), to_string(d), trials.size());
+    for (auto& [k, v] : s->get_study_user_attrs(id)) std::printf("user attr  %s = %s\n", k.c_str(), v.dump().c_str());
+    for (auto& [k, v] : s->get_study_system_attrs(id)) {
+      std::string text = v.dump();
+      if (text.size() > 100) text = text.substr(0, 97) + "...";
+      std::printf("sys attr   %s = %s\n", k.c_str(), text.c_str());
+    }
+    if (auto best = s->get_best_trial(id))
+      std::printf("best       #%lld value %s %s\n", static_cast<long long>(best->number), fmt_opt(best->value).c_str(),
+                  best->params_json().dump().c_str());
+    // Best first (finished with a value), then the rest by number.
+    std::stable_sort(trials.begin(), trials.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
+      bool av = a.state == TrialState::complete && a.value, bv = b.state == TrialState::complete && b.value;
+      if (av != bv) return av;
+      if (!av) return a.number < b.number;
+      return d == Direction::minimize ? *a.value < *b.value : *a.value > *b.value;
+    });
+    size_t n = limit_ > 0 ? std::min(trials.size(), static_cast<size_t>(limit_)) : trials.size();
+    std::printf("\n%6s  %-8s %12s %10s  %s\n", "number", "state", "value", "duration", "params");
+    for (size_t i = 0; i < n; ++i) {
+      const auto& t = trials[i];
+      auto dur = t.duration_s();
+      std::printf("%6lld  %-8s %12s %10s  %s\n", static_cast<long long>(t.number), to_string(t.state),
+                  fmt_opt(t.value).c_str(), dur ? fmt::format("{:.3f}s", *dur).c_str() : "-",
+                  t.params_json().dump().c_str());
+    }
+    if (n < trials.size()) std::printf("... %zu more (--limit 0 shows all)\n", trials.size() - n);
+    return 0;
+  }
+
+  int remove() {
+    auto s = open();
+    int64_t id = s->get_study_id_from_name(name_);
+    int64_t n = s->get_n_trials(id);
+    if (!yes_)
+      throw_invalid("studies delete: this deletes study \"" + name_ + "\" and its " + std::to_string(n) +
+                    " trial(s) from " + mask_storage_url(storage_) + "; add --yes to confirm");
+    s->delete_study(id);
+    std::printf("deleted study \"%s\" (%lld trials)\n", name_.c_str(), static_cast<long long>(n));
+    return 0;
+  }
+
+  int export_trials() {
+    auto study = load_study(name_, open());
+    std::string text = format_ == "json" ? study->to_json().dump(2) + "\n" : study->to_csv();
+    if (out_.empty() || out_ == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+      write_text(out_, text);
+      std::fprintf(stderr, "wrote %s (%zu trials)\n", out_.c_str(), study->trials().size());
+    }
+    return 0;
+  }
+
+  int copy() {
+    auto src = open();
+    std::string to_url = to_.empty() ? storage_ : to_;
+    std::string to_name = to_name_.empty() ? name_ : to_name_;
+    if (to_url == storage_ && to_name == name_)
+      throw_invalid("studies copy: give --to (another storage) or --to-name (another name)");
+    auto dst = to_url == storage_ ? src : open_storage(to_url);
+    int64_t sid = src->get_study_id_from_name(name_);
+    // Optuna's copy_study: same direction and attrs; trials in number order, so numbers match.
+    int64_t did = dst->create_new_study(src->get_study_direction(sid), to_name);
+    try {
+      for (auto& [k, v] : src->get_study_user_attrs(sid)) dst->set_study_user_attr(did, k, v);
+      for (auto& [k, v] : src->get_study_system_attrs(sid)) dst->set_study_system_attr(did, k, v);
+      auto trials = src->get_all_trials(sid);
+      for (auto& t : trials) dst->create_new_trial(did, &t);
+      std::printf("copied study \"%s\" (%zu trials) to \"%s\" in %s\n", name_.c_str(), trials.size(),
+                  to_name.c_str(), mask_storage_url(to_url).c_str());
+    } catch (...) {
+      dst->delete_study(did);  // no half-copied study left behind
+      throw;
+    }
+    return 0;
+  }
+
+  std::string storage_ = kDefaultStorage, name_, format_ = "csv", out_, to_, to_name_;
+  int limit_ = 20;
+  bool yes_ = false;
+  CLI::App *list_ = nullptr, *show_ = nullptr, *del_ = nullptr, *export_ = nullptr, *copy_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_studies_command() { return std::make_unique<StudiesCommand>(); }
+
+}  // namespace hone::cli
