@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "hone/error.h"
+#include "hone/tune/command.h"
 
 namespace hone::cli {
 
@@ -18,7 +19,8 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 extern "C" void on_sigint(int) {
-  if (g_stop.load()) {  // a second Ctrl-C: stop now
+  if (g_stop.load()) {  // a second Ctrl-C: stop now, taking external trials' process groups along
+    kill_running_commands();
     std::signal(SIGINT, SIG_DFL);
     std::raise(SIGINT);
   }
