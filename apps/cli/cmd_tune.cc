@@ -129,6 +129,59 @@ void fill_grid(json& study_json, const std::vector<FoundDistribution>& dists) {
   s["search_space"] = space;
 }
 
+// The baseline configuration is enqueued first: the "before" of the before/after table. Once per
+// study: a resumed study (--storage) already has it.
+void enqueue_baseline(Study& study, const json& st, const std::vector<FoundDistribution>& dists) {
+  if (!st.contains("baseline")) return;
+  if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
+  for (auto& [k, v] : st["baseline"].items()) {
+    bool known = false;
+    for (auto& d : dists) known = known || d.name == k;
+    if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
+  }
+  if (study.trials().empty()) study.enqueue_trial(st["baseline"], json{{"baseline", true}});
+}
+
+// Cores are a budget: at most one trial per core at once. Returns the (clamped) study.n_jobs.
+int trials_at_once(json& st, int cores) {
+  int n_jobs = static_cast<int>(get_int(st, "n_jobs", 1, "study"));
+  if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
+  if (n_jobs > cores) {
+    std::fprintf(stderr, "note: study.n_jobs = %d but this machine has %d cores; running %d trials at once\n", n_jobs,
+                 cores, cores);
+    n_jobs = cores;
+  }
+  st["n_jobs"] = n_jobs;
+  return n_jobs;
+}
+
+struct Counts {
+  int64_t complete = 0, pruned = 0, failed = 0;
+};
+Counts count_states(const std::vector<FrozenTrial>& all) {
+  Counts c;
+  for (auto& t : all) {
+    c.complete += t.state == TrialState::complete;
+    c.pruned += t.state == TrialState::pruned;
+    c.failed += t.state == TrialState::fail;
+  }
+  return c;
+}
+
+// Runs the study with live progress, then exports every trial (JSON, CSV). Returns the seconds spent.
+double optimize_and_export(Study& study, const Objective& objective, OptimizeOptions oo, const std::string& out) {
+  TuneProgress progress(oo.n_trials, oo.timeout_s, stderr);
+  oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
+  auto t0 = std::chrono::steady_clock::now();
+  study.optimize(objective, oo);
+  progress.finish();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  make_dirs(out);
+  write_text((fs::path(out) / "trials.json").string(), study.to_json().dump(2) + "\n");
+  write_text((fs::path(out) / "trials.csv").string(), study.to_csv());
+  return elapsed;
+}
+
 class TuneCommand : public Command {
  public:
   void add_to(CLI::App& app) override {
@@ -170,14 +223,7 @@ class TuneCommand : public Command {
 
     // Cores are a budget: trials at once x threads per trial <= cores.
     const int cores = available_cores();
-    int n_jobs = static_cast<int>(get_int(st, "n_jobs", 1, "study"));
-    if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
-    if (n_jobs > cores) {
-      std::fprintf(stderr, "note: study.n_jobs = %d but this machine has %d cores; running %d trials at once\n",
-                   n_jobs, cores, cores);
-      n_jobs = cores;
-    }
-    st["n_jobs"] = n_jobs;
+    const int n_jobs = trials_at_once(st, cores);
     const json train = cfg.value("train", json::object());
     if (train.contains("threads") && train["threads"].is_number_integer()) {
       int threads = train["threads"].get<int>();
@@ -213,18 +259,7 @@ class TuneCommand : public Command {
                  static_cast<long long>(data.test.size()),
                  folds ? fmt::format(", {}-fold cross-validation", folds).c_str() : "");
 
-    // The baseline configuration is enqueued first: the "before" of the before/after table.
-    bool has_baseline = st.contains("baseline");
-    if (has_baseline) {
-      if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
-      for (auto& [k, v] : st["baseline"].items()) {
-        bool known = false;
-        for (auto& d : dists) known = known || d.name == k;
-        if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
-      }
-      // once per study: a resumed study (--storage) already has it
-      if (study->trials().empty()) study->enqueue_trial(st["baseline"], json{{"baseline", true}});
-    }
+    enqueue_baseline(*study, st, dists);
 
     ObjectiveOptions oopt;
     oopt.metric = metric;
@@ -234,17 +269,7 @@ class TuneCommand : public Command {
     oopt.seed = seed;
     oopt.stop = stop;
     TrainingObjective objective(cfg, data, oopt);
-    TuneProgress progress(oo.n_trials, oo.timeout_s, stderr);
-    oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
-
-    auto t0 = std::chrono::steady_clock::now();
-    study->optimize([&](Trial& t) { return objective(t); }, oo);
-    progress.finish();
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    make_dirs(out);
-    write_text((fs::path(out) / "trials.json").string(), study->to_json().dump(2) + "\n");
-    write_text((fs::path(out) / "trials.csv").string(), study->to_csv());
+    const double elapsed = optimize_and_export(*study, [&](Trial& t) { return objective(t); }, oo, out);
     return report(*study, objective, data, cfg, out, metric, folds, elapsed, stop->load());
   }
 
@@ -259,8 +284,7 @@ class TuneCommand : public Command {
     auto dists = find_distributions(space);
     const std::string metric = get_string(st, "metric", "value", "study");
     const int cores = available_cores();
-    const int n_jobs = static_cast<int>(get_int(st, "n_jobs", 1, "study"));
-    if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
+    const int n_jobs = trials_at_once(st, cores);
     json study_json = st;
     for (auto& k : kCommandKeys) study_json.erase(k);
     fill_grid(study_json, dists);
@@ -275,15 +299,7 @@ class TuneCommand : public Command {
     if (!cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs);  // cores are a budget
     co.run_dir = out;
     co.stop = stop;
-    if (st.contains("baseline")) {
-      if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
-      for (auto& [k, v] : st["baseline"].items()) {
-        bool known = false;
-        for (auto& d : dists) known = known || d.name == k;
-        if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
-      }
-      study->enqueue_trial(st["baseline"], json{{"baseline", true}});
-    }
+    enqueue_baseline(*study, st, dists);
     CommandObjective objective(space, co);
     std::fprintf(stderr, "study \"%s\": %zu parameters, %s %s, sampler %s, pruner %s, %d trial(s) at once x %d thread(s)\n",
                  study->name().c_str(), dists.size(), to_string(study->direction()), metric.c_str(),
@@ -291,23 +307,9 @@ class TuneCommand : public Command {
     std::string shown;
     for (auto& a : co.command) shown += (shown.empty() ? "" : " ") + a;
     std::fprintf(stderr, "command: %s (in %s; logs in %s/trials/<n>/)\n", shown.c_str(), co.cwd.c_str(), out.c_str());
-    TuneProgress progress(oo.n_trials, oo.timeout_s, stderr);
-    oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
-    auto t0 = std::chrono::steady_clock::now();
-    study->optimize([&](Trial& t) { return objective(t); }, oo);
-    progress.finish();
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    make_dirs(out);
-    write_text((fs::path(out) / "trials.json").string(), study->to_json().dump(2) + "\n");
-    write_text((fs::path(out) / "trials.csv").string(), study->to_csv());
-
+    const double elapsed = optimize_and_export(*study, [&](Trial& t) { return objective(t); }, oo, out);
     auto all = study->trials();
-    int64_t complete = 0, pruned = 0, failed = 0;
-    for (auto& t : all) {
-      complete += t.state == TrialState::complete;
-      pruned += t.state == TrialState::pruned;
-      failed += t.state == TrialState::fail;
-    }
+    const auto [complete, pruned, failed] = count_states(all);
     const bool interrupted = stop->load();
     std::printf("\n%s: %zu trials in %s (%lld complete, %lld pruned, %lld failed)\n", interrupted ? "interrupted" : "done",
                 all.size(), format_duration(elapsed).c_str(), static_cast<long long>(complete),
@@ -344,12 +346,7 @@ class TuneCommand : public Command {
   int report(Study& study, TrainingObjective& objective, const DataSplits& data, const json& cfg,
              const std::string& out, const std::string& metric, int folds, double elapsed, bool interrupted) {
     auto all = study.trials();
-    int64_t complete = 0, pruned = 0, failed = 0;
-    for (auto& t : all) {
-      complete += t.state == TrialState::complete;
-      pruned += t.state == TrialState::pruned;
-      failed += t.state == TrialState::fail;
-    }
+    const auto [complete, pruned, failed] = count_states(all);
     std::printf("\n%s: %zu trials in %s (%lld complete, %lld pruned, %lld failed)\n",
                 interrupted ? "interrupted" : "done", all.size(), format_duration(elapsed).c_str(),
                 static_cast<long long>(complete), static_cast<long long>(pruned), static_cast<long long>(failed));
