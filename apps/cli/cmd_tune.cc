@@ -237,15 +237,7 @@ class TuneCommand : public Command {
       cfg["train"]["threads"] = std::max(1, cores / n_jobs);
     }
 
-    json study_json = st;
-    for (auto& k : kCommandKeys) study_json.erase(k);
-    fill_grid(study_json, dists);
-    auto study = create_study_from_json(study_json, "study");
-    OptimizeOptions oo = optimize_options_from_json(study_json, "study");
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
-
-    auto stop = install_interrupt_handler();
-    oo.stop = const_cast<std::atomic<bool>*>(stop);
+    auto [study, oo, out, stop] = open_study(st, dists);
 
     json data_cfg = cfg.value("data", json::object());
     if (folds && !data_cfg.contains("validation_fraction")) data_cfg["validation_fraction"] = 0.0;
@@ -285,14 +277,7 @@ class TuneCommand : public Command {
     const std::string metric = get_string(st, "metric", "value", "study");
     const int cores = available_cores();
     const int n_jobs = trials_at_once(st, cores);
-    json study_json = st;
-    for (auto& k : kCommandKeys) study_json.erase(k);
-    fill_grid(study_json, dists);
-    auto study = create_study_from_json(study_json, "study");
-    OptimizeOptions oo = optimize_options_from_json(study_json, "study");
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
-    auto stop = install_interrupt_handler();
-    oo.stop = const_cast<std::atomic<bool>*>(stop);
+    auto [study, oo, out, stop] = open_study(st, dists);
 
     const std::string base_dir = fs::absolute(fs::path(config_)).parent_path().string();
     CommandOptions co = command_options_from_json(cfg["objective"], base_dir, "objective");
@@ -343,6 +328,27 @@ class TuneCommand : public Command {
   // ---- end of external-command studies ----------------------------------------------------------
 
  private:
+  struct OpenStudy {
+    std::shared_ptr<Study> study;
+    OptimizeOptions options;
+    std::string out;                 // the output directory
+    const std::atomic<bool>* stop;   // set by Ctrl-C
+  };
+  // Creates (or, with a storage, resumes) the study from [study], minus the keys this command reads
+  // itself; a grid without a search_space takes it from the distributions.
+  OpenStudy open_study(const json& st, const std::vector<FoundDistribution>& dists) {
+    json study_json = st;
+    for (auto& k : kCommandKeys) study_json.erase(k);
+    fill_grid(study_json, dists);
+    OpenStudy o;
+    o.study = create_study_from_json(study_json, "study");
+    o.options = optimize_options_from_json(study_json, "study");
+    o.out = !out_.empty() ? out_ : (fs::path("runs") / o.study->name()).string();
+    o.stop = install_interrupt_handler();
+    o.options.stop = const_cast<std::atomic<bool>*>(o.stop);
+    return o;
+  }
+
   int report(Study& study, TrainingObjective& objective, const DataSplits& data, const json& cfg,
              const std::string& out, const std::string& metric, int folds, double elapsed, bool interrupted) {
     auto all = study.trials();

@@ -50,6 +50,36 @@ void write(const std::string& path, const std::string& s) { std::ofstream(path) 
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
+// Starts `hone ARGS...` in the source directory with its output in `log`, waits (up to 120 s) until
+// the log shows `marker`, presses Ctrl-C, and returns the wait status. `seen` gets the log text.
+int interrupt_when(const std::vector<std::string>& args, const std::string& log, const std::string& marker,
+                   std::string& seen) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (chdir(HONE_SOURCE_DIR) != 0) _exit(126);
+    std::vector<char*> argv{const_cast<char*>(HONE_BINARY)};
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(HONE_BINARY, argv.data());
+    _exit(127);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::ifstream f(log);
+    seen.assign(std::istreambuf_iterator<char>(f), {});
+    if (seen.find(marker) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
 TEST(Cli, HelpVersionAndUsageErrors) {
   Result h = hone("--help");
   EXPECT_EQ(h.code, 0);
@@ -153,31 +183,12 @@ TEST(Cli, CtrlCStopsCleanlyAndKeepsCompletedEpochs) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   std::string d = tmpdir("sigint");
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::string out = d + "/run";
-    int fd = open((d + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    chdir(HONE_SOURCE_DIR);
-    execl(HONE_BINARY, HONE_BINARY, "train", "examples/mlp.toml", "--set", "train.epochs=1000", "--set",
-          "data.limit=6000", "--out", out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   // Wait for two completed epochs, then press Ctrl-C.
-  auto t0 = std::chrono::steady_clock::now();
   std::string log;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-    std::ifstream f(d + "/log");
-    log.assign(std::istreambuf_iterator<char>(f), {});
-    if (log.find("epoch 2/1000") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  int st = interrupt_when({"train", "examples/mlp.toml", "--set", "train.epochs=1000", "--set", "data.limit=6000",
+                           "--out", d + "/run"},
+                          d + "/log", "epoch 2/1000", log);
   ASSERT_NE(log.find("epoch 2/1000"), std::string::npos) << log;
-  kill(pid, SIGINT);
-  int st = 0;
-  waitpid(pid, &st, 0);
   ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
   EXPECT_EQ(WEXITSTATUS(st), 130);
   EXPECT_TRUE(fs::exists(d + "/run/model.hone"));
@@ -303,28 +314,9 @@ TEST(CliTune, CtrlCKeepsFinishedTrials) {
                            "[data]\nsource='csv'\ntrain='" + d + "/data.csv'\ntarget='y'\n"
                            "[model]\ntype='mlp'\nhidden_layers = { choice = [[64], [128]] }\n"
                            "[train]\nepochs = 5\nlr = { float = [1e-3, 1e-2] }\n");
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    int fd = open((d + "/log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::string cfg = d + "/study.toml", out = d + "/out";
-    execl(HONE_BINARY, HONE_BINARY, "tune", cfg.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  auto t0 = std::chrono::steady_clock::now();
   std::string log;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
-    std::ifstream f(d + "/log");
-    log.assign(std::istreambuf_iterator<char>(f), {});
-    if (log.find("done 3") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  int st = interrupt_when({"tune", d + "/study.toml", "--out", d + "/out"}, d + "/log", "done 3", log);
   ASSERT_NE(log.find("done 3"), std::string::npos) << log;
-  kill(pid, SIGINT);
-  int st = 0;
-  waitpid(pid, &st, 0);
   ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
   EXPECT_EQ(WEXITSTATUS(st), 130);
   // Every trial that finished before Ctrl-C is in the export.

@@ -7,26 +7,14 @@
 #include "hone/error.h"
 #include "hone/objective.h"
 #include "hone/tune/tune.h"
+#include "testing/blobs.h"
 
 namespace hone {
 namespace {
 
 using nlohmann::json;
 
-Dataset blobs(int64_t n, uint64_t seed) {
-  Dataset d;
-  d.num_classes = 3;
-  d.x.resize({n, 4});
-  d.y.resize({n});
-  Rng rng(seed);
-  std::normal_distribution<float> noise(0.0f, 0.6f);
-  for (int64_t i = 0; i < n; ++i) {
-    int c = static_cast<int>(i % 3);
-    for (int j = 0; j < 4; ++j) d.x[i * 4 + j] = noise(rng) + (j == c ? 2.0f : 0.0f);
-    d.y[i] = static_cast<float>(c);
-  }
-  return d;
-}
+Dataset blobs(int64_t n, uint64_t seed) { return testing::blobs(n, seed, 0.6f); }
 
 DataSplits splits() {
   DataSplits d;

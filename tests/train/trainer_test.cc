@@ -14,27 +14,14 @@
 #include "hone/error.h"
 #include "hone/run.h"
 #include "hone/trainer.h"
+#include "testing/blobs.h"
 
 namespace hone {
 namespace {
 
 using nlohmann::json;
 
-// Three Gaussian blobs in 4-D: separable, so a small MLP must reach high accuracy.
-Dataset blobs(int64_t n, uint64_t seed) {
-  Dataset d;
-  d.num_classes = 3;
-  d.x.resize({n, 4});
-  d.y.resize({n});
-  Rng rng(seed);
-  std::normal_distribution<float> noise(0.0f, 0.5f);
-  for (int64_t i = 0; i < n; ++i) {
-    int c = static_cast<int>(i % 3);
-    for (int j = 0; j < 4; ++j) d.x[i * 4 + j] = noise(rng) + (j == c ? 2.0f : 0.0f);
-    d.y[i] = static_cast<float>(c);
-  }
-  return d;
-}
+using testing::blobs;
 
 Model mlp(uint64_t seed = 0) {
   return Model::from_config({{"input_shape", {4}},
