@@ -133,6 +133,24 @@ void allocate(Tensor& t, const Shape& s) {
 #endif
 }
 
+// Checks an images header: (N, H, W) or plain feature vectors (N, F), at least one image.
+void check_image_dims(const std::vector<int64_t>& idim, const std::string& path) {
+  if (idim.size() != 3 && idim.size() != 2)
+    throw_data(path + ": expected an images file with 3 dimensions (N, H, W), got " + std::to_string(idim.size()));
+  if (idim[0] == 0) throw_data(path + ": no images");
+}
+
+// Reads the image values after the header into x: (N, 1, H, W), or (N, F) for a 2-d file.
+void read_images(GzFile& f, const std::string& path, const std::vector<int64_t>& idim, bool scale, Tensor& x) {
+  const int64_t n = idim[0];
+  try {
+    allocate(x, idim.size() == 3 ? Shape{n, 1, idim[1], idim[2]} : Shape{n, idim[1]});
+  } catch (const std::bad_alloc&) {
+    throw_data(path + ": not enough memory for the " + std::to_string(n) + " images its header announces");
+  }
+  read_values(f, path, x.data(), x.size(), scale ? 1.0f / 255.0f : 1.0f);
+}
+
 }  // namespace
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, bool scale) {
@@ -140,25 +158,16 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
   GzFile fi(images_path), fl(labels_path);
   std::vector<int64_t> idim = read_header(fi, images_path, "images");
   std::vector<int64_t> ldim = read_header(fl, labels_path, "labels");
-  if (idim.size() != 3 && idim.size() != 2)
-    throw_data(images_path + ": expected an images file with 3 dimensions (N, H, W), got " +
-               std::to_string(idim.size()));
+  check_image_dims(idim, images_path);
   if (ldim.size() != 1)
     throw_data(labels_path + ": expected a labels file with 1 dimension (N), got " + std::to_string(ldim.size()));
   const int64_t n = idim[0];
   if (ldim[0] != n)
     throw_data(images_path + " has " + std::to_string(n) + " images but " + labels_path + " has " +
                std::to_string(ldim[0]) + " labels");
-  if (n == 0) throw_data(images_path + ": no images");
 
   Dataset ds;
-  try {
-    // A 2-d IDX file holds plain feature vectors (N, F).
-    allocate(ds.x, idim.size() == 3 ? Shape{n, 1, idim[1], idim[2]} : Shape{n, idim[1]});
-  } catch (const std::bad_alloc&) {
-    throw_data(images_path + ": not enough memory for the " + std::to_string(n) + " images its header announces");
-  }
-  read_values(fi, images_path, ds.x.data(), ds.x.size(), scale ? 1.0f / 255.0f : 1.0f);
+  read_images(fi, images_path, idim, scale, ds.x);
   ds.y.resize(Shape{n});
   read_values(fl, labels_path, ds.y.data(), n, 1.0f);
 
@@ -174,18 +183,9 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
 Dataset load_idx_images(const std::string& images_path, bool scale) {
   GzFile fi(images_path);
   std::vector<int64_t> idim = read_header(fi, images_path, "images");
-  if (idim.size() != 3 && idim.size() != 2)
-    throw_data(images_path + ": expected an images file with 3 dimensions (N, H, W), got " +
-               std::to_string(idim.size()));
-  const int64_t n = idim[0];
-  if (n == 0) throw_data(images_path + ": no images");
+  check_image_dims(idim, images_path);
   Dataset ds;
-  try {
-    allocate(ds.x, idim.size() == 3 ? Shape{n, 1, idim[1], idim[2]} : Shape{n, idim[1]});
-  } catch (const std::bad_alloc&) {
-    throw_data(images_path + ": not enough memory for the " + std::to_string(n) + " images its header announces");
-  }
-  read_values(fi, images_path, ds.x.data(), ds.x.size(), scale ? 1.0f / 255.0f : 1.0f);
+  read_images(fi, images_path, idim, scale, ds.x);
   return ds;
 }
 
