@@ -150,6 +150,163 @@ FrozenTrial make_retry_template(const FrozenTrial& dead) {
   return t;
 }
 
+
+namespace sql {
+std::string delete_trial_children(const char* table) {
+  return std::string("DELETE FROM ") + table + " WHERE trial_id IN (SELECT trial_id FROM trials WHERE study_id=?)";
+}
+std::string delete_study_rows(const char* table) { return std::string("DELETE FROM ") + table + " WHERE study_id=?"; }
+std::string upsert_trial_attr(const char* table) {
+  return std::string("INSERT INTO ") + table +
+         " (trial_id, \"key\", value_json) VALUES (?, ?, ?) ON CONFLICT (trial_id, \"key\") "
+         "DO UPDATE SET value_json=excluded.value_json";
+}
+std::string upsert_study_attr(const char* table) {
+  return std::string("INSERT INTO ") + table +
+         " (study_id, \"key\", value_json) VALUES (?, ?, ?) ON CONFLICT (study_id, \"key\") "
+         "DO UPDATE SET value_json=excluded.value_json";
+}
+std::string select_study_attrs(const char* table) {
+  return std::string("SELECT \"key\", value_json FROM ") + table + " WHERE study_id=?";
+}
+std::string best_trial(Direction d) {
+  return "SELECT t.trial_id FROM trials t JOIN trial_values v ON v.trial_id=t.trial_id AND v.objective=0 "
+         "WHERE t.study_id=? AND t.state='COMPLETE' AND CAST(v.value_type AS TEXT)!='NAN' ORDER BY "
+         "CASE CAST(v.value_type AS TEXT) WHEN 'INF_NEG' THEN -1 WHEN 'INF_POS' THEN 1 ELSE 0 END " +
+         std::string(d == Direction::minimize ? "ASC, v.value ASC" : "DESC, v.value DESC") +
+         ", t.number ASC LIMIT 1";
+}
+}  // namespace sql
+
+FrozenTrial TrialRecords::from_row(const TrialRow& r) const {
+  FrozenTrial t;
+  t.trial_id = r.trial_id;
+  t.number = r.number;
+  t.state = r.state;
+  if (!r.start.empty()) t.datetime_start = parse_datetime(r.start);
+  if (!r.complete.empty()) t.datetime_complete = parse_datetime(r.complete);
+  return t;
+}
+void TrialRecords::add_value(FrozenTrial& t, double v, bool is_null, const std::string& type) const {
+  double x = value_from_row(v, is_null, type);
+  if (!std::isnan(x)) t.value = x;
+}
+void TrialRecords::add_param(FrozenTrial& t, const std::string& name, double v, const std::string& distribution_json) {
+  t.params[name] = v;
+  t.distributions.emplace(name, distribution(distribution_json));
+}
+void TrialRecords::add_intermediate(FrozenTrial& t, int64_t step, double v, bool is_null,
+                                    const std::string& type) const {
+  t.intermediate_values[step] = value_from_row(v, is_null, type);
+}
+json TrialRecords::attr(const std::string& text) const {
+  try {
+    return parse_python_json(text);
+  } catch (const json::exception&) {
+    throw_data(where_ + ": attribute value is not JSON: " + text.substr(0, 80));
+  }
+}
+const Distribution& TrialRecords::distribution(const std::string& text) {
+  auto it = dist_text_.find(text);
+  if (it == dist_text_.end()) it = dist_text_.emplace(text, Distribution::from_json_string(text)).first;
+  return it->second;
+}
+std::optional<FrozenTrial> TrialRecords::cached(const TrialRow& r) const {
+  auto it = cache_.find(r.trial_id);
+  if (it == cache_.end()) return std::nullopt;
+  const TrialRow& e = it->second.row;
+  if (e.number != r.number || e.study_id != r.study_id || e.state != r.state || e.start != r.start ||
+      e.complete != r.complete)
+    return std::nullopt;
+  return it->second.trial;
+}
+void TrialRecords::remember(const TrialRow& r, const FrozenTrial& t) {
+  if (is_finished(r.state)) cache_[r.trial_id] = Entry{r, t};
+}
+void TrialRecords::forget_study(int64_t study_id) {
+  for (auto it = cache_.begin(); it != cache_.end();)
+    it = it->second.row.study_id == study_id ? cache_.erase(it) : std::next(it);
+  for (auto it = first_dist_.begin(); it != first_dist_.end();)
+    it = it->first.first == study_id ? first_dist_.erase(it) : std::next(it);
+}
+void TrialRecords::check_param(int64_t study_id, const std::string& name, const Distribution& d,
+                               const std::function<std::optional<std::string>()>& first_stored) {
+  auto key = std::make_pair(study_id, name);
+  auto it = first_dist_.find(key);
+  if (it == first_dist_.end()) {
+    auto text = first_stored();
+    if (!text) return;  // first use in the study: nothing to be compatible with
+    it = first_dist_.emplace(key, distribution(*text)).first;
+  }
+  if (!it->second.compatible(d))
+    throw_invalid("parameter \"" + name + "\": " + d.describe() + " is incompatible with its earlier distribution " +
+                  it->second.describe() + " in study " + std::to_string(study_id) + " of " + where_ +
+                  " (kind, log and choices must not change)");
+}
+
+TrialStart trial_start(const FrozenTrial* templ) {
+  TrialStart s{templ ? templ->state : TrialState::running, std::nullopt, std::nullopt};
+  if (!templ) {
+    s.start = Clock::now();
+  } else if (s.state != TrialState::waiting) {
+    s.start = templ->datetime_start ? templ->datetime_start : std::optional(Clock::now());
+    s.complete = templ->datetime_complete;
+    if (is_finished(s.state) && !s.complete) s.complete = Clock::now();
+  }
+  return s;
+}
+
+void write_template_children(TrialChildWriter& w, int64_t study_id, int64_t trial_id, const FrozenTrial& t,
+                             bool check_params) {
+  for (auto& [name, v] : t.params) {
+    auto d = t.distributions.find(name);
+    if (d == t.distributions.end()) throw_invalid("trial template: parameter \"" + name + "\" has no distribution");
+    if (check_params) w.check_param(study_id, name, d->second);
+    w.insert_param(trial_id, name, v, d->second);
+  }
+  if (t.value && (t.state == TrialState::complete || t.state == TrialState::pruned)) w.upsert_value(trial_id, *t.value);
+  for (auto& [step, v] : t.intermediate_values) w.upsert_intermediate(trial_id, step, v);
+  for (auto& [k, v] : t.user_attrs) w.upsert_trial_attr("trial_user_attributes", trial_id, k, v);
+  for (auto& [k, v] : t.system_attrs) w.upsert_trial_attr("trial_system_attributes", trial_id, k, v);
+}
+
+bool stores_value(int64_t number, TrialState state, std::optional<double> value) {
+  if (state == TrialState::complete && (!value || std::isnan(*value)))
+    throw_runtime("trial #" + std::to_string(number) + ": COMPLETE needs a value");
+  // NaN is never stored as an objective value (Optuna turns it into FAIL); a PRUNED trial keeps
+  // its value only when it is a number.
+  return value && !std::isnan(*value) && (state == TrialState::complete || state == TrialState::pruned);
+}
+
+void throw_finished(int64_t number, const std::string& study_name, TrialState state) {
+  throw_runtime("trial #" + std::to_string(number) + " of study \"" + study_name + "\" has already finished (" +
+                to_string(state) + "); it cannot change");
+}
+
+void check_step(int64_t step) {
+  if (step < 0) throw_invalid("intermediate value step must be >= 0, got " + std::to_string(step));
+}
+
+std::string fmt_seconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", s);
+  return b;
+}
+
+std::string stale_fail_reason(double grace_period_s) {
+  return "no heartbeat for more than " + fmt_seconds(grace_period_s) + " s: its worker died or hung";
+}
+
+std::vector<FrozenTrial> retry_templates(const std::vector<FrozenTrial>& dead, int max_retries) {
+  std::vector<FrozenTrial> out;
+  if (max_retries <= 0) return out;
+  for (auto& t : dead) {
+    FrozenTrial re = make_retry_template(t);
+    if (static_cast<int>(re.system_attrs["retry_history"].size()) <= max_retries) out.push_back(std::move(re));
+  }
+  return out;
+}
+
 }  // namespace hone::store
 
 namespace hone {

@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "hone/store.h"
 #include "hone/tune/frozen_trial.h"
@@ -40,5 +44,151 @@ std::string generated_study_name();
 // The key a dead trial's re-queued copy carries: retry_history (Optuna's
 // RetryFailedTrialCallback keys "failed_trial" and "retry_history").
 FrozenTrial make_retry_template(const FrozenTrial& dead);
+
+}  // namespace hone::store
+
+namespace hone::store {
+
+// ---- SQL both backends run --------------------------------------------------------------
+// '?' placeholders (the PostgreSQL backend numbers them $1, $2, ...). Enum columns take their
+// names as text: PostgreSQL infers the enum type of an untyped parameter from its column, and
+// CAST(... AS TEXT) compares a value_type as text on both (a literal 'NAN' is not a valid
+// trialvaluetype label on PostgreSQL).
+namespace sql {
+inline constexpr const char* kStudyIdByName = "SELECT study_id FROM studies WHERE study_name=?";
+inline constexpr const char* kStudyName = "SELECT study_name FROM studies WHERE study_id=?";
+inline constexpr const char* kStudyExists = "SELECT 1 FROM studies WHERE study_id=?";
+inline constexpr const char* kStudyNames = "SELECT study_name FROM studies ORDER BY study_id";
+inline constexpr const char* kInsertDirection =
+    "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, 0)";
+inline constexpr const char* kDirections =
+    "SELECT direction, objective FROM study_directions WHERE study_id=? ORDER BY objective";
+#define HONE_TRIAL_COLUMNS "trial_id, number, study_id, state, datetime_start, datetime_complete"
+inline constexpr const char* kTrialRow = "SELECT " HONE_TRIAL_COLUMNS " FROM trials WHERE trial_id=?";
+inline constexpr const char* kTrialsOfStudy =
+    "SELECT " HONE_TRIAL_COLUMNS " FROM trials WHERE study_id=? AND number>=? ORDER BY number";
+#undef HONE_TRIAL_COLUMNS
+inline constexpr const char* kTrialIdByNumber = "SELECT trial_id FROM trials WHERE study_id=? AND number=?";
+// The next number is computed inside the INSERT, under the backend's study-wide write lock.
+inline constexpr const char* kInsertTrial =
+    "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES "
+    "((SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id=?), ?, ?, ?, ?)";
+inline constexpr const char* kInsertParam =
+    "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (trial_id, param_name) DO UPDATE SET param_value=excluded.param_value, "
+    "distribution_json=excluded.distribution_json";
+inline constexpr const char* kUpsertValue =
+    "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?) "
+    "ON CONFLICT (trial_id, objective) DO UPDATE SET value=excluded.value, value_type=excluded.value_type";
+inline constexpr const char* kUpsertIntermediate =
+    "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, step) DO UPDATE SET "
+    "intermediate_value=excluded.intermediate_value, intermediate_value_type=excluded.intermediate_value_type";
+inline constexpr const char* kFirstDistribution =
+    "SELECT p.distribution_json FROM trial_params p JOIN trials t ON p.trial_id=t.trial_id "
+    "WHERE t.study_id=? AND p.param_name=? ORDER BY p.param_id LIMIT 1";
+inline constexpr const char* kCountByState = "SELECT state, COUNT(*) FROM trials WHERE study_id=? GROUP BY state";
+// The atomic claim of an enqueued trial: conditional, so a trial is RUNNING for exactly one
+// worker even when another writer (an Optuna process) does not lock as hone does.
+inline constexpr const char* kClaim =
+    "UPDATE trials SET state='RUNNING', datetime_start=? WHERE trial_id=? AND state='WAITING'";
+inline constexpr const char* kFinish = "UPDATE trials SET state=?, datetime_complete=? WHERE trial_id=? AND state=?";
+inline constexpr const char* kFailRunning =
+    "UPDATE trials SET state='FAIL', datetime_complete=? WHERE trial_id=? AND state='RUNNING'";
+// Children first: foreign keys are enforced on PostgreSQL (and declared, unenforced, on SQLite).
+inline constexpr const char* kTrialChildTables[] = {"trial_params", "trial_values", "trial_intermediate_values",
+                                                    "trial_user_attributes", "trial_system_attributes",
+                                                    "trial_heartbeats"};
+inline constexpr const char* kStudyTables[] = {"trials", "study_directions", "study_user_attributes",
+                                               "study_system_attributes", "studies"};
+std::string delete_trial_children(const char* table);  // ... WHERE trial_id IN (trials of study ?)
+std::string delete_study_rows(const char* table);      // ... WHERE study_id=?
+std::string upsert_trial_attr(const char* table);      // (trial_id, key, value_json)
+std::string upsert_study_attr(const char* table);      // (study_id, key, value_json)
+std::string select_study_attrs(const char* table);     // key, value_json WHERE study_id=?
+// The best COMPLETE trial of study ?: ±inf are NULL in `value`, so order by the type first and
+// they sort as the numbers they are (Optuna 3.1 sorted NULL first and could call +inf the best of
+// a minimisation, #4420); ties go to the lowest number.
+std::string best_trial(Direction d);
+}  // namespace sql
+
+// ---- trial records both backends assemble ------------------------------------------------
+
+// A trials row (datetimes as the database's text).
+struct TrialRow {
+  int64_t trial_id = 0, number = -1, study_id = 0;
+  TrialState state = TrialState::running;
+  std::string start, complete;
+};
+
+// Turns rows into FrozenTrials: parses distributions (cached by text), attribute JSON and value
+// types; remembers finished trials (immutable by contract) and the first distribution of each
+// (study, parameter). Not thread-safe: the backend's mutex guards it.
+class TrialRecords {
+ public:
+  explicit TrialRecords(std::string where) : where_(std::move(where)) {}
+  FrozenTrial from_row(const TrialRow& r) const;
+  void add_value(FrozenTrial& t, double v, bool is_null, const std::string& type) const;
+  void add_param(FrozenTrial& t, const std::string& name, double v, const std::string& distribution_json);
+  void add_intermediate(FrozenTrial& t, int64_t step, double v, bool is_null, const std::string& type) const;
+  json attr(const std::string& text) const;
+  const Distribution& distribution(const std::string& text);
+
+  // A finished trial read before, while its row still matches (which also catches a deleted and
+  // reused id); nullopt otherwise.
+  std::optional<FrozenTrial> cached(const TrialRow& r) const;
+  void remember(const TrialRow& r, const FrozenTrial& t);  // keeps only finished trials
+  void forget_study(int64_t study_id);
+
+  // Throws Error(kInvalidArgument) when `d` is incompatible with the first distribution stored
+  // for `name` in the study; `first_stored` reads that distribution's JSON (nullopt: none yet).
+  void check_param(int64_t study_id, const std::string& name, const Distribution& d,
+                   const std::function<std::optional<std::string>()>& first_stored);
+
+ private:
+  struct Entry {
+    TrialRow row;
+    FrozenTrial trial;
+  };
+  std::string where_;
+  std::unordered_map<int64_t, Entry> cache_;
+  std::map<std::pair<int64_t, std::string>, Distribution> first_dist_;
+  std::unordered_map<std::string, Distribution> dist_text_;
+};
+
+// What a new trial starts with: RUNNING and started now without a template; with one, its state
+// and datetimes (a WAITING template gets none; a finished one gets a completion time).
+struct TrialStart {
+  TrialState state;
+  std::optional<Clock::time_point> start, complete;
+};
+TrialStart trial_start(const FrozenTrial* templ);
+
+// The statements a template's children are written with; write_template_children() drives them
+// in one order for both backends (create_new_trial and the retry path).
+class TrialChildWriter {
+ public:
+  virtual ~TrialChildWriter() = default;
+  virtual void check_param(int64_t study_id, const std::string& name, const Distribution& d) = 0;
+  virtual void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) = 0;
+  virtual void upsert_value(int64_t trial_id, double v) = 0;
+  virtual void upsert_intermediate(int64_t trial_id, int64_t step, double v) = 0;
+  virtual void upsert_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) = 0;
+};
+void write_template_children(TrialChildWriter& w, int64_t study_id, int64_t trial_id, const FrozenTrial& t,
+                             bool check_params = true);
+
+// set_trial_state_values' rules: COMPLETE needs a value (throws Error(kRuntime) naming the
+// trial); returns whether `value` is stored (never NaN; only for COMPLETE and PRUNED).
+bool stores_value(int64_t number, TrialState state, std::optional<double> value);
+// Error(kRuntime) "trial #N of study "S" has already finished (STATE); it cannot change".
+[[noreturn]] void throw_finished(int64_t number, const std::string& study_name, TrialState state);
+void check_step(int64_t step);  // intermediate steps are >= 0
+
+// Heartbeats: the fail_reason of a dead worker's trial, and the re-queued copies the retry policy
+// allows for trials just marked FAIL.
+std::string stale_fail_reason(double grace_period_s);
+std::vector<FrozenTrial> retry_templates(const std::vector<FrozenTrial>& dead, int max_retries);
+std::string fmt_seconds(double s);  // "%g"
 
 }  // namespace hone::store

@@ -14,6 +14,7 @@
 #include "hone/error.h"
 #include "hone/store.h"
 #include "hone/tune/storage.h"
+#include "../store/pg_test_util.h"
 
 using namespace hone;
 
@@ -196,10 +197,18 @@ static std::shared_ptr<Storage> fresh_sqlite() {
   return make_sqlite_storage(path);
 }
 
+// A new database per test on the server scripts/start-postgres.sh started; nullptr (the test
+// skips) when HONE_TEST_PG_URL is unset.
+std::shared_ptr<Storage> fresh_postgres() {
+  std::string url = hone::testing::fresh_pg_database("contract");
+  return url.empty() ? nullptr : make_postgres_storage(url);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageContract,
                          ::testing::Values(StorageCase{"memory", [] { return make_in_memory_storage(); }},
                                            StorageCase{"sqlite", fresh_sqlite},
-                                           StorageCase{"sqlite_memory", [] { return make_sqlite_storage(":memory:"); }}),
+                                           StorageCase{"sqlite_memory", [] { return make_sqlite_storage(":memory:"); }},
+                                           StorageCase{"postgresql", fresh_postgres}),
                          [](const auto& info) { return info.param.name; });
 
 TEST(StorageRegistry, UnknownSchemeIsAnErrorNamingIt) {
