@@ -1,6 +1,7 @@
 // Dense (fully connected) layer: y = x W + b over the last input dimension.
 #include "hone/config.h"
 #include "nn/eigen.h"
+#include "nn/gemm.h"
 #include "nn/layers.h"
 
 namespace hone::nn {
@@ -43,13 +44,13 @@ class Dense final : public LayerBase {
     check_input(x);
     y.resize(out_.with_batch(x.dim(0)));
     const int64_t rows = x.size() / fin_;
-    auto X = mat(x.data(), rows, fin_);
-    auto W = mat(w_.data(), fin_, units_);
-    auto Y = mat(y.data(), rows, units_);
+    const float* xp = x.data();
+    const float* wp = w_.data();
+    const float* bp = bias_ ? b_.data() : nullptr;
+    float* yp = y.data();
     const int nt = threads(rows);
     if (nt <= 1) {
-      Y.noalias() = X * W;
-      if (bias_) Y.rowwise() += vec(b_);
+      gemm_write(rows, units_, fin_, xp, fin_, 1, wp, units_, yp, units_, bp);  // Y = X W + b
       return;
     }
     const bool by_cols = units_ >= 32 * nt;
@@ -57,12 +58,10 @@ class Dense final : public LayerBase {
       int64_t a, b;
       if (by_cols) {
         split(units_, nt, t, &a, &b, 16);
-        Y.middleCols(a, b - a).noalias() = X * W.middleCols(a, b - a);
-        if (bias_) Y.middleCols(a, b - a).rowwise() += vec(b_).segment(a, b - a);
+        gemm_write(rows, b - a, fin_, xp, fin_, 1, wp + a, units_, yp + a, units_, bp ? bp + a : nullptr);
       } else {
         split(rows, nt, t, &a, &b);
-        Y.middleRows(a, b - a).noalias() = X.middleRows(a, b - a) * W;
-        if (bias_) Y.middleRows(a, b - a).rowwise() += vec(b_);
+        gemm_write(b - a, units_, fin_, xp + a * fin_, fin_, 1, wp, units_, yp + a * units_, units_, bp);
       }
     });
   }
@@ -76,15 +75,25 @@ class Dense final : public LayerBase {
     if (bias_) vec(db_).noalias() = dY.colwise().sum();
     if (dx) dx->resize(x.shape());
     const int nt = threads(rows);
+    // dW = Xᵀ dY (fin x units, inner dimension = the batch): gemm_write up to kGemmMaxK rows,
+    // where it beats Eigen and skips Eigen's zero-fill of dW; Eigen's packed GEMM beyond.
+    const bool small = rows <= kGemmMaxK;
     if (nt <= 1) {
-      dW.noalias() = X.transpose() * dY;
+      if (small)
+        gemm_write(fin_, units_, rows, x.data(), 1, fin_, dy.data(), units_, dw_.data(), units_, nullptr);
+      else
+        dW.noalias() = X.transpose() * dY;
       if (dx) mat(dx->data(), rows, fin_).noalias() = dY * W.transpose();
       return;
     }
     run_threads(nt, [&](int t) {
       int64_t a, b;
       split(fin_, nt, t, &a, &b, 16);
-      dW.middleRows(a, b - a).noalias() = X.middleCols(a, b - a).transpose() * dY;
+      if (small)
+        gemm_write(b - a, units_, rows, x.data() + a, 1, fin_, dy.data(), units_, dw_.data() + a * units_, units_,
+                   nullptr);
+      else
+        dW.middleRows(a, b - a).noalias() = X.middleCols(a, b - a).transpose() * dY;
       if (dx) mat(dx->data(), rows, fin_).middleCols(a, b - a).noalias() = dY * W.middleRows(a, b - a).transpose();
     });
   }
