@@ -156,7 +156,7 @@ std::string number_placeholders(const std::string& sql) {
   return out;
 }
 
-class PostgresStorage final : public Storage, public store::StaleTrialReaper, private store::TrialChildWriter {
+class PostgresStorage final : public store::SqlStorageBase, public store::StaleTrialReaper, private store::TrialChildWriter {
  public:
   PostgresStorage(const std::string& conninfo, const SqlStorageOptions& o)
       : conninfo_(conninfo), masked_(mask_storage_url(conninfo)), opt_(o), records_(where()) {
@@ -172,18 +172,11 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
     });
     if (opt_.heartbeat_interval_s > 0) {
       if (opt_.grace_period_s <= 0) opt_.grace_period_s = 2 * opt_.heartbeat_interval_s;
-      heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
+      heartbeat_ = std::make_unique<store::HeartbeatThread>(opt_.heartbeat_interval_s, [this] { beat(); });
     }
   }
   ~PostgresStorage() override {
-    if (heartbeat_thread_.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(hb_mu_);
-        stopping_ = true;
-      }
-      hb_cv_.notify_all();
-      heartbeat_thread_.join();
-    }
+    heartbeat_.reset();  // before the connection goes
     if (conn_) PQfinish(conn_);
   }
 
@@ -236,18 +229,6 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
       for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
       return out;
     });
-  }
-  void set_study_user_attr(int64_t id, const std::string& k, const json& v) override {
-    set_study_attr("study_user_attributes", id, k, v);
-  }
-  void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
-    set_study_attr("study_system_attributes", id, k, v);
-  }
-  std::map<std::string, json> get_study_user_attrs(int64_t id) override {
-    return get_study_attrs("study_user_attributes", id);
-  }
-  std::map<std::string, json> get_study_system_attrs(int64_t id) override {
-    return get_study_attrs("study_system_attributes", id);
   }
 
   // ---- trials ----
@@ -321,12 +302,6 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
       upsert_intermediate(trial_id, step, value);
       return 0;
     });
-  }
-  void set_trial_user_attr(int64_t trial_id, const std::string& k, const json& v) override {
-    set_trial_attr("trial_user_attributes", trial_id, k, v);
-  }
-  void set_trial_system_attr(int64_t trial_id, const std::string& k, const json& v) override {
-    set_trial_attr("trial_system_attributes", trial_id, k, v);
   }
 
   FrozenTrial get_trial(int64_t trial_id) override {
@@ -609,21 +584,21 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
   void upsert_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
     exec(sql::upsert_trial_attr(table), {trial_id, k, python_json_dumps(v)});
   }
-  void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) {
+  void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
     run(Mode::write, [&](int) {
       writable_trial(trial_id);
       upsert_trial_attr(table, trial_id, k, v);
       return 0;
     });
   }
-  void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) {
+  void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) override {
     run(Mode::write, [&](int) {
       require_study(study_id, false);
       exec(sql::upsert_study_attr(table), {study_id, k, python_json_dumps(v)});
       return 0;
     });
   }
-  std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) {
+  std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) override {
     return run(Mode::read, [&](int) {
       require_study(study_id, false);
       Result q = exec(sql::select_study_attrs(table), {study_id});
@@ -690,20 +665,13 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
     std::lock_guard<std::mutex> lock(mu_);
     owned_.erase(trial_id);
   }
-  void heartbeat_loop() {
-    auto period = std::chrono::duration<double>(opt_.heartbeat_interval_s);
-    std::unique_lock<std::mutex> lk(hb_mu_);
-    while (!hb_cv_.wait_for(lk, period, [&] { return stopping_; })) {
-      try {
-        run(Mode::write, [&](int) {
-          for (int64_t id : owned_) exec("UPDATE trial_heartbeats SET heartbeat=LOCALTIMESTAMP WHERE trial_id=?", {id});
-          return 0;
-        });
-      } catch (const std::exception&) {
-        // A missed beat is retried next period; the grace period is meant to absorb it.
-      }
-    }
+  void beat() {
+    run(Mode::write, [&](int) {
+      for (int64_t id : owned_) exec("UPDATE trial_heartbeats SET heartbeat=LOCALTIMESTAMP WHERE trial_id=?", {id});
+      return 0;
+    });
   }
+
 
   std::string conninfo_, masked_;
   SqlStorageOptions opt_;
@@ -712,10 +680,7 @@ class PostgresStorage final : public Storage, public store::StaleTrialReaper, pr
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   store::TrialRecords records_;
   std::set<int64_t> owned_;  // RUNNING trials this process beats for
-  std::thread heartbeat_thread_;
-  std::mutex hb_mu_;
-  std::condition_variable hb_cv_;
-  bool stopping_ = false;
+  std::unique_ptr<store::HeartbeatThread> heartbeat_;
 };
 
 }  // namespace

@@ -297,6 +297,28 @@ std::string stale_fail_reason(double grace_period_s) {
   return "no heartbeat for more than " + fmt_seconds(grace_period_s) + " s: its worker died or hung";
 }
 
+HeartbeatThread::HeartbeatThread(double interval_s, std::function<void()> beat) {
+  thread_ = std::thread([this, interval_s, beat = std::move(beat)] {
+    auto period = std::chrono::duration<double>(interval_s);
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!cv_.wait_for(lk, period, [&] { return stopping_; })) {
+      try {
+        beat();
+      } catch (const std::exception&) {
+      }
+    }
+  });
+}
+
+HeartbeatThread::~HeartbeatThread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
 std::vector<FrozenTrial> retry_templates(const std::vector<FrozenTrial>& dead, int max_retries) {
   std::vector<FrozenTrial> out;
   if (max_retries <= 0) return out;

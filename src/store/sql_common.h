@@ -2,11 +2,14 @@
 // types, attribute JSON with bare NaN/Infinity), the DDL-independent constants, URL options.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -112,6 +115,36 @@ std::string select_study_attrs(const char* table);     // key, value_json WHERE 
 std::string best_trial(Direction d);
 }  // namespace sql
 
+// ---- the attribute methods ----------------------------------------------------------------
+// Both SQL backends keep user and system attributes in twin tables; this routes Storage's six
+// attribute methods to one implementation per kind, parameterised by the table.
+class SqlStorageBase : public Storage {
+ public:
+  void set_study_user_attr(int64_t id, const std::string& k, const json& v) override {
+    set_study_attr("study_user_attributes", id, k, v);
+  }
+  void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
+    set_study_attr("study_system_attributes", id, k, v);
+  }
+  std::map<std::string, json> get_study_user_attrs(int64_t id) override {
+    return get_study_attrs("study_user_attributes", id);
+  }
+  std::map<std::string, json> get_study_system_attrs(int64_t id) override {
+    return get_study_attrs("study_system_attributes", id);
+  }
+  void set_trial_user_attr(int64_t trial_id, const std::string& k, const json& v) override {
+    set_trial_attr("trial_user_attributes", trial_id, k, v);
+  }
+  void set_trial_system_attr(int64_t trial_id, const std::string& k, const json& v) override {
+    set_trial_attr("trial_system_attributes", trial_id, k, v);
+  }
+
+ protected:
+  virtual void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) = 0;
+  virtual std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) = 0;
+  virtual void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) = 0;
+};
+
 // ---- trial records both backends assemble ------------------------------------------------
 
 // A trials row (datetimes as the database's text).
@@ -184,6 +217,21 @@ bool stores_value(int64_t number, TrialState state, std::optional<double> value)
 // Error(kRuntime) "trial #N of study "S" has already finished (STATE); it cannot change".
 [[noreturn]] void throw_finished(int64_t number, const std::string& study_name, TrialState state);
 void check_step(int64_t step);  // intermediate steps are >= 0
+
+// A thread that calls `beat` every `interval_s` seconds until destroyed (the destructor wakes it
+// and joins). An exception from `beat` is swallowed: a missed beat is retried next period, and
+// the grace period is there to absorb it.
+class HeartbeatThread {
+ public:
+  HeartbeatThread(double interval_s, std::function<void()> beat);
+  ~HeartbeatThread();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 // Heartbeats: the fail_reason of a dead worker's trial, and the re-queued copies the retry policy
 // allows for trials just marked FAIL.

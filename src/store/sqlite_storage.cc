@@ -39,9 +39,9 @@
 namespace hone {
 namespace {
 
-using store::parse_datetime;
-using store::value_from_row;
+using store::TrialRow;
 using store::value_type_of;
+namespace sql = store::sql;
 
 // The DDL exactly as SQLAlchemy 1.4 emits it for Optuna 3.1 (sqlite_master text included), so a
 // schema dump of a hone-made file equals one of an Optuna-made file.
@@ -98,9 +98,9 @@ const char* const kExtraIndex =
 // SQLAlchemy reads "YYYY-MM-DD HH:MM:SS.ffffff" (and '%f' gives "SS.SSS", hence the "000").
 #define HB_NOW "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
-class SqliteStorage final : public Storage, public store::StaleTrialReaper {
+class SqliteStorage final : public store::SqlStorageBase, public store::StaleTrialReaper, private store::TrialChildWriter {
  public:
-  SqliteStorage(const std::string& path, const SqlStorageOptions& o) : path_(path), opt_(o) {
+  SqliteStorage(const std::string& path, const SqlStorageOptions& o) : path_(path), opt_(o), records_(where()) {
     if (path_ != ":memory:") create_private_file();
     int rc = sqlite3_open_v2(path_.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -120,18 +120,11 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     }
     if (opt_.heartbeat_interval_s > 0) {
       if (opt_.grace_period_s <= 0) opt_.grace_period_s = 2 * opt_.heartbeat_interval_s;
-      heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
+      heartbeat_ = std::make_unique<store::HeartbeatThread>(opt_.heartbeat_interval_s, [this] { beat(); });
     }
   }
   ~SqliteStorage() override {
-    if (heartbeat_thread_.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(hb_mu_);
-        stopping_ = true;
-      }
-      hb_cv_.notify_all();
-      heartbeat_thread_.join();
-    }
+    heartbeat_.reset();  // before the connection goes
     close();
   }
 
@@ -141,7 +134,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     {
-      Stmt q(*this, "SELECT study_id FROM studies WHERE study_name=?");
+      Stmt q(*this, sql::kStudyIdByName);
       q.bind(1, name);
       if (q.step()) throw_invalid("a study named \"" + name + "\" already exists in " + where());
     }
@@ -149,7 +142,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     ins.bind(1, name);
     ins.run();
     int64_t id = sqlite3_last_insert_rowid(db_);
-    Stmt dir(*this, "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, 0)");
+    Stmt dir(*this, sql::kInsertDirection);
     dir.bind(1, to_string(direction));
     dir.bind(2, id);
     dir.run();
@@ -162,44 +155,38 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     Txn tx(*this, true);
     require_study(study_id);
     // Foreign keys are declared but not enforced (as under Optuna), so children go first.
-    for (const char* t : {"trial_params", "trial_values", "trial_intermediate_values", "trial_user_attributes",
-                          "trial_system_attributes", "trial_heartbeats"}) {
-      Stmt d(*this, std::string("DELETE FROM ") + t +
-                        " WHERE trial_id IN (SELECT trial_id FROM trials WHERE study_id=?)");
+    for (const char* t : sql::kTrialChildTables) {
+      Stmt d(*this, sql::delete_trial_children(t));
       d.bind(1, study_id);
       d.run();
     }
-    for (const char* t : {"trials", "study_directions", "study_user_attributes", "study_system_attributes",
-                          "studies"}) {
-      Stmt d(*this, std::string("DELETE FROM ") + t + " WHERE study_id=?");
+    for (const char* t : sql::kStudyTables) {
+      Stmt d(*this, sql::delete_study_rows(t));
       d.bind(1, study_id);
       d.run();
     }
     tx.commit();
     // Rowids can be reused after a delete: drop everything cached for the study.
-    for (auto it = cache_.begin(); it != cache_.end();)
-      it = it->second.study_id == study_id ? cache_.erase(it) : std::next(it);
-    for (auto it = first_dist_.begin(); it != first_dist_.end();)
-      it = it->first.first == study_id ? first_dist_.erase(it) : std::next(it);
+    records_.forget_study(study_id);
   }
 
   int64_t get_study_id_from_name(const std::string& name) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt q(*this, "SELECT study_id FROM studies WHERE study_name=?");
+    Stmt q(*this, sql::kStudyIdByName);
     q.bind(1, name);
     if (!q.step()) throw_invalid("no study named \"" + name + "\" in " + where());
     return q.i64(0);
   }
   std::string get_study_name(int64_t study_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt q(*this, "SELECT study_name FROM studies WHERE study_id=?");
+    Stmt q(*this, sql::kStudyName);
     q.bind(1, study_id);
     if (!q.step()) no_study(study_id);
     return q.text(0);
   }
   Direction get_study_direction(int64_t study_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt q(*this, "SELECT direction, objective FROM study_directions WHERE study_id=? ORDER BY objective");
+    Stmt q(*this, sql::kDirections);
     q.bind(1, study_id);
     if (!q.step()) no_study(study_id);
     std::string d = q.text(0);
@@ -211,22 +198,10 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
   }
   std::vector<std::string> get_all_study_names() override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt q(*this, "SELECT study_name FROM studies ORDER BY study_id");
+    Stmt q(*this, sql::kStudyNames);
     std::vector<std::string> out;
     while (q.step()) out.push_back(q.text(0));
     return out;
-  }
-  void set_study_user_attr(int64_t id, const std::string& k, const json& v) override {
-    set_study_attr("study_user_attributes", id, k, v);
-  }
-  void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
-    set_study_attr("study_system_attributes", id, k, v);
-  }
-  std::map<std::string, json> get_study_user_attrs(int64_t id) override {
-    return get_study_attrs("study_user_attributes", id);
-  }
-  std::map<std::string, json> get_study_system_attrs(int64_t id) override {
-    return get_study_attrs("study_system_attributes", id);
   }
 
   // ---- trials ----
@@ -235,47 +210,17 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     require_study(study_id);
-    TrialState state = templ ? templ->state : TrialState::running;
-    std::optional<Clock::time_point> start, complete;
-    if (!templ) {
-      start = Clock::now();
-    } else if (state != TrialState::waiting) {
-      start = templ->datetime_start ? templ->datetime_start : std::optional(Clock::now());
-      complete = templ->datetime_complete;
-      if (is_finished(state) && !complete) complete = Clock::now();
-    }
-    Stmt ins(*this,
-             "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES "
-             "((SELECT IFNULL(MAX(number) + 1, 0) FROM trials WHERE study_id=?), ?, ?, ?, ?)");
-    ins.bind(1, study_id);
-    ins.bind(2, study_id);
-    ins.bind(3, to_string(state));
-    bind_time(ins, 4, start);
-    bind_time(ins, 5, complete);
-    ins.run();
-    int64_t id = sqlite3_last_insert_rowid(db_);
-    if (templ) {
-      for (auto& [name, v] : templ->params) {
-        auto d = templ->distributions.find(name);
-        if (d == templ->distributions.end())
-          throw_invalid("trial template: parameter \"" + name + "\" has no distribution");
-        check_param(study_id, name, d->second);
-        insert_param(id, name, v, d->second);
-      }
-      if (templ->value && (state == TrialState::complete || state == TrialState::pruned))
-        upsert_value(id, *templ->value);
-      for (auto& [step, v] : templ->intermediate_values) upsert_intermediate(id, step, v);
-      for (auto& [k, v] : templ->user_attrs) upsert_trial_attr("trial_user_attributes", id, k, v);
-      for (auto& [k, v] : templ->system_attrs) upsert_trial_attr("trial_system_attributes", id, k, v);
-    }
-    if (state == TrialState::running) start_heartbeat(id);
+    store::TrialStart st = store::trial_start(templ);
+    int64_t id = insert_trial(study_id, st);
+    if (templ) store::write_template_children(*this, study_id, id, *templ);
+    if (st.state == TrialState::running) start_heartbeat(id);
     tx.commit();
     return id;
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt q(*this, "SELECT trial_id FROM trials WHERE study_id=? AND number=?");
+    Stmt q(*this, sql::kTrialIdByNumber);
     q.bind(1, study_id);
     q.bind(2, number);
     if (!q.step())
@@ -296,7 +241,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
                        const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
-    Row r = writable_trial(trial_id);
+    TrialRow r = writable_trial(trial_id);
     check_param(r.study_id, name, dist);
     insert_param(trial_id, name, internal, dist);
     tx.commit();
@@ -306,11 +251,9 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     if (state == TrialState::running) {
-      Row r = trial_row(trial_id);
+      TrialRow r = trial_row(trial_id);
       if (r.state != TrialState::waiting) return false;
-      // The claim: conditional, so a trial is RUNNING for exactly one worker even if some other
-      // writer (an Optuna process) does not lock as we do.
-      Stmt u(*this, "UPDATE trials SET state='RUNNING', datetime_start=? WHERE trial_id=? AND state='WAITING'");
+      Stmt u(*this, sql::kClaim);
       bind_time(u, 1, Clock::now());
       u.bind(2, trial_id);
       u.run();
@@ -319,14 +262,9 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
       tx.commit();
       return true;
     }
-    Row r = writable_trial(trial_id);
-    if (state == TrialState::complete && (!value || std::isnan(*value)))
-      throw_runtime("trial #" + std::to_string(r.number) + ": COMPLETE needs a value");
-    // NaN is never stored as an objective value (Optuna turns it into FAIL); a PRUNED trial
-    // keeps its value only when it is a number.
-    if (value && !std::isnan(*value) && (state == TrialState::complete || state == TrialState::pruned))
-      upsert_value(trial_id, *value);
-    Stmt u(*this, "UPDATE trials SET state=?, datetime_complete=? WHERE trial_id=? AND state=?");
+    TrialRow r = writable_trial(trial_id);
+    if (store::stores_value(r.number, state, value)) upsert_value(trial_id, *value);
+    Stmt u(*this, sql::kFinish);
     u.bind(1, to_string(state));
     bind_time(u, 2, is_finished(state) ? std::optional(Clock::now()) : std::nullopt);
     u.bind(3, trial_id);
@@ -344,19 +282,13 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     upsert_intermediate(trial_id, step, value);
     tx.commit();
   }
-  void set_trial_user_attr(int64_t trial_id, const std::string& k, const json& v) override {
-    set_trial_attr("trial_user_attributes", trial_id, k, v);
-  }
-  void set_trial_system_attr(int64_t trial_id, const std::string& k, const json& v) override {
-    set_trial_attr("trial_system_attributes", trial_id, k, v);
-  }
 
   FrozenTrial get_trial(int64_t trial_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, false);  // one snapshot for the row and its children
-    Row r = trial_row(trial_id);
-    if (auto c = cached(r)) return *c;
-    std::vector<Row> rows{r};
+    TrialRow r = trial_row(trial_id);
+    if (auto c = records_.cached(r)) return *c;
+    std::vector<TrialRow> rows{r};
     auto out = load(rows, false, 0, 0);
     tx.commit();
     return out[0];
@@ -366,14 +298,12 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, false);
     require_study(study_id);
-    Stmt q(*this,
-           "SELECT trial_id, number, study_id, state, datetime_start, datetime_complete FROM trials "
-           "WHERE study_id=? AND number>=? ORDER BY number");
+    Stmt q(*this, sql::kTrialsOfStudy);
     q.bind(1, study_id);
     q.bind(2, min_number);
-    std::vector<Row> rows;
+    std::vector<TrialRow> rows;
     while (q.step()) {
-      Row r = row_from(q);
+      TrialRow r = row_from(q);
       if (states.has(r.state)) rows.push_back(std::move(r));
     }
     q.reset();
@@ -386,7 +316,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, false);
     require_study(study_id);
-    Stmt q(*this, "SELECT state, COUNT(*) FROM trials WHERE study_id=? GROUP BY state");
+    Stmt q(*this, sql::kCountByState);
     q.bind(1, study_id);
     int64_t n = 0;
     while (q.step())
@@ -403,15 +333,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
       Txn tx(*this, false);
       require_study(study_id);
       Direction d = direction_locked(study_id);
-      // ±inf are NULL in `value`: order by the type first so they sort as the numbers they are
-      // (Optuna 3.1 sorted NULL first and could call +inf the best of a minimisation, #4420).
-      std::string sql =
-          "SELECT t.trial_id FROM trials t JOIN trial_values v ON v.trial_id=t.trial_id AND v.objective=0 "
-          "WHERE t.study_id=? AND t.state='COMPLETE' AND v.value_type!='NAN' ORDER BY "
-          "CASE v.value_type WHEN 'INF_NEG' THEN -1 WHEN 'INF_POS' THEN 1 ELSE 0 END " +
-          std::string(d == Direction::minimize ? "ASC, v.value ASC" : "DESC, v.value DESC") +
-          ", t.number ASC LIMIT 1";
-      Stmt q(*this, sql);
+      Stmt q(*this, sql::best_trial(d));
       q.bind(1, study_id);
       if (!q.step()) return std::nullopt;
       best_id = q.i64(0);
@@ -437,25 +359,21 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
       std::vector<int64_t> ids;
       while (q.step()) ids.push_back(q.i64(0));
       q.reset();
-      std::vector<Row> rows;
+      std::vector<TrialRow> rows;
       for (int64_t id : ids) {
         if (owned_.count(id)) continue;
-        Stmt u(*this, "UPDATE trials SET state='FAIL', datetime_complete=? WHERE trial_id=? AND state='RUNNING'");
+        Stmt u(*this, sql::kFailRunning);
         bind_time(u, 1, Clock::now());
         u.bind(2, id);
         u.run();
         if (sqlite3_changes(db_) != 1) continue;
-        upsert_trial_attr("trial_system_attributes", id, "fail_reason",
-                          "no heartbeat for more than " + fmt_seconds(opt_.grace_period_s) +
-                              " s: its worker died or hung");
+        upsert_trial_attr("trial_system_attributes", id, "fail_reason", store::stale_fail_reason(opt_.grace_period_s));
         rows.push_back(trial_row(id));
       }
       dead = load(rows, false, 0, 0);
-      for (auto& t : dead) {
-        if (opt_.max_retries <= 0) continue;
-        FrozenTrial re = store::make_retry_template(t);
-        if (static_cast<int>(re.system_attrs["retry_history"].size()) > opt_.max_retries) continue;
-        insert_template_locked(study_id, re);
+      for (const FrozenTrial& re : store::retry_templates(dead, opt_.max_retries)) {
+        int64_t id = insert_trial(study_id, store::trial_start(&re));
+        store::write_template_children(*this, study_id, id, re, false);
       }
       tx.commit();
     }
@@ -540,12 +458,6 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     bool open_ = false;
   };
 
-  struct Row {
-    int64_t trial_id, number, study_id;
-    TrialState state;
-    std::string start, complete;
-  };
-
   // Lock waits: short jittered sleeps, growing to 2 ms, until `timeout`. SQLite's default
   // handler sleeps up to 100 ms per try, which under 8 writers turns microsecond transactions
   // into long convoys.
@@ -564,7 +476,7 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::string msg = sqlite3_errmsg(db_);
     int prim = rc & 0xff;
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-      throw_runtime(where() + ": database is locked for more than " + fmt_seconds(opt_.timeout_s) +
+      throw_runtime(where() + ": database is locked for more than " + store::fmt_seconds(opt_.timeout_s) +
                     " s (raise ?timeout=) during: " + what);
     if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
       throw_data(where() + ": not a valid SQLite database (" + msg + ")");
@@ -580,11 +492,6 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     if (rc != SQLITE_OK) fail(rc, sql);
   }
   std::string where() const { return "sqlite storage \"" + path_ + "\""; }
-  static std::string fmt_seconds(double s) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", s);
-    return b;
-  }
 
   void close() {
     for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
@@ -661,8 +568,8 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     std::string d = q.text(0);
     return d == "NOT_SET" ? Direction::minimize : direction_from_string(d);
   }
-  static Row row_from(Stmt& q) {
-    Row r;
+  static TrialRow row_from(Stmt& q) {
+    TrialRow r;
     r.trial_id = q.i64(0);
     r.number = q.null(1) ? -1 : q.i64(1);
     r.study_id = q.i64(2);
@@ -671,25 +578,32 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     r.complete = q.text(5);
     return r;
   }
-  Row trial_row(int64_t trial_id) {
-    Stmt q(*this,
-           "SELECT trial_id, number, study_id, state, datetime_start, datetime_complete FROM trials WHERE "
-           "trial_id=?");
+  TrialRow trial_row(int64_t trial_id) {
+    Stmt q(*this, sql::kTrialRow);
     q.bind(1, trial_id);
     if (!q.step()) throw_invalid("no trial with id " + std::to_string(trial_id) + " in " + where());
     return row_from(q);
   }
-  Row writable_trial(int64_t trial_id) {
-    Row r = trial_row(trial_id);
+  TrialRow writable_trial(int64_t trial_id) {
+    TrialRow r = trial_row(trial_id);
     if (is_finished(r.state)) {
       std::string name = "?";
-      Stmt q(*this, "SELECT study_name FROM studies WHERE study_id=?");
+      Stmt q(*this, sql::kStudyName);
       q.bind(1, r.study_id);
       if (q.step()) name = q.text(0);
-      throw_runtime("trial #" + std::to_string(r.number) + " of study \"" + name + "\" has already finished (" +
-                    to_string(r.state) + "); it cannot change");
+      store::throw_finished(r.number, name, r.state);
     }
     return r;
+  }
+  int64_t insert_trial(int64_t study_id, const store::TrialStart& st) {
+    Stmt ins(*this, sql::kInsertTrial);
+    ins.bind(1, study_id);
+    ins.bind(2, study_id);
+    ins.bind(3, to_string(st.state));
+    bind_time(ins, 4, st.start);
+    bind_time(ins, 5, st.complete);
+    ins.run();
+    return sqlite3_last_insert_rowid(db_);
   }
 
   static void bind_time(Stmt& q, int i, std::optional<Clock::time_point> t) {
@@ -698,55 +612,35 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
   }
 
   // ---- writes (caller holds mu_ and a write transaction) ----
-  const Distribution& parse_dist(const std::string& text) {
-    auto it = dist_text_.find(text);
-    if (it == dist_text_.end()) it = dist_text_.emplace(text, Distribution::from_json_string(text)).first;
-    return it->second;
-  }
-  void check_param(int64_t study_id, const std::string& name, const Distribution& d) {
-    auto key = std::make_pair(study_id, name);
-    auto it = first_dist_.find(key);
-    if (it == first_dist_.end()) {
-      Stmt q(*this,
-             "SELECT p.distribution_json FROM trial_params p JOIN trials t ON p.trial_id=t.trial_id "
-             "WHERE t.study_id=? AND p.param_name=? ORDER BY p.param_id LIMIT 1");
+  // TrialChildWriter
+  void check_param(int64_t study_id, const std::string& name, const Distribution& d) override {
+    records_.check_param(study_id, name, d, [&]() -> std::optional<std::string> {
+      Stmt q(*this, sql::kFirstDistribution);
       q.bind(1, study_id);
       q.bind(2, name);
-      if (!q.step()) return;  // first use in the study: nothing to be compatible with
-      it = first_dist_.emplace(key, parse_dist(q.text(0))).first;
-    }
-    if (!it->second.compatible(d))
-      throw_invalid("parameter \"" + name + "\": " + d.describe() + " is incompatible with its earlier distribution " +
-                    it->second.describe() + " in study " + std::to_string(study_id) + " of " + where() +
-                    " (kind, log and choices must not change)");
+      if (!q.step()) return std::nullopt;
+      return q.text(0);
+    });
   }
-  void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) {
-    Stmt q(*this,
-           "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?) "
-           "ON CONFLICT (trial_id, param_name) DO UPDATE SET param_value=excluded.param_value, "
-           "distribution_json=excluded.distribution_json");
+  void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) override {
+    Stmt q(*this, sql::kInsertParam);
     q.bind(1, trial_id);
     q.bind(2, name);
     q.bind(3, v);
     q.bind(4, d.to_json_string());
     q.run();
   }
-  void upsert_value(int64_t trial_id, double v) {
-    Stmt q(*this,
-           "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?) "
-           "ON CONFLICT (trial_id, objective) DO UPDATE SET value=excluded.value, value_type=excluded.value_type");
+  void upsert_value(int64_t trial_id, double v) override {
+    Stmt q(*this, sql::kUpsertValue);
     q.bind(1, trial_id);
     if (std::isfinite(v)) q.bind(2, v);
     else q.bind_null(2);
     q.bind(3, value_type_of(v));
     q.run();
   }
-  void upsert_intermediate(int64_t trial_id, int64_t step, double v) {
-    if (step < 0) throw_invalid("intermediate value step must be >= 0, got " + std::to_string(step));
-    Stmt q(*this,
-           "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) "
-           "VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, step) DO UPDATE SET "
-           "intermediate_value=excluded.intermediate_value, intermediate_value_type=excluded.intermediate_value_type");
+  void upsert_intermediate(int64_t trial_id, int64_t step, double v) override {
+    store::check_step(step);
+    Stmt q(*this, sql::kUpsertIntermediate);
     q.bind(1, trial_id);
     q.bind(2, step);
     if (std::isfinite(v)) q.bind(3, v);
@@ -754,98 +648,58 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
     q.bind(4, value_type_of(v));
     q.run();
   }
-  void upsert_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) {
-    Stmt q(*this, std::string("INSERT INTO ") + table +
-                      " (trial_id, \"key\", value_json) VALUES (?, ?, ?) ON CONFLICT (trial_id, \"key\") "
-                      "DO UPDATE SET value_json=excluded.value_json");
+  void upsert_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
+    Stmt q(*this, sql::upsert_trial_attr(table));
     q.bind(1, trial_id);
     q.bind(2, k);
     q.bind(3, python_json_dumps(v));
     q.run();
   }
-  void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) {
+  void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     writable_trial(trial_id);
     upsert_trial_attr(table, trial_id, k, v);
     tx.commit();
   }
-  void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) {
+  void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     require_study(study_id);
-    Stmt q(*this, std::string("INSERT INTO ") + table +
-                      " (study_id, \"key\", value_json) VALUES (?, ?, ?) ON CONFLICT (study_id, \"key\") "
-                      "DO UPDATE SET value_json=excluded.value_json");
+    Stmt q(*this, sql::upsert_study_attr(table));
     q.bind(1, study_id);
     q.bind(2, k);
     q.bind(3, python_json_dumps(v));
     q.run();
     tx.commit();
   }
-  std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) {
+  std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, false);
     require_study(study_id);
-    Stmt q(*this, std::string("SELECT \"key\", value_json FROM ") + table + " WHERE study_id=?");
+    Stmt q(*this, sql::select_study_attrs(table));
     q.bind(1, study_id);
     std::map<std::string, json> out;
-    while (q.step()) out[q.text(0)] = parse_attr(q.text(1));
+    while (q.step()) out[q.text(0)] = records_.attr(q.text(1));
     q.reset();
     tx.commit();
     return out;
   }
-  json parse_attr(const std::string& text) {
-    try {
-      return store::parse_python_json(text);
-    } catch (const json::exception& e) {
-      throw_data(where() + ": attribute value is not JSON: " + text.substr(0, 80));
-    }
-  }
-  void insert_template_locked(int64_t study_id, const FrozenTrial& t) {
-    Stmt ins(*this,
-             "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES "
-             "((SELECT IFNULL(MAX(number) + 1, 0) FROM trials WHERE study_id=?), ?, ?, NULL, NULL)");
-    ins.bind(1, study_id);
-    ins.bind(2, study_id);
-    ins.bind(3, to_string(t.state));
-    ins.run();
-    int64_t id = sqlite3_last_insert_rowid(db_);
-    for (auto& [name, v] : t.params) insert_param(id, name, v, t.distributions.at(name));
-    for (auto& [k, v] : t.user_attrs) upsert_trial_attr("trial_user_attributes", id, k, v);
-    for (auto& [k, v] : t.system_attrs) upsert_trial_attr("trial_system_attributes", id, k, v);
-  }
-
   // ---- reads (caller holds mu_ and a transaction) ----
-  std::optional<FrozenTrial> cached(const Row& r) {
-    auto it = cache_.find(r.trial_id);
-    if (it == cache_.end()) return std::nullopt;
-    const Entry& e = it->second;
-    if (e.number != r.number || e.study_id != r.study_id || e.trial.state != r.state || e.start != r.start ||
-        e.complete != r.complete)
-      return std::nullopt;
-    return e.trial;
-  }
-
   // Loads the trials of `rows` (in that order). With `range`, children are read for the whole
   // (study, number >= min_number) range in one query per table when many trials are missing from
   // the cache; otherwise per trial by index.
-  std::vector<FrozenTrial> load(const std::vector<Row>& rows, bool range, int64_t study_id, int64_t min_number) {
+  std::vector<FrozenTrial> load(const std::vector<TrialRow>& rows, bool range, int64_t study_id,
+                                int64_t min_number) {
     std::vector<FrozenTrial> out(rows.size());
     std::unordered_map<int64_t, size_t> need;  // trial_id -> index in out
     for (size_t i = 0; i < rows.size(); ++i) {
-      if (auto c = cached(rows[i])) {
+      if (auto c = records_.cached(rows[i])) {
         out[i] = std::move(*c);
         continue;
       }
-      const Row& r = rows[i];
-      FrozenTrial& t = out[i];
-      t.trial_id = r.trial_id;
-      t.number = r.number;
-      t.state = r.state;
-      if (!r.start.empty()) t.datetime_start = parse_datetime(r.start);
-      if (!r.complete.empty()) t.datetime_complete = parse_datetime(r.complete);
-      need.emplace(r.trial_id, i);
+      out[i] = records_.from_row(rows[i]);
+      need.emplace(rows[i].trial_id, i);
     }
     if (need.empty()) return out;
     auto sink = [&](int64_t id) -> FrozenTrial* {
@@ -871,28 +725,16 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
       }
     };
     for_each("value, value_type", "trial_values", bulk ? " AND objective=0" : " AND objective=0",
-             [&](FrozenTrial& t, Stmt& q) {
-               double v = value_from_row(q.dbl(1), q.null(1), q.text(2));
-               if (!std::isnan(v)) t.value = v;
-             });
-    for_each("param_name, param_value, distribution_json", "trial_params", "", [&](FrozenTrial& t, Stmt& q) {
-      std::string name = q.text(1);
-      t.params[name] = q.dbl(2);
-      t.distributions.emplace(name, parse_dist(q.text(3)));
-    });
+             [&](FrozenTrial& t, Stmt& q) { records_.add_value(t, q.dbl(1), q.null(1), q.text(2)); });
+    for_each("param_name, param_value, distribution_json", "trial_params", "",
+             [&](FrozenTrial& t, Stmt& q) { records_.add_param(t, q.text(1), q.dbl(2), q.text(3)); });
     for_each("step, intermediate_value, intermediate_value_type", "trial_intermediate_values", "",
-             [&](FrozenTrial& t, Stmt& q) {
-               t.intermediate_values[q.i64(1)] = value_from_row(q.dbl(2), q.null(2), q.text(3));
-             });
+             [&](FrozenTrial& t, Stmt& q) { records_.add_intermediate(t, q.i64(1), q.dbl(2), q.null(2), q.text(3)); });
     for_each("\"key\", value_json", "trial_user_attributes", "",
-             [&](FrozenTrial& t, Stmt& q) { t.user_attrs[q.text(1)] = parse_attr(q.text(2)); });
+             [&](FrozenTrial& t, Stmt& q) { t.user_attrs[q.text(1)] = records_.attr(q.text(2)); });
     for_each("\"key\", value_json", "trial_system_attributes", "",
-             [&](FrozenTrial& t, Stmt& q) { t.system_attrs[q.text(1)] = parse_attr(q.text(2)); });
-    for (auto& [id, idx] : need) {
-      const Row& r = rows[idx];
-      if (is_finished(r.state))
-        cache_[id] = Entry{r.number, r.study_id, r.start, r.complete, out[idx]};
-    }
+             [&](FrozenTrial& t, Stmt& q) { t.system_attrs[q.text(1)] = records_.attr(q.text(2)); });
+    for (auto& [id, idx] : need) records_.remember(rows[idx], out[idx]);
     return out;
   }
 
@@ -908,47 +750,29 @@ class SqliteStorage final : public Storage, public store::StaleTrialReaper {
   }
   void stop_heartbeat(int64_t trial_id) { owned_.erase(trial_id); }
 
-  void heartbeat_loop() {
-    auto period = std::chrono::duration<double>(opt_.heartbeat_interval_s);
-    std::unique_lock<std::mutex> lk(hb_mu_);
-    while (!hb_cv_.wait_for(lk, period, [&] { return stopping_; })) {
-      try {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (owned_.empty()) continue;
-        Txn tx(*this, true);
-        Stmt q(*this, "UPDATE trial_heartbeats SET heartbeat=" HB_NOW " WHERE trial_id=?");
-        for (int64_t id : owned_) {
-          q.bind(1, id);
-          q.run();
-          q.reset();
-        }
-        tx.commit();
-      } catch (const std::exception&) {
-        // A missed beat is retried next period; the grace period is meant to absorb it.
-      }
+  void beat() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (owned_.empty()) return;
+    Txn tx(*this, true);
+    Stmt q(*this, "UPDATE trial_heartbeats SET heartbeat=" HB_NOW " WHERE trial_id=?");
+    for (int64_t id : owned_) {
+      q.bind(1, id);
+      q.run();
+      q.reset();
     }
+    tx.commit();
   }
 
-  struct Entry {
-    int64_t number, study_id;
-    std::string start, complete;
-    FrozenTrial trial;
-  };
 
   std::string path_;
   SqlStorageOptions opt_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // guards everything below and the connection
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
-  std::unordered_map<int64_t, Entry> cache_;                          // finished trials by id
-  std::map<std::pair<int64_t, std::string>, Distribution> first_dist_;  // (study, param) -> first seen
-  std::unordered_map<std::string, Distribution> dist_text_;            // distribution_json -> parsed
+  store::TrialRecords records_;  // finished-trial cache, parsed distributions, first distributions
   std::set<int64_t> owned_;  // RUNNING trials this process beats for
   std::chrono::steady_clock::time_point busy_since_;
-  std::thread heartbeat_thread_;
-  std::mutex hb_mu_;
-  std::condition_variable hb_cv_;
-  bool stopping_ = false;
+  std::unique_ptr<store::HeartbeatThread> heartbeat_;
 };
 
 }  // namespace
