@@ -3,6 +3,7 @@
 #
 #   eval "$(bash scripts/start-postgres.sh)"      # sets HONE_TEST_PG_URL (and HONE_TEST_PG_DIR)
 #   ... run the tests ...
+#   bash scripts/start-postgres.sh --restart       # restarts it in place (same port, same data)
 #   bash scripts/start-postgres.sh --stop          # stops it and removes its data directory
 #
 # The server runs as an unprivileged user (initdb refuses root; as root we use "nobody"), from a
@@ -19,6 +20,15 @@ log() { echo "start-postgres: $*" >&2; }
 as_user() {  # run a command as the server's user
   if [[ $(id -u) == 0 ]]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
 }
+
+if [[ "${1:-}" == "--restart" ]]; then
+  # For the reconnect tests: every client connection is cut; pg_ctl reuses the start options.
+  [[ -f "$state_file" ]] || { log "no server to restart ($state_file missing)"; exit 1; }
+  # shellcheck disable=SC1090
+  source "$state_file"
+  as_user "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 restart >/dev/null
+  exit 0
+fi
 
 if [[ "${1:-}" == "--stop" ]]; then
   [[ -f "$state_file" ]] || exit 0

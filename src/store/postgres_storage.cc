@@ -136,6 +136,23 @@ class Result {
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
 };
 
+// `msg` with every occurrence of the password in `conninfo` replaced by ***: libpq quotes the
+// connection string in some of its messages.
+std::string scrub(std::string msg, const std::string& conninfo) {
+  std::string password;
+  if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), nullptr)) {
+    for (PQconninfoOption* o = opts; o->keyword; ++o)
+      if (std::strcmp(o->keyword, "password") == 0 && o->val) password = o->val;
+    PQconninfoFree(opts);
+  }
+  // Unparsable strings: mask what follows "user:" up to '@' as mask_storage_url does.
+  std::string masked = mask_storage_url(conninfo);
+  for (size_t p; !conninfo.empty() && (p = msg.find(conninfo)) != std::string::npos;)
+    msg.replace(p, conninfo.size(), masked);
+  for (size_t p; !password.empty() && (p = msg.find(password)) != std::string::npos;) msg.replace(p, password.size(), "***");
+  return msg;
+}
+
 // "SELECT ... WHERE a=? AND b=?" -> "... a=$1 AND b=$2" ('?' inside quotes left alone).
 std::string number_placeholders(const std::string& sql) {
   std::string out;
@@ -389,8 +406,9 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
       if (conn_) PQfinish(conn_);
       conn_ = nullptr;
-      throw_io(where() + ": cannot connect: " + one_line(msg));
+      throw_io(where() + ": cannot connect: " + one_line(scrub(msg, conninfo_)));
     }
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // "already exists, skipping"
     // ISO datetimes (what parse_datetime reads) and doubles that round-trip on any server version.
     PQclear(PQexec(conn_, "SET DateStyle TO ISO; SET extra_float_digits TO 3; SET client_encoding TO 'UTF8'"));
   }
@@ -698,7 +716,8 @@ std::shared_ptr<Storage> make_postgres_storage(const std::string& conninfo, cons
     if (err) PQfreemem(err);
     for (char& ch : msg)
       if (ch == '\n') ch = ' ';
-    throw_io("postgresql storage \"" + mask_storage_url(conninfo) + "\": bad connection string: " + msg);
+    throw_io("postgresql storage \"" + mask_storage_url(conninfo) + "\": bad connection string: " +
+             scrub(scrub(msg, conninfo), c));
   }
   PQconninfoFree(parsed);
   return std::make_shared<PostgresStorage>(c, options);

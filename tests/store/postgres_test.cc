@@ -1,0 +1,340 @@
+// The PostgreSQL backend against a real server (scripts/start-postgres.sh; skipped without
+// HONE_TEST_PG_URL): many fork()ed workers on one study, a worker killed mid-trial and found by
+// heartbeat, a server restart in the middle of a run, names that look like SQL, Optuna 3.1's own
+// schema and Optuna reading a hone study (when /usr/bin/python3 has psycopg2).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "hone/error.h"
+#include "hone/store.h"
+#include "hone/tune/pruner.h"
+#include "hone/tune/sampler.h"
+#include "hone/tune/study.h"
+#include "pg_test_util.h"
+#include "store/sql_common.h"
+#include "store_test_util.h"
+
+using namespace hone;
+using namespace hone::testing;
+
+namespace {
+
+// Runs fn in a child process; the child exits 0 if fn returned, 1 if it threw (message on stderr).
+// The parent must hold no open connection it lets the child use (each child opens its own).
+template <class F>
+pid_t spawn(F fn) {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "worker %d: %s\n", getpid(), e.what());
+      code = 1;
+    }
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  return pid;
+}
+int wait_exit(pid_t pid) {
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+double objective(Trial& t) {
+  double x = t.suggest_float("x", 0, 1);
+  for (int s = 0; s < 3; ++s) t.report(x + s, s);
+  return x;
+}
+
+int64_t count(const std::string& url, const std::string& where) {
+  return std::stoll(pg_one(url, "SELECT COUNT(*) FROM trials WHERE " + where));
+}
+
+bool have_psycopg2() {
+  static int ok = -1;
+  if (ok < 0)
+    ok = std::system((std::string(kPeerPython) + " -c 'import optuna, psycopg2' >/dev/null 2>&1").c_str()) == 0;
+  return ok == 1;
+}
+#define REQUIRE_OPTUNA_PG()                                                                        \
+  do {                                                                                             \
+    HONE_REQUIRE_PG();                                                                             \
+    if (!have_psycopg2())                                                                          \
+      GTEST_SKIP() << "/usr/bin/python3 lacks optuna or psycopg2 (apt-get install python3-psycopg2)"; \
+  } while (0)
+
+// The repository root, for scripts/start-postgres.sh (this file is tests/store/postgres_test.cc).
+std::string repo_root() {
+  std::string f = __FILE__;
+  return f.substr(0, f.rfind("/tests/store/"));
+}
+
+}  // namespace
+
+TEST(Postgres, EightWorkersGetDenseNumbersAndClaimEachEnqueuedTrialOnce) {
+  HONE_REQUIRE_PG();
+  const int kWorkers = 8, kPerWorker = 20, kEnqueued = 16;
+  std::string url = fresh_pg_database("mp");
+  {
+    auto study = create_study({.name = "mp", .storage = make_postgres_storage(url)});
+    for (int i = 0; i < kEnqueued; ++i) study->enqueue_trial({{"x", (i + 0.5) / kEnqueued}});
+  }
+  std::vector<pid_t> pids;
+  for (int w = 0; w < kWorkers; ++w)
+    pids.push_back(spawn([&, w] {
+      auto study = load_study("mp", make_postgres_storage(url, {.timeout_s = 30}),
+                              make_random_sampler(static_cast<uint64_t>(100 + w)), make_nop_pruner());
+      study->optimize(objective, {.n_trials = kPerWorker, .catch_exceptions = false});
+    }));
+  for (pid_t pid : pids) EXPECT_EQ(wait_exit(pid), 0) << "a worker failed (see stderr)";
+
+  auto s = make_postgres_storage(url);
+  auto trials = s->get_all_trials(s->get_study_id_from_name("mp"));
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kWorkers * kPerWorker));
+  std::multiset<double> fixed;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));  // unique and gapless
+    EXPECT_EQ(trials[i].state, TrialState::complete) << "trial " << i;
+    EXPECT_EQ(trials[i].intermediate_values.size(), 3u);
+    if (trials[i].system_attrs.count("fixed_params")) fixed.insert(trials[i].params.at("x"));
+  }
+  ASSERT_EQ(fixed.size(), static_cast<size_t>(kEnqueued));  // claimed once each, none left WAITING
+  for (int i = 0; i < kEnqueued; ++i) EXPECT_EQ(fixed.count((i + 0.5) / kEnqueued), 1u) << i;
+  // The same, asked of the database itself.
+  EXPECT_EQ(pg_one(url, "SELECT COUNT(DISTINCT number) = COUNT(*) AND MAX(number) = COUNT(*) - 1 FROM trials"), "t");
+}
+
+TEST(Postgres, KilledWorkersTrialIsFoundByHeartbeatAndRequeued) {
+  HONE_REQUIRE_PG();
+  std::string url = fresh_pg_database("hb");
+  SqlStorageOptions hb{.heartbeat_interval_s = 0.2, .grace_period_s = 0.8, .max_retries = 1};
+  { create_study({.name = "hb", .storage = make_postgres_storage(url)}); }
+  pid_t pid = spawn([&] {
+    auto study = load_study("hb", make_postgres_storage(url, hb), make_random_sampler(7), make_nop_pruner());
+    study->optimize(objective, {.n_trials = 3});  // finished trials before the death survive it
+    Trial t = study->ask();
+    t.suggest_float("x", 0, 1);
+    t.set_user_attr("who", "dead worker");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // beats a few times
+    raise(SIGKILL);                                               // dies mid-trial
+  });
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  auto s = make_postgres_storage(url, hb);
+  int64_t sid = s->get_study_id_from_name("hb");
+  ASSERT_EQ(s->get_all_trials(sid).size(), 4u);
+  ASSERT_EQ(s->get_all_trials(sid).at(3).state, TrialState::running);
+  EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // still within the grace period
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(fail_stale_trials(*s, sid), 1);
+  EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // once only
+  auto trials = s->get_all_trials(sid);
+  ASSERT_EQ(trials.size(), 5u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(trials[i].state, TrialState::complete);
+  EXPECT_EQ(trials[3].state, TrialState::fail);
+  EXPECT_NE(trials[3].fail_reason().find("heartbeat"), std::string::npos) << trials[3].fail_reason();
+  EXPECT_EQ(trials[4].state, TrialState::waiting);
+  EXPECT_EQ(trials[4].system_attrs.at("retry_history"), json::array({3}));
+  EXPECT_EQ(trials[4].user_attrs.at("who"), "dead worker");
+  // The next worker picks the retry up with the dead trial's parameters.
+  auto study = load_study("hb", s, make_random_sampler(8), make_nop_pruner());
+  study->optimize(objective, {.n_trials = 1});
+  auto after = study->trials();
+  EXPECT_EQ(after[4].state, TrialState::complete);
+  EXPECT_EQ(after[4].params.at("x"), trials[3].params.at("x"));
+  // A live trial of another process keeps beating and is never failed.
+  int64_t live = s->create_new_trial(sid);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  auto other = make_postgres_storage(url, hb);
+  EXPECT_EQ(fail_stale_trials(*other, sid), 0);
+  EXPECT_EQ(other->get_trial(live).state, TrialState::running);
+}
+
+TEST(Postgres, WorkerSurvivesAServerRestartAndLosesNoFinishedTrial) {
+  HONE_REQUIRE_PG();
+  if (!std::getenv("HONE_TEST_PG_DIR")) GTEST_SKIP() << "HONE_TEST_PG_DIR unset: not our server to restart";
+  const int kTrials = 60;
+  std::string url = fresh_pg_database("restart");
+  { create_study({.name = "r", .storage = make_postgres_storage(url)}); }
+  pid_t pid = spawn([&] {
+    auto study = load_study("r", make_postgres_storage(url, {.timeout_s = 60}), make_random_sampler(1),
+                            make_nop_pruner());
+    study->optimize(
+        [](Trial& t) {
+          double v = objective(t);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return v;
+        },
+        {.n_trials = kTrials, .catch_exceptions = false});
+  });
+  // Restart twice while the worker is mid-run; what was COMPLETE before must stay.
+  int64_t seen = 0;
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    seen = count(url, "state='COMPLETE'");
+    int rc = std::system(("bash " + repo_root() + "/scripts/start-postgres.sh --restart").c_str());
+    ASSERT_EQ(rc, 0) << "restart failed";
+    EXPECT_GE(count(url, "state='COMPLETE'"), seen);
+  }
+  EXPECT_LT(seen, kTrials) << "the worker finished before the restarts; nothing was tested";
+  EXPECT_EQ(wait_exit(pid), 0) << "the worker did not survive the restart (see stderr)";
+  auto s = make_postgres_storage(url);
+  auto trials = s->get_all_trials(s->get_study_id_from_name("r"));
+  ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
+    EXPECT_EQ(trials[i].state, TrialState::complete) << "trial " << i;
+    EXPECT_EQ(trials[i].intermediate_values.size(), 3u) << "trial " << i;
+  }
+}
+
+TEST(Postgres, NamesWithQuotesUnicodeAndSqlRoundTrip) {
+  HONE_REQUIRE_PG();
+  std::string url = fresh_pg_database("names");
+  auto s = make_postgres_storage(url);
+  const std::vector<std::string> names = {"it's", "a\"b", "Robert'); DROP TABLE studies;--", "ünïcødé 学习 🚀",
+                                          "$1 ? %s \\x00\\", "back\\slash"};
+  for (const auto& n : names) {
+    int64_t sid = s->create_new_study(Direction::minimize, n);
+    EXPECT_EQ(s->get_study_name(sid), n);
+    EXPECT_EQ(s->get_study_id_from_name(n), sid);
+    s->set_study_user_attr(sid, n, n);
+    EXPECT_EQ(s->get_study_user_attrs(sid).at(n), n);
+    int64_t id = s->create_new_trial(sid);
+    s->set_trial_param(id, n, 1.0, Distribution::categorical({n, "x'y"}));
+    s->set_trial_system_attr(id, n, json{{n, n}});
+    s->set_trial_state_values(id, TrialState::complete, 2.0);
+    FrozenTrial t = s->get_trial(id);
+    EXPECT_EQ(t.param(n), "x'y");
+    EXPECT_EQ(t.system_attrs.at(n), (json{{n, n}}));
+  }
+  auto all = s->get_all_study_names();
+  EXPECT_EQ(all, names);
+  EXPECT_EQ(pg_one(url, "SELECT COUNT(*) FROM studies"), std::to_string(names.size()));  // nothing dropped
+  EXPECT_THROW(s->create_new_study(Direction::minimize, names[2]), Error);  // still unique by name
+}
+
+TEST(Postgres, BadUrlOrUnreachableServerIsOneIoErrorWithoutThePassword) {
+  for (std::string url : {"postgresql://me:s3cret@127.0.0.1:1/db", "postgresql://me:s3cret@127.0.0.1:1/db?timeout=1",
+                          "postgresql://me:s3cret@[bad"}) {
+    try {
+      register_sql_storages();
+      open_storage(url);
+      ADD_FAILURE() << "no error for " << url;
+    } catch (const Error& e) {
+      std::string m = e.what();
+      EXPECT_EQ(e.kind(), ErrorKind::kIoError) << m;
+      EXPECT_EQ(m.find("s3cret"), std::string::npos) << m;
+      EXPECT_NE(m.find("***"), std::string::npos) << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    }
+  }
+  EXPECT_THROW(open_storage("postgresql://x@127.0.0.1/db?nope=1"), Error);  // unknown option
+}
+
+TEST(Postgres, SchemaEqualsWhatOptunaCreates) {
+  REQUIRE_OPTUNA_PG();
+  std::string theirs = fresh_pg_database("schema_optuna");
+  int rc;
+  std::string out = run_python(
+      "import optuna, sys\noptuna.logging.set_verbosity(optuna.logging.ERROR)\n"
+      "optuna.storages.RDBStorage(sys.argv[1])\n",
+      theirs, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const char* cols =
+      "SELECT table_name, column_name, data_type, udt_name, character_maximum_length, is_nullable, "
+      "column_default FROM information_schema.columns WHERE table_schema='public' ORDER BY 1, 2";
+  const char* enums =
+      "SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e JOIN pg_type t "
+      "ON t.oid=e.enumtypid GROUP BY 1 ORDER BY 1";
+  const char* cons =
+      "SELECT conrelid::regclass::text, contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+      "connamespace='public'::regnamespace ORDER BY 1, 2, 3";
+  const char* idx = "SELECT indexname FROM pg_indexes WHERE schemaname='public' AND indexname NOT LIKE '%_hone' ORDER BY 1";
+  const char* rows = "SELECT (SELECT row(v.*)::text FROM version_info v), (SELECT version_num FROM alembic_version)";
+  auto a_cols = pg_rows(theirs, cols), a_enums = pg_rows(theirs, enums), a_cons = pg_rows(theirs, cons),
+       a_idx = pg_rows(theirs, idx), a_rows = pg_rows(theirs, rows);
+  // fresh_pg_database drops `theirs` when it makes `mine`: compare against what was read before.
+  std::string mine = fresh_pg_database("schema_hone");
+  make_postgres_storage(mine);
+  EXPECT_EQ(pg_rows(mine, cols), a_cols);
+  EXPECT_EQ(pg_rows(mine, enums), a_enums);
+  EXPECT_EQ(pg_rows(mine, cons), a_cons);
+  EXPECT_EQ(pg_rows(mine, idx), a_idx);
+  EXPECT_EQ(pg_rows(mine, rows), a_rows);
+  EXPECT_FALSE(a_cols.empty());
+}
+
+TEST(Postgres, OptunaReadsAHoneStudyAndHoneContinuesAnOptunaStudy) {
+  REQUIRE_OPTUNA_PG();
+  std::string url = fresh_pg_database("interop");
+  register_sql_storages();
+  {
+    auto study = create_study({.name = "h2o", .storage = url, .direction = Direction::maximize,
+                               .pruner = make_nop_pruner(), .seed = 3});
+    study->optimize(
+        [](Trial& t) {
+          double x = t.suggest_float("x", -5, 5);
+          int64_t n = t.suggest_int("n", 1, 64, {.log = true});
+          std::string c = t.suggest_categorical("c", std::vector<std::string>{"relu", "it's", "gelu"});
+          for (int s = 0; s < 3; ++s) t.report(x + s, s);
+          t.set_user_attr("width", n * 2);
+          if (t.number() == 4) throw TrialPruned();
+          return -(x - 1) * (x - 1) + (c == "gelu");
+        },
+        {.n_trials = 8});
+    study->enqueue_trial({{"x", 0.5}});
+  }
+  int rc;
+  std::string out = run_python(R"PY(
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+s = optuna.load_study(study_name="h2o", storage=sys.argv[1])
+print("JSON:" + json.dumps({"direction": s.direction.name, "n": len(s.trials),
+    "states": [t.state.name for t in s.trials], "best": s.best_trial.number, "best_value": s.best_value,
+    "params": s.trials[0].params, "iv": {str(k): v for k, v in s.trials[0].intermediate_values.items()},
+    "width": s.trials[0].user_attrs["width"], "importances": len(optuna.importance.get_param_importances(s))}))
+def obj(t):
+    return t.suggest_float("x", -5, 5)
+s.optimize(obj, n_trials=2)   # Optuna continues it: runs the enqueued trial, then one more
+)PY",
+                               url, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto at = out.rfind("JSON:");
+  ASSERT_NE(at, std::string::npos) << out;
+  json j = store::parse_python_json(out.substr(at + 5, out.find('\n', at) - at - 5));
+  auto study = load_study("h2o", url);
+  auto trials = study->trials();
+  ASSERT_EQ(trials.size(), 10u);
+  EXPECT_EQ(j["direction"], "MAXIMIZE");
+  EXPECT_EQ(j["n"], 9);
+  EXPECT_EQ(j["states"][4], "PRUNED");
+  EXPECT_EQ(j["states"][8], "WAITING");
+  EXPECT_EQ(j["params"], trials[0].params_json());
+  EXPECT_DOUBLE_EQ(j["iv"]["2"].get<double>(), trials[0].intermediate_values.at(2));
+  EXPECT_EQ(j["width"], trials[0].user_attrs.at("width"));
+  EXPECT_EQ(j["best"], trials[static_cast<size_t>(j["best"].get<int>())].number);
+  EXPECT_EQ(j["importances"], 3);
+  // Optuna ran the enqueued trial (claimed it) and one more, with numbers 8 and 9.
+  EXPECT_EQ(trials[8].state, TrialState::complete);
+  EXPECT_EQ(trials[8].params.at("x"), 0.5);
+  EXPECT_EQ(trials[9].state, TrialState::complete);
+  // And hone goes on after Optuna.
+  study->optimize(objective, {.n_trials = 2});
+  EXPECT_EQ(study->trials().size(), 12u);
+  EXPECT_EQ(study->trials().back().number, 11);
+}
