@@ -18,14 +18,15 @@ build: deps
 demo: build
 	@bash scripts/demo.sh
 
+# scripts/test.sh starts a throw-away PostgreSQL server for the PG tests and always stops it.
 test: build
-	@ctest --preset release
+	@bash scripts/test.sh release
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 test-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	@ctest --preset asan
+	@bash scripts/test.sh asan
 
 bench: build
 	@bash bench/run_all.sh

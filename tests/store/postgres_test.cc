@@ -162,11 +162,35 @@ TEST(Postgres, KilledWorkersTrialIsFoundByHeartbeatAndRequeued) {
   EXPECT_EQ(other->get_trial(live).state, TrialState::running);
 }
 
+// A private server (its own state file), so restarting it cuts no other test's connections when
+// ctest runs tests in parallel.
+class PrivateServer {
+ public:
+  PrivateServer() : state_(::testing::TempDir() + "hone_pg_private_" + std::to_string(getpid()) + ".state") {
+    std::string out;
+    FILE* p = popen(("HONE_PG_STATE=" + state_ + " bash " + repo_root() + "/scripts/start-postgres.sh 2>/dev/null").c_str(), "r");
+    char buf[512];
+    while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+    if (p) pclose(p);
+    auto at = out.find("HONE_TEST_PG_URL=");
+    if (at != std::string::npos) url_ = out.substr(at + 17, out.find_first_of(" \n", at) - at - 17);
+  }
+  ~PrivateServer() { script("--stop"); }
+  const std::string& url() const { return url_; }
+  int script(const std::string& arg) {
+    return std::system(("HONE_PG_STATE=" + state_ + " bash " + repo_root() + "/scripts/start-postgres.sh " + arg).c_str());
+  }
+
+ private:
+  std::string state_, url_;
+};
+
 TEST(Postgres, WorkerSurvivesAServerRestartAndLosesNoFinishedTrial) {
   HONE_REQUIRE_PG();
-  if (!std::getenv("HONE_TEST_PG_DIR")) GTEST_SKIP() << "HONE_TEST_PG_DIR unset: not our server to restart";
+  PrivateServer server;
+  if (server.url().empty()) GTEST_SKIP() << "could not start a private PostgreSQL server to restart";
+  const std::string& url = server.url();
   const int kTrials = 60;
-  std::string url = fresh_pg_database("restart");
   { create_study({.name = "r", .storage = make_postgres_storage(url)}); }
   pid_t pid = spawn([&] {
     auto study = load_study("r", make_postgres_storage(url, {.timeout_s = 60}), make_random_sampler(1),
@@ -184,8 +208,7 @@ TEST(Postgres, WorkerSurvivesAServerRestartAndLosesNoFinishedTrial) {
   for (int round = 0; round < 2; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     seen = count(url, "state='COMPLETE'");
-    int rc = std::system(("bash " + repo_root() + "/scripts/start-postgres.sh --restart").c_str());
-    ASSERT_EQ(rc, 0) << "restart failed";
+    ASSERT_EQ(server.script("--restart"), 0) << "restart failed";
     EXPECT_GE(count(url, "state='COMPLETE'"), seen);
   }
   EXPECT_LT(seen, kTrials) << "the worker finished before the restarts; nothing was tested";
