@@ -1,4 +1,6 @@
-// hone tune study.toml [--set key=value ...] [--out DIR] [--n-trials N] [--timeout S] [--jobs N]
+// hone tune study.toml [--set key=value ...] [--out DIR] [--n-trials N] [--more N] [--timeout S] [--jobs N]
+//                      [--storage URL] [--workers N] [--fresh]
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -14,12 +17,15 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/tune_common.h"
 #include "cli/util.h"
+#include "cli/workers.h"
 #include "hone/config.h"
 #include "hone/error.h"
 #include "hone/metrics.h"
 #include "hone/objective.h"
 #include "hone/run.h"
+#include "hone/store.h"
 #include "hone/tune/command.h"
 #include "hone/tune/tune.h"
 #include "train/threads.h"
@@ -29,9 +35,6 @@ namespace hone::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Keys of [study] that the tune command reads itself; the rest go to create_study_from_json.
-const std::vector<std::string> kCommandKeys = {"metric", "baseline", "cv", "refit", "top"};
 
 std::string fmt_value(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : "-"; }
 
@@ -54,107 +57,6 @@ double attr(const FrozenTrial& t, const std::string& k) {
   return it == t.user_attrs.end() || !it->second.is_number() ? NAN : it->second.get<double>();
 }
 
-// Live progress: one line per finished trial (a redrawn status line on a terminal).
-class TuneProgress {
- public:
-  TuneProgress(int64_t n_trials, double timeout, std::FILE* out)
-      : n_(n_trials), timeout_(timeout), out_(out), tty_(isatty(fileno(out)) != 0),
-        t0_(std::chrono::steady_clock::now()) {}
-
-  void on_trial(Study& s, const FrozenTrial& t) {
-    std::lock_guard<std::mutex> lock(mu_);
-    int64_t done = 0, pruned = 0, failed = 0, running = 0;
-    for (const auto& x : s.trials()) {
-      if (x.state == TrialState::complete) ++done;
-      else if (x.state == TrialState::pruned) ++pruned, ++done;
-      else if (x.state == TrialState::fail) ++failed, ++done;
-      else if (x.state == TrialState::running) ++running;
-    }
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    double eta = NAN;
-    if (n_ > 0 && done > 0) eta = el / static_cast<double>(done) * static_cast<double>(n_ - done);
-    if (timeout_ > 0) eta = std::isnan(eta) ? timeout_ - el : std::min(eta, timeout_ - el);
-    std::string best = "-";
-    try {
-      FrozenTrial b = s.best_trial();
-      best = fmt::format("{:.4f} (#{})", *b.value, b.number);
-    } catch (const Error&) {
-    }
-    std::string what = fmt::format("trial {:>3} {:<8} {}", t.number, to_string(t.state),
-                                   t.state == TrialState::fail ? t.fail_reason() : fmt_value(t.value));
-    std::string status = fmt::format("done {}{} | running {} | pruned {} | failed {} | best {} | {} elapsed, ETA {}",
-                                     done, n_ > 0 ? fmt::format("/{}", n_) : "", running, pruned, failed, best,
-                                     format_duration(el), std::isnan(eta) ? "?" : format_duration(std::max(0.0, eta)));
-    if (tty_) std::fprintf(out_, "\r\033[K%s\n%s", what.c_str(), status.c_str());
-    else std::fprintf(out_, "%s | %s\n", what.c_str(), status.c_str());
-    std::fflush(out_);
-  }
-  void finish() {
-    if (tty_) std::fputs("\n", out_);
-  }
-
- private:
-  int64_t n_;
-  double timeout_;
-  std::FILE* out_;
-  bool tty_;
-  std::chrono::steady_clock::time_point t0_;
-  std::mutex mu_;
-};
-
-// A grid sampler without an explicit search_space takes the grid from the config's
-// distributions: each choice list, each int range, each float with a step.
-void fill_grid(json& study_json, const std::vector<FoundDistribution>& dists) {
-  if (!study_json.contains("sampler")) return;
-  json& s = study_json["sampler"];
-  if (s.is_string()) s = json{{"type", s}};
-  if (s.value("type", "") != "grid" || s.contains("search_space")) return;
-  json space = json::object();
-  for (const auto& d : dists) {
-    const Distribution& dist = d.distribution;
-    json values = json::array();
-    if (dist.is_categorical()) {
-      for (const auto& c : dist.choices()) values.push_back(c);
-    } else if (dist.step()) {
-      const double step = *dist.step();
-      const auto n = static_cast<int64_t>(std::floor((dist.high() - dist.low()) / step + 1e-9));
-      if (n > 100000) throw_invalid("study.sampler: the grid of \"" + d.name + "\" has more than 100000 points");
-      for (int64_t i = 0; i <= n; ++i) values.push_back(dist.to_external(dist.low() + static_cast<double>(i) * step));
-    } else {
-      throw_invalid("study.sampler: a grid needs a finite set of values, but \"" + d.name +
-                    "\" is a continuous float; give it a step or use a choice list");
-    }
-    space[d.name] = values;
-  }
-  s["search_space"] = space;
-}
-
-// The baseline configuration is enqueued first: the "before" of the before/after table. Once per
-// study: a resumed study (--storage) already has it.
-void enqueue_baseline(Study& study, const json& st, const std::vector<FoundDistribution>& dists) {
-  if (!st.contains("baseline")) return;
-  if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
-  for (auto& [k, v] : st["baseline"].items()) {
-    bool known = false;
-    for (auto& d : dists) known = known || d.name == k;
-    if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
-  }
-  if (study.trials().empty()) study.enqueue_trial(st["baseline"], json{{"baseline", true}});
-}
-
-// Cores are a budget: at most one trial per core at once. Returns the (clamped) study.n_jobs.
-int trials_at_once(json& st, int cores) {
-  int n_jobs = static_cast<int>(get_int(st, "n_jobs", 1, "study"));
-  if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
-  if (n_jobs > cores) {
-    std::fprintf(stderr, "note: study.n_jobs = %d but this machine has %d cores; running %d trials at once\n", n_jobs,
-                 cores, cores);
-    n_jobs = cores;
-  }
-  st["n_jobs"] = n_jobs;
-  return n_jobs;
-}
-
 struct Counts {
   int64_t complete = 0, pruned = 0, failed = 0;
 };
@@ -168,134 +70,209 @@ Counts count_states(const std::vector<FrozenTrial>& all) {
   return c;
 }
 
-// Runs the study with live progress, then exports every trial (JSON, CSV). Returns the seconds spent.
-double optimize_and_export(Study& study, const Objective& objective, OptimizeOptions oo, const std::string& out) {
-  TuneProgress progress(oo.n_trials, oo.timeout_s, stderr);
-  oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
-  auto t0 = std::chrono::steady_clock::now();
-  study.optimize(objective, oo);
-  progress.finish();
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  make_dirs(out);
-  write_text((fs::path(out) / "trials.json").string(), study.to_json().dump(2) + "\n");
-  write_text((fs::path(out) / "trials.csv").string(), study.to_csv());
-  return elapsed;
-}
-
 class TuneCommand : public Command {
  public:
   void add_to(CLI::App& app) override {
-    sub_ = app.add_subcommand("tune", "Search hyperparameters: grid + CV, random, QMC, TPE; pruning; before/after");
+    sub_ = app.add_subcommand(
+        "tune",
+        "Search hyperparameters: grid + CV, random, QMC, TPE; pruning; before/after. The study is kept in "
+        "sqlite:///hone.db (--storage): running the same command again continues it, --more N adds trials, "
+        "--workers N runs it in N local processes, `hone worker` joins it from anywhere");
     sub_->add_option("config", config_, "Study config (TOML): a model config with distributions + [study]")->required();
     sub_->add_option("--set", sets_, "Override a config value, e.g. --set study.n_trials=20 (repeatable)");
     sub_->add_option("--out", out_, "Output directory (default: runs/<study name>)");
-    sub_->add_option("--n-trials", n_trials_, "Number of trials (overrides study.n_trials)")->check(CLI::PositiveNumber);
-    sub_->add_option("--timeout", timeout_, "Stop starting trials after this many seconds")->check(CLI::PositiveNumber);
-    sub_->add_option("--jobs,-j", jobs_, "Trials at once (overrides study.n_jobs)")->check(CLI::Range(1, 1024));
-    sub_->add_option("--storage", storage_, "Keep the study in sqlite:///file.db or postgresql://... (overrides "
-                     "study.storage); running again continues it");
+    sub_->add_option("--n-trials", n_trials_,
+                     "The study's total number of trials, counting those of earlier runs (overrides study.n_trials)")
+        ->check(CLI::PositiveNumber);
+    sub_->add_option("--more", more_, "Run N trials more than the stored study already has (continue a finished study)")
+        ->check(CLI::PositiveNumber);
+    sub_->add_option("--timeout", timeout_, "Stop starting trials after this many seconds (of this run)")
+        ->check(CLI::PositiveNumber);
+    sub_->add_option("--jobs,-j", jobs_, "Trials at once (overrides study.n_jobs; with --workers: in all)")
+        ->check(CLI::Range(1, 1024));
+    sub_->add_option("--storage", storage_,
+                     "Where the study lives: sqlite:///file.db (default sqlite:///hone.db), postgresql://..., or "
+                     "memory (this process only, gone at exit); overrides study.storage");
+    sub_->add_option("--workers,-w", workers_,
+                     "Run the trials in N local `hone worker` processes, each with its share of the cores "
+                     "(needs a shared storage, not memory)")
+        ->check(CLI::Range(1, 1024));
+    sub_->add_flag("--fresh", fresh_, "Delete a stored study of the same name first and start over");
+    sub_->add_flag("--create-only", create_only_,
+                   "Create the stored study (config, queue of n_trials) and exit, for `hone worker`s started "
+                   "elsewhere (Slurm, Kubernetes)");
   }
 
   int run() override {
+    register_sql_storages();
     json cfg = load_config(config_, sets_);
     if (!cfg.contains("study") || !cfg["study"].is_object()) throw_invalid(config_ + ": the [study] table is missing");
-    json& st = cfg["study"];
-    if (n_trials_ > 0) st["n_trials"] = n_trials_;
-    if (timeout_ > 0) st["timeout"] = timeout_;
-    if (jobs_ > 0) st["n_jobs"] = jobs_;
-    if (!storage_.empty()) st["storage"] = storage_;
-    // A study kept in a database is resumed by running the same command again.
-    if (st.contains("storage") && !st.contains("load_if_exists")) st["load_if_exists"] = true;
-    if (!st.contains("name")) st["name"] = stem(config_);
-    const uint64_t seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, "config"));
-    if (!st.contains("seed")) st["seed"] = seed;
-    if (is_command_study(cfg)) return run_command_study(cfg);  // [objective] command = [...]
+    json& st0 = cfg["study"];
+    if (n_trials_ > 0) st0["n_trials"] = n_trials_;
+    if (timeout_ > 0) st0["timeout"] = timeout_;
+    if (jobs_ > 0) st0["n_jobs"] = jobs_;
+    std::string url = !storage_.empty()       ? storage_
+                      : st0.contains("storage") ? get_string(st0, "storage", "", "study")
+                                                : std::string(kDefaultTuneStorage);
+    url = normalize_storage_url(url);
+    StudyConfig sc = resolve_study_config(std::move(cfg), config_);
+    const std::string name = get_string(sc.study(), "name", "", "study");
+    const bool shared = !is_private_storage(url);
+    const std::string shown = url.empty() ? std::string("memory") : mask_storage_url(url);
+    if (workers_ > 0 && !shared)
+      throw_invalid("--workers: storage \"" + shown + "\" lives in this process's memory, which worker processes "
+                    "cannot see; use sqlite:///file.db or postgresql://...");
+    if (create_only_ && !shared)
+      throw_invalid("--create-only: storage \"" + shown + "\" lives in this process's memory; use sqlite:///file.db "
+                    "or postgresql://...");
+    if (more_ > 0 && !shared)
+      throw_invalid("--more continues a stored study; storage \"" + shown + "\" is in memory (start with --n-trials)");
+    // SQLite creates the file, not its folder (e.g. sqlite:///runs/demo/study.db).
+    const std::string file = sqlite_file_of(url);
+    if (!file.empty() && fs::path(file).has_parent_path()) make_dirs(fs::path(file).parent_path().string());
 
-    // The search space: every distribution in the config (validated now, before any work).
-    json space_cfg = cfg;
-    space_cfg.erase("study");
-    auto dists = find_distributions(space_cfg);
-    const json cv = st.value("cv", json::object());
-    const int folds = static_cast<int>(get_int(cv, "folds", 0, "study.cv"));
-    const std::string metric = get_string(st, "metric", folds ? "accuracy" : "val_accuracy", "study");
-    if (!st.contains("direction"))
-      st["direction"] = metric_bigger_is_better(metric.rfind("val_", 0) == 0 ? metric.substr(4) : metric) ? "maximize" : "minimize";
-
-    // Cores are a budget: trials at once x threads per trial <= cores.
-    const int cores = available_cores();
-    const int n_jobs = trials_at_once(st, cores);
-    const json train = cfg.value("train", json::object());
-    if (train.contains("threads") && train["threads"].is_number_integer()) {
-      int threads = train["threads"].get<int>();
-      if (threads * n_jobs > cores) {
-        int t = std::max(1, cores / n_jobs);
-        std::fprintf(stderr, "note: %d trials x %d threads > %d cores; each trial gets %d thread(s)\n", n_jobs,
-                     threads, cores, t);
-        cfg["train"]["threads"] = t;
-      }
-    } else if (!train.contains("threads")) {
-      cfg["train"]["threads"] = std::max(1, cores / n_jobs);
+    std::shared_ptr<Storage> storage = open_storage(url);
+    bool existed = false;
+    for (auto& n : storage->get_all_study_names()) existed = existed || n == name;
+    if (existed && fresh_) {
+      const int64_t id = storage->get_study_id_from_name(name);
+      const int64_t n = storage->get_n_trials(id);
+      storage->delete_study(id);
+      std::fprintf(stderr, "--fresh: deleted study \"%s\" (%lld trials) from %s\n", name.c_str(),
+                   static_cast<long long>(n), shown.c_str());
+      existed = false;
     }
+    auto study = open_configured_study(sc, storage);
+    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
+    const std::atomic<bool>* stop = install_interrupt_handler();
 
-    auto [study, oo, out, stop] = open_study(st, dists);
+    // The budget. A stored study's n_trials is its total, kept as a queue of WAITING trials that
+    // every process (this one, its workers, any `hone worker`) claims from.
+    QueueState q = queue_state(*study);
+    if (more_ > 0) sc.study()["n_trials"] = q.total() + more_;
+    const bool queued = uses_queue(sc, url);
+    if (queued) {
+      q = fill_queue(*study, sc, sc.n_trials());
+      if (sc.n_trials() == 0) sc.study()["n_trials"] = q.total();  // a whole grid
+    } else if (!shared || q.total() == 0) {
+      enqueue_baseline(*study, sc);
+    }
+    if (shared) study->storage().set_study_system_attr(study->study_id(), kConfigAttr, sc.to_stored());
+    const int64_t total = queued ? queue_state(*study).total() : sc.n_trials();
+    const double timeout = get_double(sc.study(), "timeout", 0, "study");
+    if (shared)
+      std::fprintf(stderr, "%s study \"%s\" in %s%s\n", existed ? "continuing" : "new", name.c_str(), shown.c_str(),
+                   existed ? fmt::format(": {} trials finished, {} queued", q.finished, q.waiting).c_str() : "");
 
-    json data_cfg = cfg.value("data", json::object());
-    if (folds && !data_cfg.contains("validation_fraction")) data_cfg["validation_fraction"] = 0.0;
-    DataSplits data = load_data(data_cfg, seed);
-    cfg["data"] = data_cfg;
-    std::fprintf(stderr, "study \"%s\": %zu parameters, %s %s, sampler %s, pruner %s, %d trial(s) at once\n",
-                 study->name().c_str(), dists.size(), st["direction"].get<std::string>().c_str(), metric.c_str(),
-                 study->sampler().name().c_str(), study->pruner().name().c_str(), n_jobs);
-    std::fprintf(stderr, "data: %lld train, %lld validation, %lld test samples%s\n",
-                 static_cast<long long>(data.train.size()), static_cast<long long>(data.val.size()),
-                 static_cast<long long>(data.test.size()),
-                 folds ? fmt::format(", {}-fold cross-validation", folds).c_str() : "");
+    if (create_only_) {
+      const QueueState now = queue_state(*study);
+      std::printf("study \"%s\" is ready in %s: %lld trials finished, %lld queued%s; run trials with\n  hone worker "
+                  "--study '%s' --storage '%s'\n",
+                  name.c_str(), shown.c_str(), static_cast<long long>(now.finished), static_cast<long long>(now.waiting),
+                  queued ? "" : " (no n_trials: each worker runs until its timeout or Ctrl-C)", name.c_str(),
+                  shown.c_str());
+      return 0;
+    }
+    // Cores are a budget: with --workers each worker gets its share and runs n_jobs / N trials at once.
+    const int cores = available_cores();
+    int workers = workers_;
+    if (workers > cores) {
+      std::fprintf(stderr, "note: --workers %d but this machine has %d cores; starting %d workers\n", workers, cores,
+                   cores);
+      workers = cores;
+    }
+    const int n_jobs_cfg = static_cast<int>(get_int(sc.study(), "n_jobs", 1, "study"));
+    const int jobs_per_worker = workers > 0 ? std::max(1, n_jobs_cfg / workers) : 0;
+    StudyRunner runner(sc, workers > 0 ? std::max(1, cores / workers) : cores, jobs_per_worker, out, stop);
+    if (workers == 0) std::fputs(runner.describe(*study).c_str(), stderr);
 
-    enqueue_baseline(*study, st, dists);
-
-    ObjectiveOptions oopt;
-    oopt.metric = metric;
-    oopt.cv_folds = folds;
-    oopt.stratified = get_bool(cv, "stratified", true, "study.cv");
-    oopt.shuffle = get_bool(cv, "shuffle", true, "study.cv");
-    oopt.seed = seed;
-    oopt.stop = stop;
-    TrainingObjective objective(cfg, data, oopt);
-    const double elapsed = optimize_and_export(*study, [&](Trial& t) { return objective(t); }, oo, out);
-    return report(*study, objective, data, cfg, out, metric, folds, elapsed, stop->load());
+    double elapsed = 0;
+    bool worker_died = false;
+    if (queued && q.waiting == 0 && q.running == 0) {
+      std::fprintf(stderr, "study \"%s\" already has its %lld trials; showing the stored results (--more N runs N "
+                   "more, --fresh starts over)\n", name.c_str(), static_cast<long long>(q.total()));
+    } else if (workers > 0) {
+      elapsed = run_workers(*study, runner, workers, jobs_per_worker, url, out, total, timeout, stop, worker_died);
+    } else {
+      elapsed = runner.run(*study, queued, total, timeout, stderr);
+    }
+    export_trials(*study, out);
+    int rc = runner.training() ? report(*study, *runner.training(), runner.data(), sc.cfg, out, sc.metric, sc.folds,
+                                        elapsed, stop->load())
+                               : report_command(*study, sc, out, elapsed, stop->load());
+    if (rc == 0 && worker_died) rc = 1;
+    return rc;
   }
 
  private:
-  // ---- External-command studies (docs/EXTERNAL.md) -------------------------------------------
-  // [objective] command = [...]: each trial runs a program instead of the built-in training
-  // objective. No data is loaded; the flow is the same (progress, top table, summary, exports),
-  // with best.json (parameters, value, the filled command) in place of best.toml.
-  int run_command_study(json cfg) {
-    json& st = cfg["study"];
-    json space = command_search_space(cfg);
-    auto dists = find_distributions(space);
-    const std::string metric = get_string(st, "metric", "value", "study");
-    const int cores = available_cores();
-    const int n_jobs = trials_at_once(st, cores);
-    auto [study, oo, out, stop] = open_study(st, dists);
+  // `hone tune --workers N`: N `hone worker` processes on the study; this process shows the
+  // progress by polling the storage, forwards Ctrl-C, reaps the workers and reports any that dies
+  // (its RUNNING trials are marked FAIL). Returns the seconds spent.
+  double run_workers(Study& study, const StudyRunner& runner, int workers, int jobs, const std::string& url,
+                     const std::string& out, int64_t total, double timeout, const std::atomic<bool>* stop,
+                     bool& died) {
+    const std::string log_dir = (fs::path(out) / "workers").string();
+    make_dirs(log_dir);
+    std::vector<std::string> args{"worker", "--study", study.name(), "--storage", url, "--out", out,
+                                  "--jobs", std::to_string(jobs)};
+    int64_t before = 0;
+    std::set<int64_t> seen;
+    for (auto& t : study.trials())
+      if (is_finished(t.state)) seen.insert(t.number), ++before;
+    auto t0 = std::chrono::steady_clock::now();
+    WorkerPool pool(workers, args, log_dir);
+    std::string pids;
+    for (auto p : pool.pids()) pids += (pids.empty() ? "" : " ") + std::to_string(p);
+    std::fprintf(stderr, "%s", runner.describe(study).c_str());
+    std::fprintf(stderr, "%d workers (pids %s), %d core(s) and %d trial(s) at once each, on %s; logs in %s/\n",
+                 workers, pids.c_str(), pool.cores_per_worker(), jobs, mask_storage_url(url).c_str(), log_dir.c_str());
+    TuneProgress progress(total, timeout, stderr, before);
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    bool forwarded = false;
+    while (true) {
+      if (stop->load() && !forwarded) {
+        pool.signal_all(SIGINT);  // each worker stops starting trials; running ones finish
+        forwarded = true;
+      }
+      const bool last_round = pool.all_exited();
+      for (auto& e : pool.reap()) {
+        if (e.clean()) continue;
+        died = true;
+        const std::string tag = std::string(host[0] ? host : "localhost") + ":" + std::to_string(e.pid);
+        int64_t failed = 0;
+        for (auto& t : study.trials(TrialStates{TrialState::running})) {
+          auto w = t.system_attrs.find(kWorkerAttr);
+          if (w == t.system_attrs.end() || w->second != tag) continue;
+          try {  // the trial may have finished in between: then it is left as it is
+            study.storage().set_trial_system_attr(t.trial_id, "fail_reason", "worker " + tag + " died (" + e.describe() + ")");
+            study.storage().set_trial_state_values(t.trial_id, TrialState::fail);
+            ++failed;
+          } catch (const Error&) {
+          }
+        }
+        const std::string why = last_line(e.log);
+        std::fprintf(stderr, "\nworker %d (pid %d) died: %s%s; %lld running trial(s) marked FAIL; log %s\n", e.index,
+                     static_cast<int>(e.pid), e.describe().c_str(), why.empty() ? "" : (": " + why).c_str(),
+                     static_cast<long long>(failed), e.log.c_str());
+      }
+      auto all = started_trials(study);
+      for (auto& t : all)
+        if (is_finished(t.state) && seen.insert(t.number).second) progress.on_trial(all, study.direction(), t);
+      if (last_round && pool.all_exited()) break;
+      for (int i = 0; i < 5 && !(stop->load() && !forwarded); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    progress.finish();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
 
-    const std::string base_dir = fs::absolute(fs::path(config_)).parent_path().string();
-    CommandOptions co = command_options_from_json(cfg["objective"], base_dir, "objective");
-    if (!cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs);  // cores are a budget
-    co.run_dir = out;
-    co.stop = stop;
-    enqueue_baseline(*study, st, dists);
-    CommandObjective objective(space, co);
-    std::fprintf(stderr, "study \"%s\": %zu parameters, %s %s, sampler %s, pruner %s, %d trial(s) at once x %d thread(s)\n",
-                 study->name().c_str(), dists.size(), to_string(study->direction()), metric.c_str(),
-                 study->sampler().name().c_str(), study->pruner().name().c_str(), n_jobs, co.threads);
-    std::string shown;
-    for (auto& a : co.command) shown += (shown.empty() ? "" : " ") + a;
-    std::fprintf(stderr, "command: %s (in %s; logs in %s/trials/<n>/)\n", shown.c_str(), co.cwd.c_str(), out.c_str());
-    const double elapsed = optimize_and_export(*study, [&](Trial& t) { return objective(t); }, oo, out);
-    auto all = study->trials();
+  int report_command(Study& study_ref, const StudyConfig& sc, const std::string& out, double elapsed, bool interrupted) {
+    Study* study = &study_ref;
+    const json& st = sc.study();
+    const std::string& metric = sc.metric;
+    auto all = started_trials(*study);
     const auto [complete, pruned, failed] = count_states(all);
-    const bool interrupted = stop->load();
     std::printf("\n%s: %zu trials in %s (%lld complete, %lld pruned, %lld failed)\n", interrupted ? "interrupted" : "done",
                 all.size(), format_duration(elapsed).c_str(), static_cast<long long>(complete),
                 static_cast<long long>(pruned), static_cast<long long>(failed));
@@ -325,33 +302,10 @@ class TuneCommand : public Command {
     std::printf("\noutputs: %s/ (best.json, trials.json, trials.csv, summary.json, trials/<n>/ logs)\n", out.c_str());
     return interrupted ? 130 : 0;
   }
-  // ---- end of external-command studies ----------------------------------------------------------
-
- private:
-  struct OpenStudy {
-    std::shared_ptr<Study> study;
-    OptimizeOptions options;
-    std::string out;                 // the output directory
-    const std::atomic<bool>* stop;   // set by Ctrl-C
-  };
-  // Creates (or, with a storage, resumes) the study from [study], minus the keys this command reads
-  // itself; a grid without a search_space takes it from the distributions.
-  OpenStudy open_study(const json& st, const std::vector<FoundDistribution>& dists) {
-    json study_json = st;
-    for (auto& k : kCommandKeys) study_json.erase(k);
-    fill_grid(study_json, dists);
-    OpenStudy o;
-    o.study = create_study_from_json(study_json, "study");
-    o.options = optimize_options_from_json(study_json, "study");
-    o.out = !out_.empty() ? out_ : (fs::path("runs") / o.study->name()).string();
-    o.stop = install_interrupt_handler();
-    o.options.stop = const_cast<std::atomic<bool>*>(o.stop);
-    return o;
-  }
 
   int report(Study& study, TrainingObjective& objective, const DataSplits& data, const json& cfg,
              const std::string& out, const std::string& metric, int folds, double elapsed, bool interrupted) {
-    auto all = study.trials();
+    auto all = started_trials(study);
     const auto [complete, pruned, failed] = count_states(all);
     std::printf("\n%s: %zu trials in %s (%lld complete, %lld pruned, %lld failed)\n",
                 interrupted ? "interrupted" : "done", all.size(), format_duration(elapsed).c_str(),
@@ -442,9 +396,10 @@ class TuneCommand : public Command {
 
   std::string config_, out_;
   std::vector<std::string> sets_;
-  int64_t n_trials_ = 0;
+  int64_t n_trials_ = 0, more_ = 0;
   double timeout_ = 0;
-  int jobs_ = 0;
+  int jobs_ = 0, workers_ = 0;
+  bool fresh_ = false, create_only_ = false;
   std::string storage_;
 };
 

@@ -9,6 +9,7 @@ bool Command::parsed() const { return sub_ && sub_->parsed(); }
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> v;
   v.push_back(make_tune_command());
+  v.push_back(make_worker_command());
   v.push_back(make_train_command());
   v.push_back(make_eval_command());
   v.push_back(make_predict_command());

@@ -35,5 +35,6 @@ std::unique_ptr<Command> make_eval_command();
 std::unique_ptr<Command> make_predict_command();
 std::unique_ptr<Command> make_tune_command();
 std::unique_ptr<Command> make_studies_command();
+std::unique_ptr<Command> make_worker_command();
 
 }  // namespace hone::cli

@@ -239,7 +239,7 @@ lr = { float = [1e-3, 1e-1], log = true }
 TEST(CliTune, RunsAStudyAndWritesABestConfigThatTrains) {
   std::string d = tmpdir("tune");
   write(d + "/study.toml", kIrisStudy);
-  Result r = hone("tune " + d + "/study.toml --out " + d + "/out");
+  Result r = hone("tune " + d + "/study.toml --storage sqlite:///" + d + "/hone.db --out " + d + "/out");
   ASSERT_EQ(r.code, 0) << r.out;
   // Live progress, the top table and the before/after comparison.
   EXPECT_NE(r.out.find("done 8/8"), std::string::npos) << r.out;
@@ -263,7 +263,7 @@ TEST(CliTune, GridWithCrossValidationEndsWhenTheGridIsExhausted) {
   cfg.replace(cfg.find("metric = \"val_accuracy\""), 23, "metric = \"accuracy\"\ncv = { folds = 3 }");
   cfg.replace(cfg.find("n_trials = 8"), 12, "");
   write(d + "/grid.toml", cfg);
-  Result r = hone("tune " + d + "/grid.toml --out " + d + "/out");
+  Result r = hone("tune " + d + "/grid.toml --storage memory --out " + d + "/out");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(d + "/out/cv_results.json"));
   EXPECT_TRUE(fs::exists(d + "/out/best.hone"));
@@ -315,7 +315,8 @@ TEST(CliTune, CtrlCKeepsFinishedTrials) {
                            "[model]\ntype='mlp'\nhidden_layers = { choice = [[64], [128]] }\n"
                            "[train]\nepochs = 5\nlr = { float = [1e-3, 1e-2] }\n");
   std::string log;
-  int st = interrupt_when({"tune", d + "/study.toml", "--out", d + "/out"}, d + "/log", "done 3", log);
+  int st = interrupt_when({"tune", d + "/study.toml", "--storage", "memory", "--out", d + "/out"}, d + "/log", "done 3",
+                          log);
   ASSERT_NE(log.find("done 3"), std::string::npos) << log;
   ASSERT_TRUE(WIFEXITED(st)) << "killed by signal " << WTERMSIG(st);
   EXPECT_EQ(WEXITSTATUS(st), 130);

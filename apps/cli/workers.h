@@ -1,0 +1,54 @@
+// Local worker processes for `hone tune --workers N`: each is `hone worker` (this very binary,
+// /proc/self/exe), started with fork + execv, in its own process group (so a terminal's Ctrl-C
+// reaches the coordinator only, which forwards it once), pinned to its own share of this
+// process's cores (sched_setaffinity: worker i gets cores [i*share, (i+1)*share), the last one
+// the remainder, so trials at once x threads per trial never oversubscribe the machine), dying
+// with the coordinator (PR_SET_PDEATHSIG SIGKILL), stdout and stderr in out/workers/worker-<i>.log.
+// The destructor SIGKILLs and reaps any worker still running: no zombie is ever left.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace hone::cli {
+
+class WorkerPool {
+ public:
+  struct Exit {
+    int index;          // 0-based worker index
+    pid_t pid;
+    int status;         // waitpid status
+    std::string log;    // the worker's log file
+    std::string describe() const;  // "exit code 1" / "killed by signal 9 (Killed)"
+    bool clean() const;            // exit 0, or 130 after a forwarded Ctrl-C
+  };
+
+  // Starts `count` workers running `hone <args...>` (args follow the binary name). Throws
+  // Error(kRuntime) when a fork fails (the workers already started are stopped).
+  WorkerPool(int count, const std::vector<std::string>& args, const std::string& log_dir);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Reaps the workers that have exited (never blocks).
+  std::vector<Exit> reap();
+  bool all_exited() const { return running_ == 0; }
+  // Sends `sig` to every running worker.
+  void signal_all(int sig);
+  const std::vector<pid_t>& pids() const { return pids_; }
+  int cores_per_worker() const { return share_; }
+
+ private:
+  std::vector<pid_t> pids_;
+  std::vector<bool> done_;
+  std::vector<std::string> logs_;
+  int running_ = 0;
+  int share_ = 1;
+};
+
+// The last non-empty line of a file (a dead worker's error message), "" if none.
+std::string last_line(const std::string& path);
+
+}  // namespace hone::cli
