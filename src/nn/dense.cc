@@ -78,6 +78,13 @@ class Dense final : public LayerBase {
     auto dW = mat(dw_.data(), fin_, units_);
     if (bias_) vec(db_).noalias() = dY.colwise().sum();
     if (dx) dx->resize(x.shape());
+    if (dx && !scratch_sized_ && gemm_has_kernel()) {
+      // The first backward sizes input_grad's scratch for any batch up to kGemmDxMaxRows, so
+      // that a later small batch (an epoch's last) does not allocate inside a train step.
+      dyt_.resize({units_, kGemmDxMaxRows});
+      dxt_.resize({fin_, kGemmDxMaxRows});
+      scratch_sized_ = true;
+    }
     const int nt = threads(rows);
     // dW = Xᵀ dY (fin x units, inner dimension = the batch): gemm_write up to kGemmMaxK rows,
     // where it beats Eigen and skips Eigen's zero-fill of dW; Eigen's packed GEMM beyond.
@@ -141,7 +148,8 @@ class Dense final : public LayerBase {
   int64_t fin_ = 0;
   Shape out_;
   Tensor w_, b_, dw_, db_;  // w: (in, units), b: (units)
-  Tensor dyt_, dxt_;        // backward scratch: dYᵀ (units, N), dXᵀ (in, N)
+  Tensor dyt_, dxt_;        // backward scratch: dYᵀ (units, N), dXᵀ (in, N), N <= kGemmDxMaxRows
+  bool scratch_sized_ = false;
 };
 
 }  // namespace

@@ -60,6 +60,22 @@ double apply_l2(const std::vector<Param>& params, double l2) {
   return 0.5 * l2 * sq;
 }
 
+// Asks the memory system for the rows of the next mini-batch while this step computes: the
+// rows are scattered over the whole data set (hundreds of MB for Fashion-MNIST), so gathering
+// them is otherwise a chain of cache misses to DRAM at the start of every step (measured ~15 us
+// of a ~300 us MLP step at batch 32). The lines land in L2 and, when the step's own data pushes
+// them out, in L3, from where the next gather reads them. A hint only: no effect on results.
+void prefetch_rows(const Tensor& src, const int64_t* rows, int64_t count) {
+  if (src.ndim() < 1 || src.dim(0) == 0) return;
+  const int64_t row = src.size() / src.dim(0);
+  const char* base = reinterpret_cast<const char*>(src.data());
+  const int64_t bytes = row * static_cast<int64_t>(sizeof(float));
+  for (int64_t i = 0; i < count; ++i) {
+    const char* p = base + rows[i] * bytes;
+    for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+  }
+}
+
 }  // namespace
 
 Trainer::Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* scheduler,
@@ -120,6 +136,7 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
       const int64_t m = std::min(bs, n - start);
       xb.copy_rows_from(train.x, order.data() + start, m);
       yb.copy_rows_from(train.y, order.data() + start, m);
+      if (b + 1 < batches) prefetch_rows(train.x, order.data() + start + m, std::min(bs, n - start - m));
 
       const Tensor& out = model_.forward(xb, /*training=*/true);
       double loss = loss_.compute(out, yb, &dlogits);

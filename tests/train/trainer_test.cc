@@ -192,6 +192,40 @@ TEST(Trainer, StepAllocatesNothingAfterTheFirst) {
   EXPECT_EQ(c->allocs, 0) << "heap allocations in 7 training steps";
 }
 
+// Regression: Dense picks its dX algorithm by batch size (nn/dense.cc, kGemmDxMaxRows = 64), so
+// an epoch's short last batch (300 = 2 x 128 + 44) can take a path the full batches never took;
+// its scratch must have been sized by the first step. Counts every step after the very first
+// over two epochs, the short batches included (epoch-end bookkeeping is outside the spans).
+TEST(Trainer, ShortLastBatchAllocatesNothingAfterTheFirstStep) {
+  Fixture f;
+  auto opt = make_optimizer({{"type", "adam"}, {"lr", 0.01}});
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 128;
+  Trainer t(f.model, *f.loss, *opt, nullptr, o);
+  struct Count : Callback {
+    std::unique_ptr<testing::AllocScope> scope;
+    long allocs = 0, steps = 0;
+    void on_epoch_begin(Trainer&, int epoch) override {
+      if (epoch > 0) scope = std::make_unique<testing::AllocScope>();
+    }
+    void on_batch_end(Trainer&, int64_t b, int64_t batches, double) override {
+      if (scope) {
+        scope->stop();
+        allocs += scope->count();
+        ++steps;
+        scope.reset();
+      }
+      if (b + 1 < batches) scope = std::make_unique<testing::AllocScope>();
+    }
+  };
+  auto c = std::make_shared<Count>();
+  t.add_callback(c);
+  t.fit(f.train, nullptr);
+  EXPECT_EQ(c->steps, 5) << "3 batches per epoch, 2 epochs, all but the first step counted";
+  EXPECT_EQ(c->allocs, 0) << "heap allocations in the steps after the first";
+}
+
 TEST(Trainer, RejectsDataOfTheWrongShape) {
   Fixture f;
   auto opt = make_optimizer({{"type", "sgd"}, {"lr", 0.1}});
