@@ -28,12 +28,12 @@ log="$OUT/tune_fmnist-$stamp.log"
 # inside the budget by giving the study 85% of it.
 study_timeout=$(( BUDGET * 85 / 100 ))
 t0=$(date +%s.%N)
-"$HONE" tune examples/study_fmnist.toml --timeout "$study_timeout" --out "$OUT/hone-study-$stamp" 2>>"$log" | tee -a "$log"
+"$HONE" tune examples/study_fmnist.toml --storage memory --timeout "$study_timeout" --out "$OUT/hone-study-$stamp" 2>>"$log" | tee -a "$log"
 t1=$(date +%s.%N)
 hone_wall=$(echo "$t1 - $t0" | bc)
 
 t0=$(date +%s.%N)
-"$HONE" tune examples/gridsearch_cv.toml --out "$OUT/hone-grid-$stamp" 2>>"$log" | tee -a "$log"
+"$HONE" tune examples/gridsearch_cv.toml --storage memory --out "$OUT/hone-grid-$stamp" 2>>"$log" | tee -a "$log"
 t1=$(date +%s.%N)
 grid_wall=$(echo "$t1 - $t0" | bc)
 

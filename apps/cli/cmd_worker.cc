@@ -1,4 +1,4 @@
-// hone worker --study NAME --storage URL [--out DIR] [--jobs N] [--timeout S] — run trials of a
+// hone worker --study NAME --storage URL [--out DIR] [--jobs N] [--timeout S] [--cores N] — run trials of a
 // study that `hone tune` created in a shared storage, with nothing but its name and URL: the
 // config (search space, data, objective, sampler, pruner) comes from the study itself (system
 // attr "hone:config"). Runs until the study's queue is empty (n_trials in all, counted over every
@@ -37,6 +37,10 @@ class WorkerCommand : public Command {
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--timeout", timeout_, "Start no trial after this many seconds (default: study.timeout)")
         ->check(CLI::PositiveNumber);
+    sub_->add_option("--cores", cores_,
+                     "Cores this worker may use (default: its CPU affinity; give the CPU limit under Kubernetes, "
+                     "where the affinity is the whole node)")
+        ->check(CLI::Range(1, 4096));
   }
 
   int run() override {
@@ -81,7 +85,7 @@ class WorkerCommand : public Command {
                   tag.c_str(), study_.c_str(), static_cast<long long>(q.finished), static_cast<long long>(q.running));
       return 0;
     }
-    StudyRunner runner(sc, available_cores(), jobs_, out, stop);
+    StudyRunner runner(sc, cores_ > 0 ? cores_ : available_cores(), jobs_, out, stop);
     std::fprintf(stderr, "worker %s joins study \"%s\" in %s: %s\n", tag.c_str(), study_.c_str(), shown.c_str(),
                  queued ? fmt::format("{} of {} trials queued", q.waiting, q.total()).c_str()
                         : (timeout > 0 ? fmt::format("no n_trials; runs until {} s or Ctrl-C", timeout).c_str()
@@ -106,7 +110,7 @@ class WorkerCommand : public Command {
 
  private:
   std::string study_, storage_, out_;
-  int jobs_ = 0;
+  int jobs_ = 0, cores_ = 0;
   double timeout_ = 0;
 };
 

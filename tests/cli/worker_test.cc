@@ -305,6 +305,26 @@ TEST(Workers, CtrlCStopsTheWorkersAndKeepsFinishedTrials) {
   EXPECT_EQ(read(d + "/out/trials.csv").find("WAITING"), std::string::npos);
 }
 
+// The same through PostgreSQL, when the suite has a server (scripts/test.sh sets HONE_TEST_PG_URL).
+TEST(Workers, PostgresStudyWithWorkersAndALateWorker) {
+  const char* pg = std::getenv("HONE_TEST_PG_URL");
+  if (!pg || !*pg) GTEST_SKIP() << "HONE_TEST_PG_URL is not set (scripts/test.sh starts a server)";
+  std::string d = tmpdir("pg");
+  const std::string name = "cli-workers-" + std::to_string(getpid());
+  write(d + "/s.toml", shell_study(name, 10, 0.05));
+  const std::string url = std::string("'") + pg + "'";
+  Result r = hone("tune " + d + "/s.toml --storage " + url + " --workers 2 --out " + d + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  expect_exact(stored_trials(name, url), 10);
+  Result more = hone("tune " + d + "/s.toml --storage " + url + " --more 4 --create-only");
+  ASSERT_EQ(more.code, 0) << more.out;
+  Result w = hone("worker --study " + name + " --storage " + url + " --out " + d + "/out");
+  ASSERT_EQ(w.code, 0) << w.out;
+  EXPECT_NE(w.out.find("ran 4 trials"), std::string::npos) << w.out;
+  expect_exact(stored_trials(name, url), 14);
+  hone("studies delete " + name + " --yes --storage " + url);
+}
+
 TEST(Workers, ErrorsAreOneClearLine) {
   std::string d = tmpdir("errors");
   auto one_line = [](const Result& r) { return std::count(r.out.begin(), r.out.end(), '\n') == 1; };
