@@ -1,6 +1,7 @@
 // tune_quality: hone's samplers on the functions of /work/shared/peers/optuna_quality.py
 // (Branin, Hartmann6, Rosenbrock-10D, Ackley-5D; continuous suggest_float, minimise).
-// Best value after N trials, median and IQR over seeds 0..S-1. Prints one JSON line.
+// Best value after N trials, median and IQR over seeds 0..S-1, and the best value of every seed
+// (for significance tests against Optuna's per-seed results). Prints one JSON line.
 //   tune_quality [--seeds 10] [--trials 100] [--samplers tpe,random]
 #include <algorithm>
 #include <chrono>
@@ -110,10 +111,15 @@ int main(int argc, char** argv) {
       char buf[512];
       std::snprintf(buf, sizeof buf,
                     "%s{\"problem\": \"%s\", \"sampler\": \"%s\", \"global_min\": %g, \"seeds\": %d, "
-                    "\"median@%d\": %.6g, \"q25@%d\": %.6g, \"q75@%d\": %.6g, \"median_run_s\": %.4f}",
+                    "\"median@%d\": %.6g, \"q25@%d\": %.6g, \"q75@%d\": %.6g, \"median_run_s\": %.4f, \"best_by_seed\": [",
                     rows.empty() ? "" : ", ", p.name.c_str(), sname.c_str(), p.fmin, seeds, trials,
                     pct(bests, 50), trials, pct(bests, 25), trials, pct(bests, 75), pct(times, 50));
       rows += buf;
+      for (size_t i = 0; i < bests.size(); ++i) {
+        std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", bests[i]);
+        rows += buf;
+      }
+      rows += "]}";
       std::fprintf(stderr, "%-12s %-7s @%d: %.4g [%.4g, %.4g]  (%.3f s/run)\n", p.name.c_str(), sname.c_str(),
                    trials, pct(bests, 50), pct(bests, 25), pct(bests, 75), pct(times, 50));
     }

@@ -62,6 +62,17 @@ void check(const FastCase& fc, uint64_t seed) {
       double a = ref.log_pdf(&x), b = fast.log_pdf(x);
       ASSERT_TRUE(std::isfinite(a)) << x;
       EXPECT_NEAR(b, a, 1e-10 * std::max(1.0, std::fabs(a))) << "x = " << x << " pass " << pass;
+      // the cheap bounds TPE ranks candidates with hold for the computed value, and are narrow
+      // where the observations are dense (else they would save nothing)
+      for (double radius : {3.0, 4.0, 6.0}) {
+        double lo, hi;
+        fast.log_pdf_bounds(x, radius, lo, hi);
+        EXPECT_LE(lo, b) << "x = " << x << " radius " << radius;
+        EXPECT_GE(hi, b) << "x = " << x << " radius " << radius;
+        if (k >= 100 && radius == 6.0 && fc.clip && fc.n >= 1000) {
+          EXPECT_LT(hi - lo, 1e-4) << "x = " << x;
+        }
+      }
     }
   }
 }
@@ -79,6 +90,33 @@ TEST(TpeFastEstimator, MatchesPlainEstimator) {
       {"int_log", Distribution::integer(1, 4096, true), 1000, true, true, false, false},
   };
   for (const auto& c : cases) check(c, 17);
+}
+
+// The bounds against a brute-force sum on a case where the window must be widened: a few
+// isolated wide kernels (high tiers) far from a dense cluster, evaluated between them.
+TEST(TpeFastEstimator, BoundsHoldBetweenClusters) {
+  ParzenDim dim;
+  dim.low = 0;
+  dim.high = 1;
+  ParzenConfig cfg;
+  std::vector<double> v;
+  for (int i = 0; i < 2000; ++i) v.push_back(0.2 + 1e-5 * i);
+  v.push_back(0.6);
+  v.push_back(0.95);
+  std::sort(v.begin(), v.end());
+  std::vector<double> w = default_weights(v.size());
+  ParzenEstimator ref({dim}, {v}, w, cfg);
+  SortedParzen1D fast;
+  fast.build(dim, v.data(), w.data(), v.size(), cfg);
+  for (double x = 0.0; x <= 1.0; x += 0.01) {
+    const double a = ref.log_pdf(&x), b = fast.log_pdf(x);
+    for (double radius : {2.0, 4.0, 6.0}) {
+      double lo, hi;
+      fast.log_pdf_bounds(x, radius, lo, hi);
+      EXPECT_LE(lo, std::min(a, b)) << x;
+      EXPECT_GE(hi, std::max(a, b)) << x;
+    }
+  }
 }
 
 // Far from every kernel without a prior, all linear terms underflow: the log-space fallback.

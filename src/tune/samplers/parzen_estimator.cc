@@ -330,15 +330,20 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
     t.mu.clear();
     t.inv_sigma.clear();
     t.coef.clear();
+    t.cum.assign(1, 0.0);
   }
-  for (auto* v : {&tiers_[0].mu, &tiers_[0].inv_sigma, &tiers_[0].coef}) v->reserve(m);
+  for (auto* v : {&tiers_[0].mu, &tiers_[0].inv_sigma, &tiers_[0].coef, &tiers_[0].cum}) v->reserve(m + 1);
   const double inv_min_sigma = 1.0 / min_sigma_, near = kZWindow;
   for (size_t k = 0; k < m; ++k) {
     const double s = sigma_[k], mu = mu_[k];
     const double ratio = s * inv_min_sigma;
     const size_t tier = ratio <= 1.0 + 1e-12 ? 0 : static_cast<size_t>(std::min(std::ilogb(ratio) + 1, 63));
     // (clipped kernels, sigma == min_sigma, are the common case: tier 0)
-    if (tiers_.size() <= tier) tiers_.resize(tier + 1);
+    if (tiers_.size() <= tier) {
+      tiers_.resize(tier + 1);
+      for (auto& nt : tiers_)
+        if (nt.cum.empty()) nt.cum.assign(1, 0.0);
+    }
     Tier& t = tiers_[tier];
     // Z = 1 to double precision unless mu is within kZWindow sigmas of a bound
     double z = 1.0;
@@ -357,51 +362,150 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
     const double inv = tier == 0 ? inv_min_sigma : 1.0 / s;
     if (!t.mu.empty() && t.mu.back() == mu && t.inv_sigma.back() == inv) {
       t.coef.back() += coef;  // equal kernels: merge
+      t.cum.back() += coef;
       continue;
     }
     t.sigma_max = std::max(t.sigma_max, s);
     t.mu.push_back(mu);
     t.inv_sigma.push_back(inv);
     t.coef.push_back(coef);
+    t.cum.push_back(t.cum.back() + coef);
   }
+}
+
+// Sum of the kernels of tier t with index in [lo, hi) at x (linear scale).
+double SortedParzen1D::tier_sum(const Tier& t, double x, size_t lo, size_t hi) const {
+  if (hi <= lo) return 0;
+  const size_t cnt = hi - lo;
+  if (dim_.q > 0) {
+    const double half_q = 0.5 * dim_.q;
+    const double clo = std::max(x - half_q, dim_.low), chi = std::min(x + half_q, dim_.high);
+    if (chi <= clo) return 0;
+    double total = 0;
+    for (size_t i = lo; i < hi; ++i)
+      total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv_sigma[i], (chi - t.mu[i]) * t.inv_sigma[i]);
+    return total;
+  }
+  thread_local std::vector<double> buf;
+  buf.resize(cnt);
+  double* e = buf.data();
+  const double* mu = t.mu.data() + lo;
+  const double* inv = t.inv_sigma.data() + lo;
+  const double* c = t.coef.data() + lo;
+  for (size_t i = 0; i < cnt; ++i) {
+    double z = (x - mu[i]) * inv[i];
+    e[i] = c[i] * exp_nonpos(-0.5 * z * z);
+  }
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= cnt; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += e[i + static_cast<size_t>(j)];
+  for (; i < cnt; ++i) acc[0] += e[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 // Sum of the kernels (linear scale) whose mu lies within radius * sigma_max(tier) + q/2 of x.
 double SortedParzen1D::sum_window(double x, double radius) const {
-  thread_local std::vector<double> buf;
   const double half_q = 0.5 * dim_.q;
+  if (dim_.q > 0 && std::min(x + half_q, dim_.high) <= std::max(x - half_q, dim_.low)) return 0;
   double total = 0;
   for (const Tier& t : tiers_) {
     if (t.mu.empty()) continue;
     const double reach = radius * t.sigma_max + half_q;
     const size_t lo = static_cast<size_t>(std::lower_bound(t.mu.begin(), t.mu.end(), x - reach) - t.mu.begin());
     const size_t hi = static_cast<size_t>(std::upper_bound(t.mu.begin(), t.mu.end(), x + reach) - t.mu.begin());
-    if (hi <= lo) continue;
-    const size_t cnt = hi - lo;
-    if (dim_.q > 0) {
-      const double clo = std::max(x - half_q, dim_.low), chi = std::min(x + half_q, dim_.high);
-      if (chi <= clo) return 0;
-      for (size_t i = lo; i < hi; ++i)
-        total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv_sigma[i], (chi - t.mu[i]) * t.inv_sigma[i]);
-      continue;
-    }
-    buf.resize(cnt);
-    double* e = buf.data();
-    const double* mu = t.mu.data() + lo;
-    const double* inv = t.inv_sigma.data() + lo;
-    const double* c = t.coef.data() + lo;
-    for (size_t i = 0; i < cnt; ++i) {
-      double z = (x - mu[i]) * inv[i];
-      e[i] = c[i] * exp_nonpos(-0.5 * z * z);
-    }
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= cnt; i += 8)
-      for (int j = 0; j < 8; ++j) acc[j] += e[i + static_cast<size_t>(j)];
-    for (; i < cnt; ++i) acc[0] += e[i];
-    total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    total += tier_sum(t, x, lo, hi);
   }
   return total;
+}
+
+namespace {
+// Smallest i in [0, a] with mu[i] >= v, searching down from a (v <= mu[a] when a < n): the band
+// edges lie close to the previous ones, so galloping beats a binary search over the prefix.
+inline size_t gallop_down(const double* mu, size_t a, double v) {
+  size_t step = 1, hi = a;
+  while (hi > 0 && mu[hi - 1] >= v) {
+    size_t lo = hi > step ? hi - step : 0;
+    if (mu[lo] >= v) {
+      hi = lo;
+      step *= 2;
+    } else {
+      return static_cast<size_t>(std::lower_bound(mu + lo, mu + hi, v) - mu);
+    }
+  }
+  return hi;
+}
+// Smallest i in [b, n] with mu[i] > v, searching up from b.
+inline size_t gallop_up(const double* mu, size_t b, size_t n, double v) {
+  size_t step = 1, lo = b;
+  while (lo < n && mu[lo] <= v) {
+    size_t hi = std::min(n, lo + step);
+    if (mu[hi - 1] <= v) {
+      lo = hi;
+      step *= 2;
+    } else {
+      return static_cast<size_t>(std::upper_bound(mu + lo, mu + hi, v) - mu);
+    }
+  }
+  return lo;
+}
+}  // namespace
+
+void SortedParzen1D::log_pdf_bounds(double x, double radius, double& lo, double& hi) const {
+  constexpr double kMargin = 1e-9;
+  constexpr size_t kSmallTier = 48;  // tiers this small are summed over the full window
+  if (dim_.q <= 0 && (x < dim_.low || x > dim_.high)) {
+    lo = hi = -INFINITY;
+    return;
+  }
+  // Band edges: radius + kEdges[j] sigmas (fine bands first, where most of the bound comes
+  // from), and e^{-r^2/2} there, rounded up a little; cached for the last radius.
+  static constexpr double kEdges[] = {0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0};
+  constexpr int n_bands = static_cast<int>(std::size(kEdges)) - 1;
+  thread_local double cached_radius = -1, edge_k[n_bands + 1];
+  if (cached_radius != radius) {
+    for (int j = 0; j <= n_bands; ++j) {
+      const double r = radius + kEdges[j];
+      edge_k[j] = std::exp(-0.5 * r * r) * (1 + 1e-12);
+    }
+    cached_radius = radius;
+  }
+  const double r_last = std::max(radius + kEdges[n_bands], kRadius);
+  const double half_q = 0.5 * dim_.q, kscale = dim_.q > 0 ? 0.5 : 1.0;
+  double inner = 0, tail = 0;
+  for (const Tier& t : tiers_) {
+    if (t.mu.empty()) continue;
+    const double* mu = t.mu.data();
+    const size_t n = t.mu.size();
+    const bool small = n <= kSmallTier;
+    const double rad = small ? r_last : radius;
+    double reach = rad * t.sigma_max + half_q;
+    size_t a = static_cast<size_t>(std::lower_bound(mu, mu + n, x - reach) - mu);
+    size_t b = static_cast<size_t>(std::upper_bound(mu, mu + n, x + reach) - mu);
+    inner += tier_sum(t, x, a, b);
+    double band = 0;
+    if (!small) {
+      for (int j = 0; j < n_bands && (a > 0 || b < n); ++j) {
+        reach = (radius + kEdges[j + 1]) * t.sigma_max + half_q;
+        const size_t a2 = gallop_down(mu, a, x - reach), b2 = gallop_up(mu, b, n, x + reach);
+        band += ((t.cum[a] - t.cum[a2]) + (t.cum[b2] - t.cum[b])) * edge_k[j];
+        a = a2;
+        b = b2;
+      }
+    }
+    tail += band + ((t.cum[a] - t.cum[0]) + (t.cum[n] - t.cum[b])) * edge_k[n_bands];
+    // rounding of the prefix-sum differences: each cum[i] is within i eps cum[n] of exact
+    tail += 64.0 * static_cast<double>(n) * 0x1p-52 * t.cum[n] * edge_k[0];
+  }
+  tail *= kscale;
+  const double up = inner + tail;
+  if (!(inner > 1e-290) || !std::isfinite(up)) {  // log_pdf may take its log-space path
+    lo = -INFINITY;
+    hi = INFINITY;
+    return;
+  }
+  lo = std::log(inner) - kMargin;
+  hi = std::log(up) + kMargin;
 }
 
 // Error bound. Let S be the full mixture sum and S_W the sum over the window of radius R. A

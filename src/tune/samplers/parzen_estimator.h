@@ -107,6 +107,12 @@ class SortedParzen1D {
   // log density at x (transformed, on the grid for stepped dims), to a relative error of the
   // density below e^-40 (about 4e-18) plus rounding.
   double log_pdf(double x) const;
+  // Cheap certified bounds lo <= log_pdf(x) <= hi, also holding for the value log_pdf(x)
+  // computes (a margin covers its rounding and truncation): the kernels within `radius` sigmas
+  // are summed exactly, the others are bounded by their mass in bands of half a sigma. TPE ranks
+  // candidates with these and calls log_pdf only for those whose rank the bounds leave open.
+  // lo = -inf, hi = +inf when nothing can be said cheaply (underflow).
+  void log_pdf_bounds(double x, double radius, double& lo, double& hi) const;
   // The components after build (sorted by mu, prior at its stable position): for tests.
   const std::vector<double>& mus() const { return mu_; }
   const std::vector<double>& sigmas() const { return sigma_; }
@@ -118,8 +124,10 @@ class SortedParzen1D {
   struct Tier {
     double sigma_max = 0;
     std::vector<double> mu, inv_sigma, coef;  // coef: w / Z (/ sigma if normalized)
+    std::vector<double> cum;                  // cum[i] = coef[0] + ... + coef[i-1]
   };
   double sum_window(double x, double radius) const;
+  double tier_sum(const Tier& t, double x, size_t lo, size_t hi) const;
 
   ParzenDim dim_;
   bool normalized_ = false;

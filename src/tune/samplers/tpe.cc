@@ -225,11 +225,10 @@ class TpeSampler final : public Sampler {
     size_t out = 0;
     li = 0;
     if (col) {
-      auto* zcache = zcache_.at(name).data();
       const char* below = is_below_.data();
       const size_t* rank = rank_.data();
       const double* wf = wfull_.data();
-      for (const SortedObs& o : sorted_.at(name)) {
+      for (SortedObs& o : sorted_.at(name)) {
         if (below[o.id]) continue;
         while (li < lv_.size() && lv_[li].first < o.value) {
           avals_[out] = lv_[li].first;
@@ -239,7 +238,7 @@ class TpeSampler final : public Sampler {
         }
         avals_[out] = o.value;
         aw_[out] = wf[rank[o.id]];
-        zc_[out++] = &zcache[o.id];
+        zc_[out++] = &o.z;
       }
     }
     for (; li < lv_.size(); ++li) {
@@ -250,10 +249,72 @@ class TpeSampler final : public Sampler {
     avals_.resize(out);  // == n_above unless a stored value was NaN
     aw_.resize(out);
     g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
-    return score_candidates([&](double x) { return g1d_.log_pdf(x); });
+    if (avals_.size() < kBoundsFrom) return score_candidates([&](double x) { return g1d_.log_pdf(x); });
+    return argmax_with_bounds(l, dist, rng);
   }
 
  private:
+  // Below this many "above" observations every candidate is scored exactly.
+  static constexpr size_t kBoundsFrom = 64;
+
+  // The candidate that score_candidates would pick with log_g = g1d_.log_pdf, found with fewer
+  // kernel evaluations: every candidate's log g is first bracketed by g1d_.log_pdf_bounds with a
+  // narrow window (then a wider one for the candidates still in the running); a candidate whose
+  // best possible score is below the best guaranteed score of another cannot be the argmax.
+  // The remaining contenders are scored with g1d_.log_pdf exactly as score_candidates does, in
+  // candidate order with the same first-maximum rule, so the pick is the same: the bounds hold
+  // for the values log_pdf computes (see SortedParzen1D::log_pdf_bounds).
+  double argmax_with_bounds(const tune_detail::ParzenEstimator& l, const Distribution& dist, Rng& rng) {
+    l.sample(rng, opt_.n_ei_candidates, cand_);
+    const size_t K = cand_[0].size();
+    cv_.resize(K);
+    cx_.resize(K);
+    cl_.resize(K);
+    clo_.resize(K);
+    chi_.resize(K);
+    alive_.assign(K, 1);
+    for (size_t k = 0; k < K; ++k) {
+      cv_[k] = from_t(dist, cand_[0][k]);
+      cx_[k] = to_t(dist, cv_[k]);
+      cl_[k] = l.log_pdf(&cx_[k]);
+    }
+    size_t n_alive = K;
+    for (double radius : {4.0, 6.0}) {
+      if (n_alive <= 1) break;
+      double best_lo = -INFINITY;
+      for (size_t k = 0; k < K; ++k) {
+        if (!alive_[k]) continue;
+        double glo, ghi;
+        g1d_.log_pdf_bounds(cx_[k], radius, glo, ghi);
+        clo_[k] = cl_[k] - ghi;  // score bounds
+        chi_[k] = cl_[k] - glo;
+        if (!std::isfinite(clo_[k]) || !std::isfinite(chi_[k])) {  // no cheap bound: keep all
+          clo_[k] = -INFINITY;
+          chi_[k] = INFINITY;
+        }
+        best_lo = std::max(best_lo, clo_[k]);
+      }
+      n_alive = 0;
+      for (size_t k = 0; k < K; ++k) {
+        if (alive_[k] && chi_[k] < best_lo) alive_[k] = 0;
+        n_alive += alive_[k];
+      }
+    }
+    double best = -INFINITY, best_v = 0;
+    bool have = false;
+    for (size_t k = 0; k < K; ++k) {
+      if (!alive_[k]) continue;
+      if (n_alive == 1) return cv_[k];
+      double s = cl_[k] - g1d_.log_pdf(cx_[k]);
+      if (!have || s > best) {
+        best = s;
+        best_v = cv_[k];
+        have = true;
+      }
+    }
+    return best_v;
+  }
+
   struct Liar {
     int64_t number;
     std::map<std::string, double> params;
@@ -263,6 +324,9 @@ class TpeSampler final : public Sampler {
   struct SortedObs {
     double value;  // transformed domain
     size_t id;
+    // Z of its kernel in the last "above" estimator, kept here (in value order) so that the
+    // build reads it sequentially
+    tune_detail::SortedParzen1D::ZCache z;
   };
 
   size_t n_obs() const { return numbers_.size(); }
@@ -309,13 +373,11 @@ class TpeSampler final : public Sampler {
     scores_.push_back(score);
     is_below_.push_back(0);
     for (auto& [name, col] : cols_) col.push_back(NAN);
-    for (auto& [name, zc] : zcache_) zc.resize(id + 1);
     for (auto& [name, v] : t.params) {
       auto it = cols_.find(name);
       if (it == cols_.end()) {
         it = cols_.emplace(name, std::vector<double>(id + 1, NAN)).first;
         sorted_[name];
-        zcache_[name].resize(id);
       }
       it->second[id] = v;
       double tv = to_t(t.distributions.at(name), v);
@@ -324,7 +386,7 @@ class TpeSampler final : public Sampler {
       auto pos = std::upper_bound(s.begin(), s.end(), tv, [&](double v, const SortedObs& o) {
         return v < o.value || (v == o.value && t.number < numbers_[o.id]);
       });
-      s.insert(pos, SortedObs{tv, id});
+      s.insert(pos, SortedObs{tv, id, {}});
 
     }
     // chronological order: append, or insert when trials finished out of order (n_jobs > 1)
@@ -381,8 +443,6 @@ class TpeSampler final : public Sampler {
   std::vector<size_t> chron_, below_ids_, rank_;
   std::unordered_map<std::string, std::vector<double>> cols_;
   std::unordered_map<std::string, std::vector<SortedObs>> sorted_;
-  // per parameter and observation id: Z of its kernel in the last "above" estimator
-  std::unordered_map<std::string, std::vector<tune_detail::SortedParzen1D::ZCache>> zcache_;
   std::vector<Liar> liars_;
   // per-call scratch, kept to avoid reallocating
   std::vector<std::pair<int64_t, double>> liar_vals_;
@@ -391,6 +451,9 @@ class TpeSampler final : public Sampler {
   std::vector<double> wfull_, avals_, aw_;
   std::vector<tune_detail::SortedParzen1D::ZCache*> zc_;
   tune_detail::SortedParzen1D g1d_;
+  std::vector<std::vector<double>> cand_;
+  std::vector<double> cv_, cx_, cl_, clo_, chi_;
+  std::vector<char> alive_;
   SearchSpace intersection_;
   bool first_obs_ = true;
   uint64_t version_ = 0, split_version_ = ~0ull;
