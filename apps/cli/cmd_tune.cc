@@ -143,6 +143,19 @@ class TuneCommand : public Command {
       existed = false;
     }
     auto study = open_configured_study(sc, storage);
+    if (existed) {  // one name, two different searches: say so (Optuna would silently mix them)
+      auto attrs = study->storage().get_study_system_attrs(study->study_id());
+      auto it = attrs.find(kConfigAttr);
+      if (it != attrs.end()) {
+        try {
+          if (study_config_from_stored(it->second, name).space != sc.space)
+            std::fprintf(stderr, "note: study \"%s\" in %s was made from a different search space or model config; "
+                         "continuing it with this one (--fresh starts over, [study] name picks another study)\n",
+                         name.c_str(), shown.c_str());
+        } catch (const Error&) {
+        }
+      }
+    }
     const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
     const std::atomic<bool>* stop = install_interrupt_handler();
 
@@ -189,8 +202,9 @@ class TuneCommand : public Command {
     double elapsed = 0;
     bool worker_died = false;
     if (queued && q.waiting == 0 && q.running == 0) {
-      std::fprintf(stderr, "study \"%s\" already has its %lld trials; showing the stored results (--more N runs N "
-                   "more, --fresh starts over)\n", name.c_str(), static_cast<long long>(q.total()));
+      std::fprintf(stderr, "study \"%s\" already has its %lld trials; showing the stored results (%s, --fresh starts "
+                   "over)\n", name.c_str(), static_cast<long long>(q.total()),
+                   sc.grid() ? "every grid point is done" : "--more N runs N more");
     } else if (workers > 0) {
       elapsed = run_workers(*study, runner, workers, jobs_per_worker, url, out, total, timeout, stop, worker_died);
     } else {
