@@ -13,8 +13,11 @@
 //  * Claims of enqueued trials are one conditional UPDATE: PostgreSQL's row lock makes a second
 //    claimer wait, re-check state='WAITING' and update nothing. Stale-trial reaping takes the
 //    dead rows FOR UPDATE SKIP LOCKED, so concurrent reapers never wait for one another.
-//  * Reads run in a REPEATABLE READ READ ONLY transaction: one snapshot for a trial and its
-//    children. Finished trials are cached (immutable by contract) and never re-read.
+//  * Reads are outside transactions (BEGIN and COMMIT would double their round trips): a trial's
+//    row is read first and its children after, all five tables in one statement. A row read as
+//    finished therefore always comes with all its children (they were committed with the state);
+//    a RUNNING trial may show children newer than its row, which the contract allows for a trial
+//    that is still moving. Finished trials are cached (immutable by contract) and never re-read.
 //  * Connection loss (server restart, failover, network) is retried: reconnect with jittered
 //    backoff until `timeout`, then re-run the whole transaction. A transaction either committed
 //    or did not; the one ambiguous case, a connection lost during COMMIT, is resolved where it
@@ -220,6 +223,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
     std::lock_guard<std::mutex> lock(mu_);
     records_.forget_study(study_id);
+    for (auto it = ids_.begin(); it != ids_.end();) it = it->second.first == study_id ? ids_.erase(it) : std::next(it);
   }
 
   int64_t get_study_id_from_name(const std::string& name) override {
@@ -271,25 +275,24 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
   int64_t get_trial_number_from_id(int64_t trial_id) override {
-    return run(Mode::single, [&](int) { return trial_row(trial_id, false).number; });
+    return run(Mode::single, [&](int) { return ids_of(trial_id).second; });
   }
   int64_t get_study_id_from_trial_id(int64_t trial_id) override {
-    return run(Mode::single, [&](int) { return trial_row(trial_id, false).study_id; });
+    return run(Mode::single, [&](int) { return ids_of(trial_id).first; });
   }
 
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
                        const Distribution& dist) override {
-    run(Mode::write, [&](int) {
-      TrialRow r = writable_trial(trial_id);
-      check_param(r.study_id, name, dist);
-      insert_param(trial_id, name, internal, dist);
+    run(Mode::single, [&](int) {
+      check_param(ids_of(trial_id).first, name, dist);
+      write_if_unfinished(trial_id, kParamIfUnfinished, {name, internal, dist.to_json_string(), trial_id});
       return 0;
     });
   }
 
   bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value) override {
     bool finished = false;
-    bool ok = run(Mode::write, [&](int attempt) {
+    bool ok = run(Mode::single, [&](int attempt) {
       if (state == TrialState::running) {
         if (exec(sql::kClaim, {std::optional(Clock::now()), trial_id}).affected() != 1) {
           trial_row(trial_id, false);  // an unknown id is an error, a lost race is not
@@ -298,13 +301,19 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
         start_heartbeat(trial_id);
         return true;
       }
-      TrialRow r = trial_row(trial_id, true);
-      // A retry after a connection lost during COMMIT: the first attempt went through.
-      if (attempt > 0 && r.state == state && is_finished(state)) return finished = true;
-      if (is_finished(r.state)) throw_finished(r);
-      if (store::stores_value(r.number, state, value)) upsert_value(trial_id, *value);
-      exec(sql::kFinish, {to_string(state), is_finished(state) ? std::optional(Clock::now()) : std::nullopt,
-                          trial_id, to_string(r.state)});
+      bool store = value && !std::isnan(*value) && (state == TrialState::complete || state == TrialState::pruned);
+      if (state == TrialState::complete && !store) store::stores_value(trial_row(trial_id, false).number, state, value);
+      // One statement: the state change and the value commit together or not at all.
+      Result q = exec(kFinishIfUnfinished,
+                      {to_string(state), is_finished(state) ? std::optional(Clock::now()) : std::nullopt, trial_id,
+                       store ? Arg(*value) : Arg(std::nullopt), store ? store::value_type_of(*value) : "FINITE",
+                       store ? "t" : "f"});
+      if (q.i64(0, 0) == 0) {
+        TrialRow r = trial_row(trial_id, false);
+        // A retry after a connection lost while the first attempt committed: it went through.
+        if (attempt > 0 && r.state == state && is_finished(state)) return finished = true;
+        throw_finished(r);
+      }
       finished = is_finished(state);
       return true;
     });
@@ -314,15 +323,16 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
 
   void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override {
     store::check_step(step);
-    run(Mode::write, [&](int) {
-      writable_trial(trial_id);
-      upsert_intermediate(trial_id, step, value);
+    run(Mode::single, [&](int) {
+      write_if_unfinished(trial_id, kIntermediateIfUnfinished,
+                          {step, std::isfinite(value) ? Arg(value) : Arg(std::nullopt), store::value_type_of(value),
+                           trial_id});
       return 0;
     });
   }
 
   FrozenTrial get_trial(int64_t trial_id) override {
-    return run(Mode::read, [&](int) {
+    return run(Mode::single, [&](int) {
       TrialRow r = trial_row(trial_id, false);
       if (auto c = records_.cached(r)) return *c;
       return load({r})[0];
@@ -330,9 +340,20 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   std::vector<FrozenTrial> get_all_trials(int64_t study_id, TrialStates states, int64_t min_number) override {
-    return run(Mode::read, [&](int) {
-      require_study(study_id, false);
-      Result q = exec(sql::kTrialsOfStudy, {study_id, min_number});
+    return run(Mode::single, [&](int) {
+      // The state filter runs in the server: a worker asking for WAITING trials of a long study
+      // gets those rows only, not every trial.
+      std::string in = "{";
+      for (TrialState st : {TrialState::running, TrialState::complete, TrialState::pruned, TrialState::fail,
+                            TrialState::waiting})
+        if (states.has(st)) in += std::string(in.size() > 1 ? "," : "") + to_string(st);
+      in += "}";
+      static const std::string kInStates = [] {
+        std::string t = sql::kTrialsOfStudy;
+        return t.insert(t.find(" ORDER BY"), " AND state = ANY(?::trialstate[])");
+      }();
+      Result q = exec(kInStates, {study_id, min_number, in});
+      if (q.rows() == 0) require_study(study_id, false);  // none, or no such study?
       std::vector<TrialRow> rows;
       for (int i = 0; i < q.rows(); ++i) {
         TrialRow r = row_from(q, i);
@@ -343,9 +364,9 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   int64_t get_n_trials(int64_t study_id, TrialStates states) override {
-    return run(Mode::read, [&](int) {
-      require_study(study_id, false);
+    return run(Mode::single, [&](int) {
       Result q = exec(sql::kCountByState, {study_id});
+      if (q.rows() == 0) require_study(study_id, false);
       int64_t n = 0;
       for (int i = 0; i < q.rows(); ++i)
         if (states.has(trial_state_from_string(q.text(i, 0)))) n += q.i64(i, 1);
@@ -354,7 +375,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   std::optional<FrozenTrial> get_best_trial(int64_t study_id) override {
-    return run(Mode::read, [&](int) -> std::optional<FrozenTrial> {
+    return run(Mode::single, [&](int) -> std::optional<FrozenTrial> {
       Direction d = direction_of(study_id, false);
       Result q = exec(sql::best_trial(d), {study_id});
       if (q.rows() == 0) return std::nullopt;
@@ -392,7 +413,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
  private:
-  enum class Mode { single, read, write };
+  enum class Mode { single, write };  // single: one autocommit statement at a time
 
   // ---- connection, statements, transactions ----
   void connect_once() {
@@ -446,7 +467,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       try {
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK) throw Transient{"no connection"};
         if (mode == Mode::single) return f(attempt);
-        command(mode == Mode::read ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+        command("BEGIN");
         auto out = f(attempt);
         command("COMMIT");
         return out;
@@ -563,17 +584,53 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   TrialRow trial_row(int64_t trial_id, bool lock) {
     Result q = exec(lock ? std::string(sql::kTrialRow) + " FOR NO KEY UPDATE" : std::string(sql::kTrialRow), {trial_id});
     if (q.rows() == 0) throw_invalid("no trial with id " + std::to_string(trial_id) + " in " + where());
-    return row_from(q, 0);
+    TrialRow r = row_from(q, 0);
+    ids_[r.trial_id] = {r.study_id, r.number};
+    return r;
   }
+  // Writes to a trial that is not finished are single statements (one round trip instead of four):
+  // INSERT ... SELECT from the trial's row, locked FOR SHARE, so a concurrent finisher or reaper
+  // (FOR NO KEY UPDATE) goes first and the re-checked state then lets nothing through.
+  static constexpr const char* kIfUnfinished =
+      " FROM trials WHERE trial_id=? AND state IN ('RUNNING', 'WAITING') FOR SHARE";
+  static inline const std::string kParamIfUnfinished =
+      std::string("INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) "
+                  "SELECT trial_id, ?::varchar, ?::float8, ?::text") +
+      kIfUnfinished +
+      " ON CONFLICT (trial_id, param_name) DO UPDATE SET param_value=excluded.param_value, "
+      "distribution_json=excluded.distribution_json";
+  static inline const std::string kIntermediateIfUnfinished =
+      std::string("INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) "
+                  "SELECT trial_id, ?::int, ?::float8, ?::trialintermediatevaluetype") +
+      kIfUnfinished +
+      " ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value=excluded.intermediate_value, "
+      "intermediate_value_type=excluded.intermediate_value_type";
+  static constexpr const char* kFinishIfUnfinished =
+      "WITH u AS (UPDATE trials SET state=?::trialstate, datetime_complete=?::timestamp WHERE trial_id=? AND "
+      "state IN ('RUNNING', 'WAITING') RETURNING trial_id), v AS (INSERT INTO trial_values (trial_id, objective, "
+      "value, value_type) SELECT trial_id, 0, ?::float8, ?::trialvaluetype FROM u WHERE ?::boolean ON CONFLICT "
+      "(trial_id, objective) DO UPDATE SET value=excluded.value, value_type=excluded.value_type) SELECT COUNT(*) "
+      "FROM u";
+  void write_if_unfinished(int64_t trial_id, const std::string& sql_text, std::initializer_list<Arg> args) {
+    if (exec(sql_text, args).affected() == 1) return;
+    throw_finished(trial_row(trial_id, false));  // or "no trial with id" from trial_row
+  }
+  // Why a write to a trial did not apply: it is unknown (trial_row throws) or finished.
   [[noreturn]] void throw_finished(const TrialRow& r) {
+    if (!is_finished(r.state))
+      throw_runtime(where() + ": trial #" + std::to_string(r.number) + " (" + to_string(r.state) +
+                    ") could not be written");
     Result q = exec(sql::kStudyName, {r.study_id});
     store::throw_finished(r.number, q.rows() ? q.text(0, 0) : "?", r.state);
   }
-  TrialRow writable_trial(int64_t trial_id) {
-    TrialRow r = trial_row(trial_id, true);
-    if (is_finished(r.state)) throw_finished(r);
-    return r;
+  // (study_id, number) of a trial: immutable, so cached (trial_row fills the cache).
+  std::pair<int64_t, int64_t> ids_of(int64_t trial_id) {
+    auto it = ids_.find(trial_id);
+    if (it != ids_.end()) return it->second;
+    TrialRow r = trial_row(trial_id, false);
+    return {r.study_id, r.number};
   }
+
   int64_t insert_trial(int64_t study_id, const store::TrialStart& st) {
     Result r = exec(std::string(sql::kInsertTrial) + " RETURNING trial_id",
                     {study_id, study_id, to_string(st.state), st.start, st.complete});
@@ -603,9 +660,12 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     exec(sql::upsert_trial_attr(table), {trial_id, k, python_json_dumps(v)});
   }
   void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
-    run(Mode::write, [&](int) {
-      writable_trial(trial_id);
-      upsert_trial_attr(table, trial_id, k, v);
+    run(Mode::single, [&](int) {
+      write_if_unfinished(trial_id, std::string("INSERT INTO ") + table +
+                                        " (trial_id, \"key\", value_json) SELECT trial_id, ?::varchar, ?::text" +
+                                        kIfUnfinished + " ON CONFLICT (trial_id, \"key\") DO UPDATE SET "
+                                        "value_json=excluded.value_json",
+                          {k, python_json_dumps(v), trial_id});
       return 0;
     });
   }
@@ -617,7 +677,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
   std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) override {
-    return run(Mode::read, [&](int) {
+    return run(Mode::single, [&](int) {
       require_study(study_id, false);
       Result q = exec(sql::select_study_attrs(table), {study_id});
       std::map<std::string, json> out;
@@ -645,28 +705,30 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     }
     if (need.empty()) return out;
     ids += '}';
-    auto each = [&](const char* cols, const char* table, auto&& fn) {
-      Result q = exec(std::string("SELECT trial_id, ") + cols + " FROM " + table + " WHERE trial_id = ANY(?::int[])",
-                      {ids});
-      for (int i = 0; i < q.rows(); ++i) {
-        auto it = need.find(q.i64(i, 0));
-        if (it != need.end()) fn(out[it->second], q, i);
+    // All five child tables in one round trip: (kind, trial_id, key, number, text, int).
+    Result q = exec(
+        "SELECT 0, trial_id, NULL, value, value_type::text, objective FROM trial_values WHERE trial_id = ANY($1::int[]) "
+        "UNION ALL SELECT 1, trial_id, param_name, param_value, distribution_json, NULL FROM trial_params "
+        "WHERE trial_id = ANY($1::int[]) UNION ALL SELECT 2, trial_id, NULL, intermediate_value, "
+        "intermediate_value_type::text, step FROM trial_intermediate_values WHERE trial_id = ANY($1::int[]) "
+        "UNION ALL SELECT 3, trial_id, \"key\", NULL, value_json, NULL FROM trial_user_attributes "
+        "WHERE trial_id = ANY($1::int[]) UNION ALL SELECT 4, trial_id, \"key\", NULL, value_json, NULL "
+        "FROM trial_system_attributes WHERE trial_id = ANY($1::int[])",
+        {ids});
+    for (int i = 0; i < q.rows(); ++i) {
+      auto it = need.find(q.i64(i, 1));
+      if (it == need.end()) continue;
+      FrozenTrial& t = out[it->second];
+      switch (q.i64(i, 0)) {
+        case 0:
+          if (q.i64(i, 5) == 0) records_.add_value(t, q.dbl(i, 3), q.null(i, 3), q.text(i, 4));
+          break;
+        case 1: records_.add_param(t, q.text(i, 2), q.dbl(i, 3), q.text(i, 4)); break;
+        case 2: records_.add_intermediate(t, q.i64(i, 5), q.dbl(i, 3), q.null(i, 3), q.text(i, 4)); break;
+        case 3: t.user_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
+        default: t.system_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
       }
-    };
-    each("value, value_type, objective", "trial_values", [&](FrozenTrial& t, const Result& q, int i) {
-      if (q.i64(i, 3) == 0) records_.add_value(t, q.dbl(i, 1), q.null(i, 1), q.text(i, 2));
-    });
-    each("param_name, param_value, distribution_json", "trial_params", [&](FrozenTrial& t, const Result& q, int i) {
-      records_.add_param(t, q.text(i, 1), q.dbl(i, 2), q.text(i, 3));
-    });
-    each("step, intermediate_value, intermediate_value_type", "trial_intermediate_values",
-         [&](FrozenTrial& t, const Result& q, int i) {
-           records_.add_intermediate(t, q.i64(i, 1), q.dbl(i, 2), q.null(i, 2), q.text(i, 3));
-         });
-    each("\"key\", value_json", "trial_user_attributes",
-         [&](FrozenTrial& t, const Result& q, int i) { t.user_attrs[q.text(i, 1)] = records_.attr(q.text(i, 2)); });
-    each("\"key\", value_json", "trial_system_attributes",
-         [&](FrozenTrial& t, const Result& q, int i) { t.system_attrs[q.text(i, 1)] = records_.attr(q.text(i, 2)); });
+    }
     for (auto& [id, idx] : need) records_.remember(rows[idx], out[idx]);
     return out;
   }
@@ -697,6 +759,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   PGconn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   store::TrialRecords records_;
+  std::unordered_map<int64_t, std::pair<int64_t, int64_t>> ids_;  // trial_id -> (study_id, number)
   std::set<int64_t> owned_;  // RUNNING trials this process beats for
   std::unique_ptr<store::HeartbeatThread> heartbeat_;
 };

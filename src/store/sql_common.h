@@ -72,10 +72,13 @@ inline constexpr const char* kTrialsOfStudy =
     "SELECT " HONE_TRIAL_COLUMNS " FROM trials WHERE study_id=? AND number>=? ORDER BY number";
 #undef HONE_TRIAL_COLUMNS
 inline constexpr const char* kTrialIdByNumber = "SELECT trial_id FROM trials WHERE study_id=? AND number=?";
-// The next number is computed inside the INSERT, under the backend's study-wide write lock.
+// The next number is computed inside the INSERT, under the backend's study-wide write lock. As
+// ORDER BY ... DESC LIMIT 1 rather than MAX(): one index entry whatever the planner's statistics
+// say (PostgreSQL with stale statistics aggregates over the whole study otherwise).
 inline constexpr const char* kInsertTrial =
     "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) VALUES "
-    "((SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id=?), ?, ?, ?, ?)";
+    "(COALESCE((SELECT number FROM trials WHERE study_id=? AND number IS NOT NULL ORDER BY number DESC LIMIT 1) "
+    "+ 1, 0), ?, ?, ?, ?)";
 inline constexpr const char* kInsertParam =
     "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (trial_id, param_name) DO UPDATE SET param_value=excluded.param_value, "
