@@ -38,8 +38,10 @@ class Model {
   // keep it alive and unchanged until then.
   const Tensor& forward(const Tensor& x, bool training);
   // dy = dL/d(output of the last forward(training=true)). Overwrites every parameter's grad.
-  // The first layer's input gradient is not computed. Throws Error(kRuntime) when the last
-  // forward() was not a training forward (predict() counts as one in inference mode).
+  // The pass stops at the lowest layer with parameters (e.g. the first Dense after a Flatten):
+  // that layer's input gradient and the layers below it are not computed. Throws
+  // Error(kRuntime) when the last forward() was not a training forward (predict() counts as one
+  // in inference mode).
   void backward(const Tensor& dy);
 
   // Predictions for a whole data set in batches (inference mode) into `out` (resized to
@@ -75,6 +77,7 @@ class Model {
   uint64_t seed_ = 0;
   bool built_ = false;
   bool can_backward_ = false;  // the last forward() was a training forward
+  size_t first_trainable_ = 0;  // lowest layer index with parameters (set by build)
 };
 
 }  // namespace hone

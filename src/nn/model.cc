@@ -68,6 +68,9 @@ void Model::build(const Shape& in, uint64_t seed) {
   seed_ = seed;
   acts_.resize(layers_.size());
   grads_.resize(layers_.size());
+  first_trainable_ = layers_.size();
+  for (size_t i = layers_.size(); i-- > 0;)
+    if (!layers_[i]->params().empty()) first_trainable_ = i;
   built_ = true;
   can_backward_ = false;
 }
@@ -95,10 +98,13 @@ void Model::backward(const Tensor& dy) {
   if (dy.shape() != acts_.back().shape())
     throw_invalid("Model::backward: gradient shape " + dy.shape().str() + " does not match output " +
                   acts_.back().shape().str());
+  // Layers below the lowest one with parameters need no gradient, and that layer needs none
+  // for its input: torch skips the same work (its input does not require grad). For an MLP
+  // behind a Flatten this drops dX of the first Dense, as large a product as its forward.
   const Tensor* g = &dy;
-  for (size_t i = layers_.size(); i-- > 0;) {
+  for (size_t i = layers_.size(); i-- > first_trainable_;) {
     const Tensor& x = i == 0 ? *last_input_ : acts_[i - 1];
-    Tensor* dx = i == 0 ? nullptr : &grads_[i - 1];
+    Tensor* dx = i == first_trainable_ ? nullptr : &grads_[i - 1];
     layers_[i]->backward(x, acts_[i], *g, dx);
     g = dx;
   }

@@ -1,5 +1,8 @@
 // Model: building from config, naming, forward/backward through the stack, predict, clone.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "hone/error.h"
@@ -75,6 +78,45 @@ TEST(Model, BackwardMatchesFiniteDifferences) {
       EXPECT_TRUE(testing::close(g[i], (lp - lm) / 2e-2, tol)) << p.name << "[" << i << "]";
     }
   }
+}
+
+// An identity layer without parameters that counts its backward calls.
+class CountingIdentity final : public Layer {
+ public:
+  explicit CountingIdentity(int* calls) : calls_(calls) { set_name("counting"); }
+  std::string type() const override { return "counting_identity"; }
+  Shape build(const Shape& in, Rng&) override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool) override { y = x; }
+  void backward(const Tensor&, const Tensor&, const Tensor& dy, Tensor* dx) override {
+    ++*calls_;
+    if (dx) *dx = dy;
+  }
+
+ private:
+  int* calls_;
+};
+
+// backward() stops at the lowest layer with parameters: nothing below it runs, and that layer
+// gets no input-gradient buffer; a parameter-free layer between two Dense layers still runs.
+TEST(Model, BackwardSkipsLayersBelowTheFirstWithParameters) {
+  int below = 0, between = 0;
+  Model m;
+  m.add(std::make_unique<CountingIdentity>(&below));
+  m.add(make_layer({{"type", "dense"}, {"units", 4}}));
+  m.add(std::make_unique<CountingIdentity>(&between));
+  m.add(make_layer({{"type", "dense"}, {"units", 2}}));
+  m.build(Shape{3}, 1);
+  Tensor x = testing::random_tensor(Shape{5, 3}, 2);
+  const Tensor& y = m.forward(x, true);
+  Tensor r = testing::random_tensor(y.shape(), 3);
+  m.backward(r);
+  EXPECT_EQ(below, 0);
+  EXPECT_EQ(between, 1);
+  // The first Dense still got its weight gradient: dW = xᵀ · (dL/dy of that layer) is non-zero.
+  double norm = 0;
+  const Tensor& g = *m.params()[0].grad;
+  for (int64_t i = 0; i < g.size(); ++i) norm += std::fabs(g[i]);
+  EXPECT_GT(norm, 0.0);
 }
 
 TEST(Model, PredictMatchesForwardInAnyBatchSize) {
