@@ -164,6 +164,75 @@ TEST(Workers, TuneWithWorkersRunsExactlyNTrialsWithUniqueGaplessNumbers) {
   if (cores() >= 2) EXPECT_GE(workers.size(), 2u);
 }
 
+// A training study (the built-in objective on a CSV): the workers load the data from the stored
+// config (absolute paths, so the relative path in the study file does not matter to them).
+TEST(Workers, TrainingStudyWithWorkersEndsWithTheBeforeAfterTable) {
+  std::string d = tmpdir("train");
+  write(d + "/iris.toml", R"(
+seed = 0
+[study]
+direction = "maximize"
+metric = "val_accuracy"
+sampler = { type = "tpe", n_startup_trials = 3 }
+n_trials = 8
+n_jobs = 2
+[study.baseline]
+"train.lr" = 0.001
+[data]
+source = "csv"
+train = "examples/data/iris.csv"
+target = "species"
+scale = "standard"
+validation_fraction = 0.2
+[model]
+type = "mlp"
+hidden_layers = [8]
+[train]
+epochs = 10
+batch_size = 16
+lr = { float = [1e-3, 1e-1], log = true }
+)");
+  const std::string url = "sqlite:///" + d + "/t.db";
+  Result r = hone("tune " + d + "/iris.toml --storage " + url + " --workers 2 --out " + d + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("baseline (#0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak tensor memory"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(d + "/out/best.toml"));
+  expect_exact(stored_trials("iris", url), 8);
+  // A worker started in another folder, where the study file's relative data path means nothing.
+  ASSERT_EQ(hone("tune " + d + "/iris.toml --storage " + url + " --more 2 --create-only").code, 0);
+  FILE* p = popen(("cd " + d + " && " HONE_BINARY " worker --study iris --storage " + url + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("ran 2 trials"), std::string::npos) << out;
+  expect_exact(stored_trials("iris", url), 10);
+}
+
+TEST(Workers, CtrlCStopsAWorkerCleanly) {
+  std::string d = tmpdir("worker_sigint");
+  write(d + "/s.toml", shell_study("wsig", 100, 0.2));
+  const std::string url = "sqlite:///" + d + "/w.db";
+  ASSERT_EQ(hone("tune " + d + "/s.toml --storage " + url + " --create-only").code, 0);
+  const std::string log = d + "/log";
+  pid_t pid = start({"worker", "--study", "wsig", "--storage", url, "--out", d + "/out"}, log);
+  std::string seen = wait_for_complete(log, 2);
+  ASSERT_GE(count(seen, " COMPLETE "), 2u) << seen;
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130);
+  EXPECT_NE(read(log).find("interrupted: ran"), std::string::npos) << read(log);
+  int running = 0, waiting = 0;
+  for (auto& t : stored_trials("wsig", url)) {
+    running += t["state"] == "RUNNING";
+    waiting += t["state"] == "WAITING";
+  }
+  EXPECT_EQ(running, 0);
+  EXPECT_GT(waiting, 0);  // the rest of the queue is left for the next worker
+}
+
 TEST(Workers, GridPointsAreEvaluatedOnceAcrossWorkers) {
   std::string d = tmpdir("grid");
   std::string cfg = shell_study("grid", 0, 0.05);
