@@ -130,4 +130,13 @@ TEST(TpeGoldenWeights, DefaultWeightsRamp) {
   EXPECT_EQ(w30[29], 1.0);
 }
 
+// The per-rank form TPE uses for the "above" weights equals default_weights bit for bit.
+TEST(TpeGoldenWeights, WeightRampEqualsDefaultWeights) {
+  for (size_t n : {1, 2, 24, 25, 26, 27, 30, 100, 1001, 9999}) {
+    const auto w = default_weights(n);
+    const WeightRamp ramp(n);
+    for (size_t r = 0; r < n; ++r) ASSERT_EQ(ramp(r), w[r]) << "n = " << n << ", r = " << r;
+  }
+}
+
 }  // namespace

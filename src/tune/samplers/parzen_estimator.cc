@@ -386,21 +386,24 @@ double SortedParzen1D::tier_sum(const Tier& t, double x, size_t lo, size_t hi) c
       total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv_sigma[i], (chi - t.mu[i]) * t.inv_sigma[i]);
     return total;
   }
-  thread_local std::vector<double> buf;
-  buf.resize(cnt);
-  double* e = buf.data();
+  // Eight interleaved partial sums (lane j takes the terms i = j mod 8, the tail goes to lane
+  // 0): one 8-wide vector of accumulators, no intermediate buffer.
   const double* mu = t.mu.data() + lo;
   const double* inv = t.inv_sigma.data() + lo;
   const double* c = t.coef.data() + lo;
-  for (size_t i = 0; i < cnt; ++i) {
-    double z = (x - mu[i]) * inv[i];
-    e[i] = c[i] * exp_nonpos(-0.5 * z * z);
-  }
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
-  for (; i + 8 <= cnt; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += e[i + static_cast<size_t>(j)];
-  for (; i < cnt; ++i) acc[0] += e[i];
+  for (; i + 8 <= cnt; i += 8) {
+    for (int j = 0; j < 8; ++j) {
+      const size_t k = i + static_cast<size_t>(j);
+      const double z = (x - mu[k]) * inv[k];
+      acc[j] += c[k] * exp_nonpos(-0.5 * z * z);
+    }
+  }
+  for (; i < cnt; ++i) {
+    const double z = (x - mu[i]) * inv[i];
+    acc[0] += c[i] * exp_nonpos(-0.5 * z * z);
+  }
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 

@@ -58,6 +58,18 @@ double from_transformed(const Distribution& d, double x);
 // Optuna's default_weights(n): ones, with numpy.linspace(1/n, 1, n - 25) for the oldest n - 25
 // observations once n >= 25 (bit-for-bit numpy's formula i * step + start, last = stop).
 std::vector<double> default_weights(size_t n);
+// default_weights(n)[r] without the vector, bit for bit.
+struct WeightRamp {
+  explicit WeightRamp(size_t n)
+      : m(n >= 25 ? n - 25 : 0), start(1.0 / static_cast<double>(n)),
+        step(m >= 2 ? (1.0 - start) / static_cast<double>(m - 1) : 0.0) {}
+  double operator()(size_t r) const {
+    if (r + 1 >= m) return r + 1 == m && m == 1 ? start : 1.0;  // last of the ramp = stop
+    return static_cast<double>(r) * step + start;
+  }
+  size_t m;
+  double start, step;
+};
 
 class ParzenEstimator {
  public:

@@ -149,24 +149,31 @@ class TpeSampler final : public Sampler {
       if (it != lr.params.end()) liar_vals_.emplace_back(lr.number, to_t(dist, it->second));
     }
     std::sort(liar_vals_.begin(), liar_vals_.end());
-    liar_rank_.resize(liar_vals_.size());
+    liar_w_.resize(liar_vals_.size());
+    // n_above first, so that each observation's weight (default_weights(n_above) at its
+    // chronological rank) is written in the same pass that ranks it: wid_[id], 0 = not above
+    size_t n_above = liar_vals_.size();
+    if (col) {
+      n_above += sorted_.at(name).size();
+      for (size_t id : below_ids_) n_above -= !std::isnan((*col)[id]);
+    }
+    const tune_detail::WeightRamp ramp(n_above);
     size_t li = 0, r = 0;
     if (col) {
-      if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
+      if (wid_.size() < numbers_.size()) wid_.resize(numbers_.size());
       const std::vector<double>& c = *col;
+      const char* below = is_below_.data();
+      double* wid = wid_.data();
       if (liar_vals_.empty()) {
-        for (size_t id : chron_)
-          if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
+        for (size_t id : chron_) wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
       } else {
         for (size_t id : chron_) {
-          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_rank_[li++] = r++;
-          if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r++;
+          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_w_[li++] = ramp(r++);
+          wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
         }
       }
     }
-    while (li < liar_vals_.size()) liar_rank_[li++] = r++;
-    const size_t n_above = r;
-    wfull_ = default_weights(n_above);
+    while (li < liar_vals_.size()) liar_w_[li++] = ramp(r++);
 
     auto score_candidates = [&](auto&& log_g) {
       std::vector<std::vector<double>> cand;
@@ -194,13 +201,13 @@ class TpeSampler final : public Sampler {
       double wobs = 0;
       if (col)
         for (size_t id : chron_)
-          if (!is_below_[id] && !std::isnan((*col)[id])) {
-            wc[static_cast<size_t>((*col)[id])] += wfull_[rank_[id]];
-            wobs += wfull_[rank_[id]];
+          if (wid_[id] != 0) {
+            wc[static_cast<size_t>((*col)[id])] += wid_[id];
+            wobs += wid_[id];
           }
       for (size_t i = 0; i < liar_vals_.size(); ++i) {
-        wc[static_cast<size_t>(liar_vals_[i].second)] += wfull_[liar_rank_[i]];
-        wobs += wfull_[liar_rank_[i]];
+        wc[static_cast<size_t>(liar_vals_[i].second)] += liar_w_[i];
+        wobs += liar_w_[i];
       }
       const bool prior = pcfg_.consider_prior || n_above == 0;
       const double fill = pcfg_.prior_weight / static_cast<double>(prior ? n_above + 1 : n_above);
@@ -216,7 +223,7 @@ class TpeSampler final : public Sampler {
 
     // numerical: one pass over the value-sorted list; liars (few) merged in by value
     lv_.clear();
-    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.emplace_back(liar_vals_[i].second, wfull_[liar_rank_[i]]);
+    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.emplace_back(liar_vals_[i].second, liar_w_[i]);
     std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.first < b.first; });
     // sizes known in advance: write through indices (this pass runs over the whole history)
     avals_.resize(n_above);
@@ -225,11 +232,10 @@ class TpeSampler final : public Sampler {
     size_t out = 0;
     li = 0;
     if (col) {
-      const char* below = is_below_.data();
-      const size_t* rank = rank_.data();
-      const double* wf = wfull_.data();
+      const double* wid = wid_.data();
       for (SortedObs& o : sorted_.at(name)) {
-        if (below[o.id]) continue;
+        const double w = wid[o.id];
+        if (w == 0) continue;  // below
         while (li < lv_.size() && lv_[li].first < o.value) {
           avals_[out] = lv_[li].first;
           aw_[out] = lv_[li].second;
@@ -237,7 +243,7 @@ class TpeSampler final : public Sampler {
           ++li;
         }
         avals_[out] = o.value;
-        aw_[out] = wf[rank[o.id]];
+        aw_[out] = w;
         zc_[out++] = &o.z;
       }
     }
@@ -440,15 +446,14 @@ class TpeSampler final : public Sampler {
   std::vector<int64_t> numbers_;
   std::vector<double> keys_, scores_;
   std::vector<char> is_below_;
-  std::vector<size_t> chron_, below_ids_, rank_;
+  std::vector<size_t> chron_, below_ids_;
   std::unordered_map<std::string, std::vector<double>> cols_;
   std::unordered_map<std::string, std::vector<SortedObs>> sorted_;
   std::vector<Liar> liars_;
   // per-call scratch, kept to avoid reallocating
   std::vector<std::pair<int64_t, double>> liar_vals_;
   std::vector<std::pair<double, double>> lv_;
-  std::vector<size_t> liar_rank_;
-  std::vector<double> wfull_, avals_, aw_;
+  std::vector<double> liar_w_, wid_, avals_, aw_;
   std::vector<tune_detail::SortedParzen1D::ZCache*> zc_;
   tune_detail::SortedParzen1D g1d_;
   std::vector<std::vector<double>> cand_;
