@@ -263,7 +263,7 @@ TEST(CliTune, GridWithCrossValidationEndsWhenTheGridIsExhausted) {
   cfg.replace(cfg.find("metric = \"val_accuracy\""), 23, "metric = \"accuracy\"\ncv = { folds = 3 }");
   cfg.replace(cfg.find("n_trials = 8"), 12, "");
   write(d + "/grid.toml", cfg);
-  Result r = hone("tune " + d + "/grid.toml --storage memory --out " + d + "/out");
+  Result r = hone("tune " + d + "/grid.toml --storage sqlite:///" + d + "/grid.db --out " + d + "/out");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(d + "/out/cv_results.json"));
   EXPECT_TRUE(fs::exists(d + "/out/best.hone"));
