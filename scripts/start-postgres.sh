@@ -28,7 +28,7 @@ if [[ "${1:-}" == "--restart" ]]; then
   [[ -f "$state_file" ]] || { log "no server to restart ($state_file missing)"; exit 1; }
   # shellcheck disable=SC1090
   source "$state_file"
-  as_user "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 restart >/dev/null
+  as_user "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -m fast -w -t 60 restart >/dev/null
   exit 0
 fi
 

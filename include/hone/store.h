@@ -62,8 +62,10 @@ std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url);
 
 // PostgreSQL through libpq. `conninfo` is a postgresql:// URL or a libpq key=value string;
 // passwords come from it, PGPASSWORD or ~/.pgpass and never appear in messages (URLs in errors
-// are masked). Throws Error(kIoError) when the server cannot be reached, and Error(kRuntime)
-// when hone was built without libpq.
+// are masked). Throws Error(kIoError) when the server cannot be reached at open (not retried).
+// Thread-safe (one connection behind a mutex); every write is committed before the call returns.
+// Later, a lost connection (server restart) is re-established with backoff and the operation
+// re-run, for up to options.timeout_s, before the call throws Error(kIoError).
 std::shared_ptr<Storage> make_postgres_storage(const std::string& conninfo,
                                                const SqlStorageOptions& options = {});
 

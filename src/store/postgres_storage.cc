@@ -13,11 +13,12 @@
 //  * Claims of enqueued trials are one conditional UPDATE: PostgreSQL's row lock makes a second
 //    claimer wait, re-check state='WAITING' and update nothing. Stale-trial reaping takes the
 //    dead rows FOR UPDATE SKIP LOCKED, so concurrent reapers never wait for one another.
-//  * Reads are outside transactions (BEGIN and COMMIT would double their round trips): a trial's
-//    row is read first and its children after, all five tables in one statement. A row read as
-//    finished therefore always comes with all its children (they were committed with the state);
-//    a RUNNING trial may show children newer than its row, which the contract allows for a trial
-//    that is still moving. Finished trials are cached (immutable by contract) and never re-read.
+//  * Reads are outside transactions (BEGIN and COMMIT would double their round trips). get_trial
+//    is one statement (row and children: one snapshot). get_all_trials reads rows, then the five
+//    child tables of the uncached ones in one statement: a row read as finished always comes with
+//    all its children (they were committed with the state); a RUNNING trial may show children
+//    newer than its row, which the contract allows for a trial that is still moving. Finished
+//    trials are cached (immutable by contract) and never re-read.
 //  * Connection loss (server restart, failover, network) is retried: reconnect with jittered
 //    backoff until `timeout`, then re-run the whole transaction. A transaction either committed
 //    or did not; the one ambiguous case, a connection lost during COMMIT, is resolved where it
@@ -332,11 +333,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   FrozenTrial get_trial(int64_t trial_id) override {
-    return run(Mode::single, [&](int) {
-      TrialRow r = trial_row(trial_id, false);
-      if (auto c = records_.cached(r)) return *c;
-      return load({r})[0];
-    });
+    return run(Mode::single, [&](int) { return load_one(trial_id); });
   }
 
   std::vector<FrozenTrial> get_all_trials(int64_t study_id, TrialStates states, int64_t min_number) override {
@@ -379,9 +376,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       Direction d = direction_of(study_id, false);
       Result q = exec(sql::best_trial(d), {study_id});
       if (q.rows() == 0) return std::nullopt;
-      TrialRow r = trial_row(q.i64(0, 0), false);
-      if (auto c = records_.cached(r)) return c;
-      return load({r})[0];
+      return std::optional(load_one(q.i64(0, 0)));
     });
   }
 
@@ -705,32 +700,65 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     }
     if (need.empty()) return out;
     ids += '}';
-    // All five child tables in one round trip: (kind, trial_id, key, number, text, int).
-    Result q = exec(
-        "SELECT 0, trial_id, NULL, value, value_type::text, objective FROM trial_values WHERE trial_id = ANY($1::int[]) "
-        "UNION ALL SELECT 1, trial_id, param_name, param_value, distribution_json, NULL FROM trial_params "
-        "WHERE trial_id = ANY($1::int[]) UNION ALL SELECT 2, trial_id, NULL, intermediate_value, "
-        "intermediate_value_type::text, step FROM trial_intermediate_values WHERE trial_id = ANY($1::int[]) "
-        "UNION ALL SELECT 3, trial_id, \"key\", NULL, value_json, NULL FROM trial_user_attributes "
-        "WHERE trial_id = ANY($1::int[]) UNION ALL SELECT 4, trial_id, \"key\", NULL, value_json, NULL "
-        "FROM trial_system_attributes WHERE trial_id = ANY($1::int[])",
-        {ids});
+    static const std::string kChildrenOfIds = children_sql("trial_id = ANY($1::int[])");
+    Result q = exec(kChildrenOfIds, {ids});
     for (int i = 0; i < q.rows(); ++i) {
       auto it = need.find(q.i64(i, 1));
-      if (it == need.end()) continue;
-      FrozenTrial& t = out[it->second];
-      switch (q.i64(i, 0)) {
-        case 0:
-          if (q.i64(i, 5) == 0) records_.add_value(t, q.dbl(i, 3), q.null(i, 3), q.text(i, 4));
-          break;
-        case 1: records_.add_param(t, q.text(i, 2), q.dbl(i, 3), q.text(i, 4)); break;
-        case 2: records_.add_intermediate(t, q.i64(i, 5), q.dbl(i, 3), q.null(i, 3), q.text(i, 4)); break;
-        case 3: t.user_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
-        default: t.system_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
-      }
+      if (it != need.end()) add_child(out[it->second], q, i);
     }
     for (auto& [id, idx] : need) records_.remember(rows[idx], out[idx]);
     return out;
+  }
+
+  // All five child tables in one statement, as rows (kind, trial_id, key, number, text, int, text,
+  // int); kind 0 values, 1 params, 2 intermediate values, 3 user and 4 system attributes. The last
+  // two columns are for the trial row itself (kind 5) in get_trial's one-statement read.
+  static std::string children_sql(const std::string& where) {
+    const std::string w = " WHERE " + where;
+    return "SELECT 0, trial_id, NULL, value, value_type::text, objective, NULL, NULL FROM trial_values" + w +
+           " UNION ALL SELECT 1, trial_id, param_name, param_value, distribution_json, NULL, NULL, NULL FROM "
+           "trial_params" + w +
+           " UNION ALL SELECT 2, trial_id, NULL, intermediate_value, intermediate_value_type::text, step, NULL, NULL "
+           "FROM trial_intermediate_values" + w +
+           " UNION ALL SELECT 3, trial_id, \"key\", NULL, value_json, NULL, NULL, NULL FROM trial_user_attributes" + w +
+           " UNION ALL SELECT 4, trial_id, \"key\", NULL, value_json, NULL, NULL, NULL FROM trial_system_attributes" + w;
+  }
+  void add_child(FrozenTrial& t, const Result& q, int i) {
+    switch (q.i64(i, 0)) {
+      case 0:
+        if (q.i64(i, 5) == 0) records_.add_value(t, q.dbl(i, 3), q.null(i, 3), q.text(i, 4));
+        break;
+      case 1: records_.add_param(t, q.text(i, 2), q.dbl(i, 3), q.text(i, 4)); break;
+      case 2: records_.add_intermediate(t, q.i64(i, 5), q.dbl(i, 3), q.null(i, 3), q.text(i, 4)); break;
+      case 3: t.user_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
+      case 4: t.system_attrs[q.text(i, 2)] = records_.attr(q.text(i, 4)); break;
+      default: break;
+    }
+  }
+  // One trial, row and children in one statement (one snapshot, one round trip).
+  FrozenTrial load_one(int64_t trial_id) {
+    static const std::string kTrialWithChildren =
+        "SELECT 5, trial_id, state::text, NULL, datetime_start::text, number, datetime_complete::text, study_id "
+        "FROM trials WHERE trial_id=$1 UNION ALL " +
+        children_sql("trial_id=$1");
+    Result q = exec(kTrialWithChildren, {trial_id});
+    int row = -1;
+    for (int i = 0; i < q.rows() && row < 0; ++i)
+      if (q.i64(i, 0) == 5) row = i;
+    if (row < 0) throw_invalid("no trial with id " + std::to_string(trial_id) + " in " + where());
+    TrialRow r;
+    r.trial_id = trial_id;
+    r.number = q.null(row, 5) ? -1 : q.i64(row, 5);
+    r.study_id = q.i64(row, 7);
+    r.state = trial_state_from_string(q.text(row, 2));
+    r.start = q.text(row, 4);
+    r.complete = q.text(row, 6);
+    ids_[trial_id] = {r.study_id, r.number};
+    if (auto c = records_.cached(r)) return *c;
+    FrozenTrial t = records_.from_row(r);
+    for (int i = 0; i < q.rows(); ++i) add_child(t, q, i);
+    records_.remember(r, t);
+    return t;
   }
 
   // ---- heartbeats ----
