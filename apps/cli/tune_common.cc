@@ -389,7 +389,7 @@ QueueState fill_queue(Study& study, const StudyConfig& sc, int64_t target) {
 // ------------------------------------------------------------------------------ the runner
 
 StudyRunner::StudyRunner(StudyConfig sc, int cores, int jobs, const std::string& out,
-                         const std::atomic<bool>* stop, bool quiet_data)
+                         const std::atomic<bool>* stop)
     : sc_(std::move(sc)), out_(out), stop_(stop) {
   json& st = sc_.study();
   int n_jobs = jobs > 0 ? jobs : static_cast<int>(get_int(st, "n_jobs", 1, "study"));
@@ -437,7 +437,6 @@ StudyRunner::StudyRunner(StudyConfig sc, int cores, int jobs, const std::string&
   oopt.seed = seed;
   oopt.stop = stop_;
   training_ = std::make_unique<TrainingObjective>(sc_.cfg, data_, oopt);
-  (void)quiet_data;
 }
 
 std::string StudyRunner::describe(const Study& study) const {

@@ -91,8 +91,9 @@ class StudyRunner {
  public:
   // `cores`: what this process may use; `jobs`: trials at once (0 = study.n_jobs); `out`: the
   // output folder (external trials' logs go to out/trials/<n>/).
-  StudyRunner(StudyConfig sc, int cores, int jobs, const std::string& out, const std::atomic<bool>* stop,
-              bool quiet_data = false);
+  StudyRunner(StudyConfig sc, int cores, int jobs, const std::string& out, const std::atomic<bool>* stop);
+  StudyRunner(const StudyRunner&) = delete;  // the training objective holds a reference to data_
+  StudyRunner& operator=(const StudyRunner&) = delete;
   int n_jobs() const { return n_jobs_; }
   int threads() const { return threads_; }
   // Runs trials until the queue is empty (queued), n_trials (not queued), the timeout or stop.
