@@ -1,6 +1,6 @@
 // storage_throughput: trials committed per second when W worker processes share one study.
 //
-//   storage_throughput [--storage URL] [--trials N] [--workers 1,4,8]
+//   storage_throughput [--storage URL] [--trials N] [--workers 1,4,8] [--sleep-ms MS]
 //
 // Each worker is a fork()ed process that opens its own storage and runs Study::optimize with the
 // random sampler on a trivial objective (one float parameter, one intermediate value), as
@@ -8,6 +8,9 @@
 // nothing, so the time is the storage's (plus the study's bookkeeping). Prints one JSON line per
 // configuration: {"backend","workers","trials","wall_s","trials_per_s","ms_per_trial_per_worker"}.
 // Without --storage each configuration gets a fresh SQLite file in $TMPDIR (or /tmp).
+// --sleep-ms makes the objective sleep (training that happens elsewhere, costing no CPU here): then
+// W workers can reach W times one worker's rate unless the storage serialises them, which shows
+// scaling on a machine with fewer cores than workers.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,8 +40,11 @@ std::vector<int> parse_list(const std::string& s) {
   return v;
 }
 
+int g_sleep_ms = 0;
+
 double objective(Trial& t) {
   double x = t.suggest_float("x", -10, 10);
+  if (g_sleep_ms > 0) usleep(static_cast<useconds_t>(g_sleep_ms) * 1000);
   t.report(x * x, 0);
   return x * x;
 }
@@ -54,8 +60,9 @@ int main(int argc, char** argv) {
     if (a == "--storage") storage = argv[i + 1];
     else if (a == "--trials") trials = std::atoi(argv[i + 1]);
     else if (a == "--workers") workers = argv[i + 1];
+    else if (a == "--sleep-ms") g_sleep_ms = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: %s [--storage URL] [--trials N] [--workers 1,4,8]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--storage URL] [--trials N] [--workers 1,4,8] [--sleep-ms MS]\n", argv[0]);
       return 2;
     }
   }
@@ -106,9 +113,9 @@ int main(int argc, char** argv) {
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     int64_t n = load_study(name, url)->trials({TrialState::complete}).size();
     std::printf(
-        "{\"peer\": \"hone\", \"backend\": \"%s\", \"workers\": %d, \"trials\": %lld, \"failed_workers\": %d, "
+        "{\"peer\": \"hone\", \"backend\": \"%s\", \"sleep_ms\": %d, \"workers\": %d, \"trials\": %lld, \"failed_workers\": %d, "
         "\"wall_s\": %.4f, \"trials_per_s\": %.1f, \"ms_per_trial_per_worker\": %.4f}\n",
-        url.substr(0, url.find(':')).c_str(), w, static_cast<long long>(n), failed, wall, n / wall,
+        url.substr(0, url.find(':')).c_str(), g_sleep_ms, w, static_cast<long long>(n), failed, wall, n / wall,
         1000.0 * wall * w / std::max<int64_t>(n, 1));
     std::fflush(stdout);
     if (!file.empty())

@@ -6,6 +6,8 @@
 # Needs a build with benchmarks (build/release/storage_throughput: `make build`). PostgreSQL: the
 # server at HONE_TEST_PG_URL, or a throw-away one from scripts/start-postgres.sh (stopped at exit).
 # Optuna on PostgreSQL needs psycopg2 (python3-psycopg2); without it that row is said to be missing.
+# Also: hone with 20 ms sleeping objectives (--sleep-ms), which shows how throughput grows with
+# workers when the machine has fewer cores than workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${HONE_BENCH_BIN:-build/release/storage_throughput}
@@ -23,6 +25,9 @@ fi
 "$BIN" --trials "$HONE_TRIALS" --workers "$WORKERS"
 if [[ -n "${HONE_TEST_PG_URL:-}" ]]; then
   "$BIN" --trials "$HONE_TRIALS" --workers "$WORKERS" --storage "$HONE_TEST_PG_URL"
+  # Scaling with workers independent of this machine's cores: 20 ms objectives that sleep.
+  "$BIN" --trials 400 --workers "$WORKERS" --sleep-ms 20
+  "$BIN" --trials 400 --workers "$WORKERS" --sleep-ms 20 --storage "$HONE_TEST_PG_URL"
 else
   echo '{"peer": "hone", "backend": "postgresql", "missing": "no PostgreSQL server could be started"}'
 fi

@@ -135,6 +135,7 @@ class Result {
   int64_t i64(int r, int c) const { return std::strtoll(PQgetvalue(r_.get(), r, c), nullptr, 10); }
   double dbl(int r, int c) const { return null(r, c) ? 0.0 : std::strtod(PQgetvalue(r_.get(), r, c), nullptr); }
   int64_t affected() const { return std::strtoll(PQcmdTuples(r_.get()), nullptr, 10); }
+  PGresult* raw() const { return r_.get(); }
 
  private:
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
@@ -257,6 +258,10 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   int64_t create_new_trial(int64_t study_id, const FrozenTrial* templ) override {
     if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
     store::TrialStart st = store::trial_start(templ);
+    // The hot path (a worker's next trial): the whole transaction in one pipeline, one round trip,
+    // so the study lock is held for server time only, never across the network.
+    if (!templ && opt_.heartbeat_interval_s <= 0)
+      return run(Mode::single, [&](int) { return create_trial_pipelined(study_id, st); });
     return run(Mode::write, [&](int) {
       lock_study(study_id);
       int64_t id = insert_trial(study_id, st);
@@ -487,24 +492,76 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
 
   void command(const char* sql) { check(PQexec(conn_, sql), sql); }
 
-  Result exec(const std::string& sql_text, std::initializer_list<Arg> args) {
+  // The name of the statement prepared (once per connection) for `sql_text`.
+  const std::string& prepared(const std::string& sql_text) {
     auto it = prepared_.find(sql_text);
     if (it == prepared_.end()) {
       std::string name = "hone_" + std::to_string(prepared_.size());
       check(PQprepare(conn_, name.c_str(), number_placeholders(sql_text).c_str(), 0, nullptr), sql_text);
       it = prepared_.emplace(sql_text, name).first;
     }
+    return it->second;
+  }
+  Result exec(const std::string& sql_text, std::initializer_list<Arg> args) {
+    const std::string& name = prepared(sql_text);
     const char* values[16];
     size_t n = 0;
     for (const Arg& a : args) values[n++] = a.text ? a.text->c_str() : nullptr;
-    return check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(n), values, nullptr, nullptr, 0),
-                 sql_text);
+    return check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(n), values, nullptr, nullptr, 0), sql_text);
+  }
+
+  // BEGIN; lock the study row; INSERT the trial; COMMIT — sent as one libpq pipeline. The INSERT is
+  // its own statement, so under READ COMMITTED its snapshot is taken after the lock is granted (one
+  // statement with both would compute the number from a snapshot older than the lock).
+  int64_t create_trial_pipelined(int64_t study_id, const store::TrialStart& st) {
+    static const std::string kInsert = std::string(sql::kInsertTrial) + " RETURNING trial_id";
+    const std::string& lock_name = prepared(kLockStudy);
+    const std::string& insert_name = prepared(kInsert);
+    Arg a_study(study_id), a_state(to_string(st.state)), a_start(st.start), a_complete(st.complete);
+    const char* lock_args[] = {a_study.text->c_str()};
+    const char* insert_args[] = {a_study.text->c_str(), a_study.text->c_str(), a_state.text->c_str(),
+                                 a_start.text ? a_start.text->c_str() : nullptr,
+                                 a_complete.text ? a_complete.text->c_str() : nullptr};
+    std::vector<PGresult*> res;
+    bool sent = PQenterPipelineMode(conn_) &&
+                PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+                PQsendQueryPrepared(conn_, lock_name.c_str(), 1, lock_args, nullptr, nullptr, 0) &&
+                PQsendQueryPrepared(conn_, insert_name.c_str(), 5, insert_args, nullptr, nullptr, 0) &&
+                PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) && PQpipelineSync(conn_);
+    if (sent) {
+      for (int k = 0; k < 4; ++k) {
+        PGresult* r = PQgetResult(conn_);
+        if (!r) break;  // connection trouble: the checks below report it
+        res.push_back(r);
+        while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);  // the NULL that ends a query's results
+      }
+      if (res.size() == 4) PQclear(PQgetResult(conn_));  // PGRES_PIPELINE_SYNC
+    }
+    PQexitPipelineMode(conn_);
+    std::vector<Result> owned;
+    for (PGresult* r : res) owned.emplace_back(r);
+    if (owned.size() < 4) {
+      if (PQstatus(conn_) != CONNECTION_OK) throw Transient{one_line(PQerrorMessage(conn_))};
+      throw_runtime(where() + ": trial creation pipeline failed: " + one_line(PQerrorMessage(conn_)));
+    }
+    // Results in order; an error aborts the rest (PGRES_PIPELINE_ABORTED), so the first one decides.
+    check_owned(owned[0], "BEGIN");
+    check_owned(owned[1], kLockStudy);
+    if (owned[1].rows() == 0) no_study(study_id);  // the INSERT then failed on the foreign key
+    check_owned(owned[2], kInsert);
+    check_owned(owned[3], "COMMIT");
+    return owned[2].i64(0, 0);
   }
 
   Result check(PGresult* raw, const std::string& what) {
     Result r(raw);
+    check_owned(r, what);
+    return r;
+  }
+  void check_owned(const Result& r, const std::string& what) {
+    PGresult* raw = r.raw();
     ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
     const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
     std::string code = state ? state : "";
     std::string msg = one_line(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_));
@@ -553,8 +610,9 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     else if (exec(sql::kStudyExists, {study_id}).rows() == 0) no_study(study_id);
   }
   // The study-wide write lock trial creation and deletion take (see the file comment).
+  static constexpr const char* kLockStudy = "SELECT 1 FROM studies WHERE study_id=? FOR NO KEY UPDATE";
   void lock_study(int64_t study_id) {
-    if (exec("SELECT 1 FROM studies WHERE study_id=? FOR NO KEY UPDATE", {study_id}).rows() == 0) no_study(study_id);
+    if (exec(kLockStudy, {study_id}).rows() == 0) no_study(study_id);
   }
   Direction direction_of(int64_t study_id, bool single_objective_check) {
     Result q = exec(sql::kDirections, {study_id});
