@@ -332,8 +332,9 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
     t.coef.clear();
     t.cum.assign(1, 0.0);
   }
-  for (auto* v : {&tiers_[0].mu, &tiers_[0].inv_sigma, &tiers_[0].coef, &tiers_[0].cum}) v->reserve(m + 1);
+  for (auto* v : {&tiers_[0].mu, &tiers_[0].coef, &tiers_[0].cum}) v->reserve(m + 1);
   const double inv_min_sigma = 1.0 / min_sigma_, near = kZWindow;
+  tiers_[0].inv0 = inv_min_sigma;
   for (size_t k = 0; k < m; ++k) {
     const double s = sigma_[k], mu = mu_[k];
     const double ratio = s * inv_min_sigma;
@@ -360,14 +361,14 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
     if (dim.q <= 0) coef *= kInvSqrt2Pi;
     if (normalized_ && dim.q <= 0) coef /= s;  // a cell mass is already a probability
     const double inv = tier == 0 ? inv_min_sigma : 1.0 / s;
-    if (!t.mu.empty() && t.mu.back() == mu && t.inv_sigma.back() == inv) {
+    if (!t.mu.empty() && t.mu.back() == mu && (tier == 0 || t.inv_sigma.back() == inv)) {
       t.coef.back() += coef;  // equal kernels: merge
       t.cum.back() += coef;
       continue;
     }
     t.sigma_max = std::max(t.sigma_max, s);
     t.mu.push_back(mu);
-    t.inv_sigma.push_back(inv);
+    if (tier != 0) t.inv_sigma.push_back(inv);  // tier 0: all 1 / min_sigma
     t.coef.push_back(coef);
     t.cum.push_back(t.cum.back() + coef);
   }
@@ -383,26 +384,34 @@ double SortedParzen1D::tier_sum(const Tier& t, double x, size_t lo, size_t hi) c
     if (chi <= clo) return 0;
     double total = 0;
     for (size_t i = lo; i < hi; ++i)
-      total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv_sigma[i], (chi - t.mu[i]) * t.inv_sigma[i]);
+      total += t.coef[i] * gauss_mass((clo - t.mu[i]) * t.inv(i), (chi - t.mu[i]) * t.inv(i));
     return total;
   }
   // Eight interleaved partial sums (lane j takes the terms i = j mod 8, the tail goes to lane
   // 0): one 8-wide vector of accumulators, no intermediate buffer.
   const double* mu = t.mu.data() + lo;
-  const double* inv = t.inv_sigma.data() + lo;
   const double* c = t.coef.data() + lo;
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
-  for (; i + 8 <= cnt; i += 8) {
-    for (int j = 0; j < 8; ++j) {
-      const size_t k = i + static_cast<size_t>(j);
-      const double z = (x - mu[k]) * inv[k];
-      acc[j] += c[k] * exp_nonpos(-0.5 * z * z);
+  auto run = [&](auto inv_at) {
+    for (; i + 8 <= cnt; i += 8) {
+      for (int j = 0; j < 8; ++j) {
+        const size_t k = i + static_cast<size_t>(j);
+        const double z = (x - mu[k]) * inv_at(k);
+        acc[j] += c[k] * exp_nonpos(-0.5 * z * z);
+      }
     }
-  }
-  for (; i < cnt; ++i) {
-    const double z = (x - mu[i]) * inv[i];
-    acc[0] += c[i] * exp_nonpos(-0.5 * z * z);
+    for (; i < cnt; ++i) {
+      const double z = (x - mu[i]) * inv_at(i);
+      acc[0] += c[i] * exp_nonpos(-0.5 * z * z);
+    }
+  };
+  if (t.inv_sigma.empty()) {
+    const double inv0 = t.inv0;
+    run([inv0](size_t) { return inv0; });
+  } else {
+    const double* inv = t.inv_sigma.data() + lo;
+    run([inv](size_t k) { return inv[k]; });
   }
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }

@@ -136,6 +136,8 @@ class SortedParzen1D {
   struct Tier {
     double sigma_max = 0;
     std::vector<double> mu, inv_sigma, coef;  // coef: w / Z (/ sigma if normalized)
+    double inv0 = 0;  // tier 0 (sigma = min_sigma): inv_sigma is empty, every kernel has inv0
+    double inv(size_t i) const { return inv_sigma.empty() ? inv0 : inv_sigma[i]; }
     std::vector<double> cum;                  // cum[i] = coef[0] + ... + coef[i-1]
   };
   double sum_window(double x, double radius) const;
