@@ -2,14 +2,10 @@
 // HONE_TEST_PG_URL): many fork()ed workers on one study, a worker killed mid-trial and found by
 // heartbeat, a server restart in the middle of a run, names that look like SQL, Optuna 3.1's own
 // schema and Optuna reading a hone study (when /usr/bin/python3 has psycopg2).
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <random>
-#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -19,6 +15,7 @@
 #include "hone/tune/pruner.h"
 #include "hone/tune/sampler.h"
 #include "hone/tune/study.h"
+#include "multiprocess_scenarios.h"
 #include "pg_test_util.h"
 #include "store/sql_common.h"
 #include "store_test_util.h"
@@ -27,37 +24,6 @@ using namespace hone;
 using namespace hone::testing;
 
 namespace {
-
-// Runs fn in a child process; the child exits 0 if fn returned, 1 if it threw (message on stderr).
-// The parent must hold no open connection it lets the child use (each child opens its own).
-template <class F>
-pid_t spawn(F fn) {
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int code = 0;
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "worker %d: %s\n", getpid(), e.what());
-      code = 1;
-    }
-    std::fflush(nullptr);
-    _exit(code);
-  }
-  return pid;
-}
-int wait_exit(pid_t pid) {
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-double objective(Trial& t) {
-  double x = t.suggest_float("x", 0, 1);
-  for (int s = 0; s < 3; ++s) t.report(x + s, s);
-  return x;
-}
 
 int64_t count(const std::string& url, const std::string& where) {
   return std::stoll(pg_one(url, "SELECT COUNT(*) FROM trials WHERE " + where));
@@ -86,33 +52,9 @@ std::string repo_root() {
 
 TEST(Postgres, EightWorkersGetDenseNumbersAndClaimEachEnqueuedTrialOnce) {
   HONE_REQUIRE_PG();
-  const int kWorkers = 8, kPerWorker = 20, kEnqueued = 16;
   std::string url = fresh_pg_database("mp");
-  {
-    auto study = create_study({.name = "mp", .storage = make_postgres_storage(url)});
-    for (int i = 0; i < kEnqueued; ++i) study->enqueue_trial({{"x", (i + 0.5) / kEnqueued}});
-  }
-  std::vector<pid_t> pids;
-  for (int w = 0; w < kWorkers; ++w)
-    pids.push_back(spawn([&, w] {
-      auto study = load_study("mp", make_postgres_storage(url, {.timeout_s = 30}),
-                              make_random_sampler(static_cast<uint64_t>(100 + w)), make_nop_pruner());
-      study->optimize(objective, {.n_trials = kPerWorker, .catch_exceptions = false});
-    }));
-  for (pid_t pid : pids) EXPECT_EQ(wait_exit(pid), 0) << "a worker failed (see stderr)";
-
-  auto s = make_postgres_storage(url);
-  auto trials = s->get_all_trials(s->get_study_id_from_name("mp"));
-  ASSERT_EQ(trials.size(), static_cast<size_t>(kWorkers * kPerWorker));
-  std::multiset<double> fixed;
-  for (size_t i = 0; i < trials.size(); ++i) {
-    EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));  // unique and gapless
-    EXPECT_EQ(trials[i].state, TrialState::complete) << "trial " << i;
-    EXPECT_EQ(trials[i].intermediate_values.size(), 3u);
-    if (trials[i].system_attrs.count("fixed_params")) fixed.insert(trials[i].params.at("x"));
-  }
-  ASSERT_EQ(fixed.size(), static_cast<size_t>(kEnqueued));  // claimed once each, none left WAITING
-  for (int i = 0; i < kEnqueued; ++i) EXPECT_EQ(fixed.count((i + 0.5) / kEnqueued), 1u) << i;
+  check_workers_share_a_study([&](const SqlStorageOptions& o) { return make_postgres_storage(url, o); }, "mp", 8, 20,
+                              16);
   // The same, asked of the database itself.
   EXPECT_EQ(pg_one(url, "SELECT COUNT(DISTINCT number) = COUNT(*) AND MAX(number) = COUNT(*) - 1 FROM trials"), "t");
 }
@@ -120,46 +62,7 @@ TEST(Postgres, EightWorkersGetDenseNumbersAndClaimEachEnqueuedTrialOnce) {
 TEST(Postgres, KilledWorkersTrialIsFoundByHeartbeatAndRequeued) {
   HONE_REQUIRE_PG();
   std::string url = fresh_pg_database("hb");
-  SqlStorageOptions hb{.heartbeat_interval_s = 0.2, .grace_period_s = 0.8, .max_retries = 1};
-  { create_study({.name = "hb", .storage = make_postgres_storage(url)}); }
-  pid_t pid = spawn([&] {
-    auto study = load_study("hb", make_postgres_storage(url, hb), make_random_sampler(7), make_nop_pruner());
-    study->optimize(objective, {.n_trials = 3});  // finished trials before the death survive it
-    Trial t = study->ask();
-    t.suggest_float("x", 0, 1);
-    t.set_user_attr("who", "dead worker");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // beats a few times
-    raise(SIGKILL);                                               // dies mid-trial
-  });
-  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
-  auto s = make_postgres_storage(url, hb);
-  int64_t sid = s->get_study_id_from_name("hb");
-  ASSERT_EQ(s->get_all_trials(sid).size(), 4u);
-  ASSERT_EQ(s->get_all_trials(sid).at(3).state, TrialState::running);
-  EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // still within the grace period
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  EXPECT_EQ(fail_stale_trials(*s, sid), 1);
-  EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // once only
-  auto trials = s->get_all_trials(sid);
-  ASSERT_EQ(trials.size(), 5u);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(trials[i].state, TrialState::complete);
-  EXPECT_EQ(trials[3].state, TrialState::fail);
-  EXPECT_NE(trials[3].fail_reason().find("heartbeat"), std::string::npos) << trials[3].fail_reason();
-  EXPECT_EQ(trials[4].state, TrialState::waiting);
-  EXPECT_EQ(trials[4].system_attrs.at("retry_history"), json::array({3}));
-  EXPECT_EQ(trials[4].user_attrs.at("who"), "dead worker");
-  // The next worker picks the retry up with the dead trial's parameters.
-  auto study = load_study("hb", s, make_random_sampler(8), make_nop_pruner());
-  study->optimize(objective, {.n_trials = 1});
-  auto after = study->trials();
-  EXPECT_EQ(after[4].state, TrialState::complete);
-  EXPECT_EQ(after[4].params.at("x"), trials[3].params.at("x"));
-  // A live trial of another process keeps beating and is never failed.
-  int64_t live = s->create_new_trial(sid);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  auto other = make_postgres_storage(url, hb);
-  EXPECT_EQ(fail_stale_trials(*other, sid), 0);
-  EXPECT_EQ(other->get_trial(live).state, TrialState::running);
+  check_dead_worker_found_by_heartbeat([&](const SqlStorageOptions& o) { return make_postgres_storage(url, o); });
 }
 
 // A private server (its own state file), so restarting it cuts no other test's connections when
@@ -270,12 +173,7 @@ TEST(Postgres, BadUrlOrUnreachableServerIsOneIoErrorWithoutThePassword) {
 TEST(Postgres, SchemaEqualsWhatOptunaCreates) {
   REQUIRE_OPTUNA_PG();
   std::string theirs = fresh_pg_database("schema_optuna");
-  int rc;
-  std::string out = run_python(
-      "import optuna, sys\noptuna.logging.set_verbosity(optuna.logging.ERROR)\n"
-      "optuna.storages.RDBStorage(sys.argv[1])\n",
-      theirs, &rc);
-  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(optuna_creates_schema(theirs));
   const char* cols =
       "SELECT table_name, column_name, data_type, udt_name, character_maximum_length, is_nullable, "
       "column_default FROM information_schema.columns WHERE table_schema='public' ORDER BY 1, 2";
@@ -337,9 +235,8 @@ s.optimize(obj, n_trials=2)   # Optuna continues it: runs the enqueued trial, th
 )PY",
                                url, &rc);
   ASSERT_EQ(rc, 0) << out;
-  auto at = out.rfind("JSON:");
-  ASSERT_NE(at, std::string::npos) << out;
-  json j = store::parse_python_json(out.substr(at + 5, out.find('\n', at) - at - 5));
+  json j = parse_tagged(out);
+  ASSERT_FALSE(j.empty()) << out;
   auto study = load_study("h2o", url);
   auto trials = study->trials();
   ASSERT_EQ(trials.size(), 10u);

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sql_common.h"
+
 namespace hone::testing {
 
 // A fresh path in the test temp dir (old files with that name and their -wal/-shm removed).
@@ -80,6 +82,27 @@ inline std::string run_python(const std::string& script, const std::string& args
   int st = p ? pclose(p) : -1;
   *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
+}
+
+// Has Optuna 3.1 create its (empty) schema at storage URL `url`; the Python output on failure.
+inline ::testing::AssertionResult optuna_creates_schema(const std::string& url) {
+  int rc;
+  std::string out = run_python(
+      "import optuna, sys\noptuna.logging.set_verbosity(optuna.logging.ERROR)\n"
+      "optuna.storages.RDBStorage(sys.argv[1])\n",
+      url, &rc);
+  if (rc == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << out;
+}
+
+// The JSON a Python script printed after "JSON:" (bare NaN/Infinity accepted).
+inline json parse_tagged(const std::string& out) {
+  auto at = out.rfind("JSON:");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no JSON from python:\n" << out;
+    return json::object();
+  }
+  return store::parse_python_json(out.substr(at + 5, out.find('\n', at) - at - 5));
 }
 
 }  // namespace hone::testing
