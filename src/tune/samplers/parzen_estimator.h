@@ -61,7 +61,7 @@ std::vector<double> default_weights(size_t n);
 // default_weights(n)[r] without the vector, bit for bit.
 struct WeightRamp {
   explicit WeightRamp(size_t n)
-      : m(n >= 25 ? n - 25 : 0), start(1.0 / static_cast<double>(n)),
+      : m(n >= 25 ? n - 25 : 0), start(n > 0 ? 1.0 / static_cast<double>(n) : 0.0),
         step(m >= 2 ? (1.0 - start) / static_cast<double>(m - 1) : 0.0) {}
   double operator()(size_t r) const {
     if (r + 1 >= m) return r + 1 == m && m == 1 ? start : 1.0;  // last of the ramp = stop
