@@ -52,12 +52,22 @@ inline std::string pg_one(const std::string& url, const std::string& sql) {
   return r.empty() || r[0].empty() ? "<none>" : r[0][0];
 }
 
-// The URL of a new, empty database on the test server (the one made by the previous call from
-// this process is dropped first, so a test binary leaves at most one behind). "" without a server.
+// The URL of a new, empty database on the test server. The one made by the previous call from
+// this process is dropped first, and the last one when the process exits, so a persistent
+// server keeps nothing. "" without a server.
 inline std::string fresh_pg_database(const std::string& tag) {
   std::string base = pg_base_url();
   if (base.empty()) return "";
   static std::string previous;
+  static struct DropAtExit {
+    std::string base;
+    ~DropAtExit() {
+      if (previous.empty()) return;
+      PGconn* c = PQconnectdb(base.c_str());
+      if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, ("DROP DATABASE IF EXISTS " + previous + " WITH (FORCE)").c_str()));
+      PQfinish(c);
+    }
+  } drop_at_exit{base};
   static int n = 0;
   auto q = base.find('?');
   std::string query = q == std::string::npos ? "" : base.substr(q);
