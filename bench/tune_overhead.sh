@@ -28,6 +28,6 @@ study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
 stamps = []; t0 = time.perf_counter()
 study.optimize(objective, n_trials=1000, callbacks=[lambda s, t: stamps.append(time.perf_counter())], gc_after_trial=False)
 per = [b - a for a, b in zip(stamps, stamps[1:])]
-res = {cp: round(statistics.median(per[cp - 101:cp - 1]) * 1e3, 3) for cp in (100, 1000)}
+res = {cp: round(statistics.median(per[max(0, cp - 101):cp - 1]) * 1e3, 3) for cp in (100, 1000)}
 print(json.dumps({"bench": "optuna_overhead_tpe", "per_trial_ms": res, "total_s": round(stamps[-1] - t0, 2)}))
 PY
