@@ -5,7 +5,9 @@
 // storage's number cursor, into an observation cache: per parameter a column of values and a
 // list kept sorted by value. Per trial the below/above split is computed once (partial sort
 // for the gamma(n) best); per parameter building the "above" estimator is one linear pass over
-// the sorted list, and its density is evaluated only over components near each candidate.
+// the sorted list, and the candidates are ranked with cheap certified bounds on its density
+// (kernels near the candidate summed, the rest bounded by their mass), its exact (windowed)
+// density being computed only for candidates the bounds cannot separate.
 #include <algorithm>
 #include <cmath>
 #include <mutex>
