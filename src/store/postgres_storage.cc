@@ -7,9 +7,13 @@
 //    travel apart from the SQL text, so names with quotes or SQL fragments are only data. The SQL
 //    text is shared with the SQLite backend (sql_common.h, '?' renumbered to $n here).
 //  * Trial numbers: creating a trial locks the study row (SELECT ... FOR NO KEY UPDATE; Optuna
-//    locks it FOR UPDATE, which conflicts with ours) and computes MAX(number)+1 in the INSERT.
+//    locks it FOR UPDATE, which conflicts with ours) and computes highest number + 1 in the INSERT.
 //    Under READ COMMITTED the INSERT's snapshot is taken after the lock is granted, so it sees
-//    the previous holder's trial: numbers are unique and dense across any number of machines.
+//    the previous holder's trial: numbers are unique and dense across any number of machines. A
+//    plain new trial sends BEGIN, the lock, the INSERT and COMMIT as one libpq pipeline, so the
+//    lock is held for the server's time only, never across a network round trip.
+//  * Writes to a running trial (param, report, attr, finish) are single autocommit statements
+//    that read the trial's row FOR SHARE and write only while it is RUNNING or WAITING.
 //  * Claims of enqueued trials are one conditional UPDATE: PostgreSQL's row lock makes a second
 //    claimer wait, re-check state='WAITING' and update nothing. Stale-trial reaping takes the
 //    dead rows FOR UPDATE SKIP LOCKED, so concurrent reapers never wait for one another.
@@ -28,13 +32,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
-#include <type_traits>
 #include <unordered_map>
 
 #include "hone/error.h"
