@@ -464,7 +464,7 @@ double StudyRunner::run(Study& study, bool queued, int64_t progress_total, doubl
   int64_t before = 0;
   for (auto& t : study.trials()) before += is_finished(t.state);
   TuneProgress progress(progress_total, timeout_s, progress_out, before);
-  oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(started_trials(s), s.direction(), t); });
+  oo.callbacks.push_back([&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); });
   const std::string tag = process_tag();
   auto t0 = std::chrono::steady_clock::now();
   study.optimize(
@@ -484,26 +484,44 @@ TuneProgress::TuneProgress(int64_t total, double timeout, std::FILE* out, int64_
       t0_(std::chrono::steady_clock::now()) {}
 
 void TuneProgress::on_trial(const std::vector<FrozenTrial>& all, Direction direction, const FrozenTrial& t) {
-  int64_t done = 0, pruned = 0, failed = 0, running = 0;
+  Counts c;
   const FrozenTrial* best = nullptr;
   for (const auto& x : all) {
     if (x.state == TrialState::complete) {
-      ++done;
+      ++c.done;
       if (x.value && (!best || (direction == Direction::minimize ? *x.value < *best->value : *x.value > *best->value)))
         best = &x;
     } else if (x.state == TrialState::pruned) {
-      ++pruned, ++done;
+      ++c.pruned, ++c.done;
     } else if (x.state == TrialState::fail) {
-      ++failed, ++done;
+      ++c.failed, ++c.done;
     } else if (x.state == TrialState::running) {
-      ++running;
+      ++c.running;
     }
   }
+  if (best) c.best = std::pair(*best->value, best->number);
+  print(c, t);
+}
+
+void TuneProgress::on_trial(const Study& study, const FrozenTrial& t) {
+  Storage& s = study.storage();
+  const int64_t id = study.study_id();
+  Counts c;
+  c.pruned = s.get_n_trials(id, {TrialState::pruned});
+  c.failed = s.get_n_trials(id, {TrialState::fail});
+  c.done = s.get_n_trials(id, {TrialState::complete}) + c.pruned + c.failed;
+  c.running = s.get_n_trials(id, {TrialState::running});
+  if (auto b = s.get_best_trial(id); b && b->value) c.best = std::pair(*b->value, b->number);
+  print(c, t);
+}
+
+void TuneProgress::print(const Counts& c, const FrozenTrial& t) {
+  const int64_t done = c.done, pruned = c.pruned, failed = c.failed, running = c.running;
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   double eta = NAN;
   if (n_ > 0 && done > before_) eta = el / static_cast<double>(done - before_) * static_cast<double>(std::max<int64_t>(0, n_ - done));
   if (timeout_ > 0) eta = std::isnan(eta) ? timeout_ - el : std::min(eta, timeout_ - el);
-  const std::string best_s = best ? fmt::format("{:.4f} (#{})", *best->value, best->number) : "-";
+  const std::string best_s = c.best ? fmt::format("{:.4f} (#{})", c.best->first, c.best->second) : "-";
   const std::string value = t.state == TrialState::fail ? t.fail_reason()
                             : t.value                   ? fmt::format("{:.4f}", *t.value)
                                                         : "-";

@@ -329,6 +329,29 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     return ok;
   }
 
+  // One statement: SKIP LOCKED lets concurrent claimers take different rows, the outer WAITING
+  // check makes the claim conditional (as kClaim) against writers that do not lock rows.
+  std::optional<int64_t> claim_waiting_trial(int64_t study_id) override {
+    static const std::string kClaimOldest =
+        "UPDATE trials SET state='RUNNING', datetime_start=? WHERE state='WAITING' AND trial_id = ("
+        "SELECT trial_id FROM trials WHERE study_id=? AND state='WAITING' ORDER BY number LIMIT 1 "
+        "FOR UPDATE SKIP LOCKED) RETURNING trial_id";
+    std::optional<int64_t> id = run(Mode::single, [&](int) -> std::optional<int64_t> {
+      for (int tries = 0; tries < 100; ++tries) {
+        Result q = exec(kClaimOldest, {std::optional(Clock::now()), study_id});
+        if (q.rows() == 1) return q.i64(0, 0);
+        // None claimed: nothing waiting, or a row another writer changed under us — look again.
+        if (exec(sql::kOldestWaiting, {study_id}).rows() == 0) {
+          require_study(study_id, false);
+          return std::nullopt;
+        }
+      }
+      return std::nullopt;
+    });
+    if (id) start_heartbeat(*id);
+    return id;
+  }
+
   void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override {
     store::check_step(step);
     run(Mode::single, [&](int) {

@@ -98,6 +98,8 @@ inline constexpr const char* kCountByState = "SELECT state, COUNT(*) FROM trials
 // worker even when another writer (an Optuna process) does not lock as hone does.
 inline constexpr const char* kClaim =
     "UPDATE trials SET state='RUNNING', datetime_start=? WHERE trial_id=? AND state='WAITING'";
+inline constexpr const char* kOldestWaiting =
+    "SELECT trial_id FROM trials WHERE study_id=? AND state='WAITING' ORDER BY number LIMIT 1";
 inline constexpr const char* kFinish = "UPDATE trials SET state=?, datetime_complete=? WHERE trial_id=? AND state=?";
 inline constexpr const char* kFailRunning =
     "UPDATE trials SET state='FAIL', datetime_complete=? WHERE trial_id=? AND state='RUNNING'";

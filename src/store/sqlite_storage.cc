@@ -275,6 +275,29 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     return true;
   }
 
+  std::optional<int64_t> claim_waiting_trial(int64_t study_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Txn tx(*this, true);  // the write lock: no other process can claim between SELECT and UPDATE
+    require_study(study_id);
+    Stmt q(*this, sql::kOldestWaiting);
+    q.bind(1, study_id);
+    if (!q.step()) {
+      q.reset();
+      tx.commit();
+      return std::nullopt;
+    }
+    int64_t trial_id = q.i64(0);
+    q.reset();
+    Stmt u(*this, sql::kClaim);
+    bind_time(u, 1, Clock::now());
+    u.bind(2, trial_id);
+    u.run();
+    if (sqlite3_changes(db_) != 1) return std::nullopt;
+    start_heartbeat(trial_id);
+    tx.commit();
+    return trial_id;
+  }
+
   void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);

@@ -15,6 +15,12 @@ int64_t Storage::get_n_trials(int64_t study_id, TrialStates states) {
   return static_cast<int64_t>(get_all_trials(study_id, states).size());
 }
 
+std::optional<int64_t> Storage::claim_waiting_trial(int64_t study_id) {
+  for (auto& w : get_all_trials(study_id, {TrialState::waiting}))
+    if (set_trial_state_values(w.trial_id, TrialState::running)) return w.trial_id;
+  return std::nullopt;
+}
+
 std::optional<FrozenTrial> Storage::get_best_trial(int64_t study_id) {
   Direction d = get_study_direction(study_id);
   std::optional<FrozenTrial> best;

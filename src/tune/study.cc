@@ -139,12 +139,7 @@ std::optional<Trial> Study::ask_impl(bool stop_if_exhausted) {
   {
     std::lock_guard<std::mutex> lock(ask_mutex_);
     // Enqueued trials first, oldest first; the claim is atomic in the storage.
-    for (auto& w : storage_->get_all_trials(study_id_, {TrialState::waiting})) {
-      if (storage_->set_trial_state_values(w.trial_id, TrialState::running)) {
-        trial_id = w.trial_id;
-        break;
-      }
-    }
+    if (auto claimed = storage_->claim_waiting_trial(study_id_)) trial_id = *claimed;
     if (trial_id < 0) {
       if (stop_if_exhausted && sampler_->exhausted(*this)) return std::nullopt;
       trial_id = storage_->create_new_trial(study_id_);

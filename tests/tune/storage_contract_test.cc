@@ -1,7 +1,9 @@
 // The Storage contract (include/hone/tune/storage.h), run over every backend. A new backend
 // (SQLite, PostgreSQL) joins by one line in INSTANTIATE_TEST_SUITE_P below.
 #include <atomic>
+#include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -129,6 +131,40 @@ TEST_P(StorageContract, WaitingTrialsAreClaimedOnce) {
   EXPECT_TRUE(s->get_trial(id).datetime_start.has_value());
   // setting RUNNING on a trial that is not WAITING is refused
   EXPECT_FALSE(s->set_trial_state_values(s->create_new_trial(st), TrialState::running));
+}
+
+TEST_P(StorageContract, ClaimWaitingTrialTakesTheOldestAndEachOnce) {
+  int64_t st = s->create_new_study(Direction::minimize, "queue");
+  EXPECT_FALSE(s->claim_waiting_trial(st).has_value());  // nothing queued
+  FrozenTrial templ;
+  templ.state = TrialState::waiting;
+  std::vector<int64_t> queued;
+  for (int i = 0; i < 24; ++i) {
+    if (i % 5 == 0) s->create_new_trial(st);  // RUNNING trials in between are never claimed
+    queued.push_back(s->create_new_trial(st, &templ));
+  }
+  auto first = s->claim_waiting_trial(st);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, queued[0]);  // the lowest number first
+  FrozenTrial t = s->get_trial(*first);
+  EXPECT_EQ(t.state, TrialState::running);
+  EXPECT_TRUE(t.datetime_start.has_value());
+  // threads drain the rest: every queued trial is claimed by exactly one of them
+  std::mutex mu;
+  std::vector<int64_t> got{*first};
+  std::vector<std::thread> th;
+  for (int i = 0; i < 6; ++i)
+    th.emplace_back([&] {
+      while (auto id = s->claim_waiting_trial(st)) {
+        std::lock_guard<std::mutex> lock(mu);
+        got.push_back(*id);
+      }
+    });
+  for (auto& x : th) x.join();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, queued);
+  EXPECT_EQ(s->get_n_trials(st, {TrialState::waiting}), 0);
+  EXPECT_THROW(s->claim_waiting_trial(st + 1000), Error);  // unknown study
 }
 
 TEST_P(StorageContract, FilteringCursorAndBestTrial) {

@@ -68,6 +68,12 @@ class Storage {
   // RUNNING on a trial that is not WAITING (the atomic claim of an enqueued trial).
   virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
                                       std::optional<double> value = std::nullopt) = 0;
+  // Claims the lowest-numbered WAITING trial of the study (sets it RUNNING exactly as
+  // set_trial_state_values(id, RUNNING) does) and returns its trial_id; nullopt when none is
+  // waiting. Atomic across threads and processes. The default walks get_all_trials(WAITING); the
+  // SQL backends override it with one indexed query, so a queue of thousands of WAITING trials
+  // costs nothing per claim.
+  virtual std::optional<int64_t> claim_waiting_trial(int64_t study_id);
   // Records a reported value; re-reporting a step overwrites it (upsert, as Optuna's storages).
   virtual void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) = 0;
   virtual void set_trial_user_attr(int64_t trial_id, const std::string& key,
