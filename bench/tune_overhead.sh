@@ -7,11 +7,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 N="${1:-10000}"
-BUILD="${HONE_BUILD_DIR:-$ROOT/build/h-tune-bench}"  # e.g. HONE_BUILD_DIR=build/h-tpe
-if [ ! -x "$BUILD/tune_overhead" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONE_BUILD_BENCH=ON -DHONE_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$BUILD" --target tune_overhead -j2 >/dev/null
+BUILD="${HONE_BUILD_DIR:-$ROOT/build/release}"  # e.g. HONE_BUILD_DIR=build/h-tpe
+# Always bring the binary up to date (a stale one measured old code once): a no-op when current.
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONE_BUILD_BENCH=ON >/dev/null
 fi
+cmake --build "$BUILD" --target tune_overhead -j2 >/dev/null
 "$BUILD/tune_overhead" --trials "$N" --samplers tpe,random
 /usr/bin/python3 - <<'PY'
 import json, math, statistics, time, warnings
