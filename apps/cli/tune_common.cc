@@ -103,20 +103,6 @@ class QueueSampler final : public Sampler {
   std::shared_ptr<Sampler> inner_;
 };
 
-std::string csv_cell(const json& v) {
-  std::string s;
-  if (v.is_null()) return "";
-  if (v.is_string()) s = v.get<std::string>();
-  else if (v.is_number_float()) s = fmt::format("{}", v.get<double>());
-  else s = v.dump();
-  if (s.find_first_of(",\"\n") != std::string::npos) {
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  }
-  return s;
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------------------ storage URLs
@@ -540,39 +526,15 @@ void TuneProgress::finish() {
 
 // ------------------------------------------------------------------------------ exports
 
-std::vector<FrozenTrial> started_trials(const Study& study) {
-  auto all = study.trials();
-  all.erase(std::remove_if(all.begin(), all.end(), [](const FrozenTrial& t) { return t.state == TrialState::waiting; }),
-            all.end());
-  return all;
-}
+// A stored study's unclaimed queue (WAITING trials) is not part of a run's outputs or tables.
+static const TrialStates kStarted{TrialState::running, TrialState::complete, TrialState::pruned, TrialState::fail};
+
+std::vector<FrozenTrial> started_trials(const Study& study) { return study.trials(kStarted); }
 
 void export_trials(const Study& study, const std::string& out) {
   make_dirs(out);
-  const auto ts = started_trials(study);
-  json arr = json::array();
-  for (auto& t : ts) arr.push_back(t.to_json());
-  write_text((fs::path(out) / "trials.json").string(), arr.dump(2) + "\n");
-  // Optuna's trials_dataframe columns, as Study::to_csv (which would include WAITING trials).
-  std::set<std::string> names;
-  for (auto& t : ts)
-    for (auto& [k, v] : t.params) names.insert(k);
-  std::ostringstream os;
-  os << "number,value,state,datetime_start,datetime_complete,duration_s";
-  for (auto& n : names) os << "," << csv_cell("params_" + n);
-  os << "\n";
-  for (auto& t : ts) {
-    os << t.number << "," << (t.value ? fmt::format("{}", *t.value) : "") << "," << to_string(t.state) << ","
-       << (t.datetime_start ? format_datetime(*t.datetime_start) : "") << ","
-       << (t.datetime_complete ? format_datetime(*t.datetime_complete) : "") << ",";
-    if (auto d = t.duration_s()) os << fmt::format("{}", *d);
-    for (auto& n : names) {
-      os << ",";
-      if (t.params.count(n)) os << csv_cell(t.param(n));
-    }
-    os << "\n";
-  }
-  write_text((fs::path(out) / "trials.csv").string(), os.str());
+  write_text((fs::path(out) / "trials.json").string(), study.to_json(kStarted).dump(2) + "\n");
+  write_text((fs::path(out) / "trials.csv").string(), study.to_csv(kStarted));
 }
 
 }  // namespace hone::cli

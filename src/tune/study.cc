@@ -1,6 +1,7 @@
 #include "hone/tune/study.h"
 
 #include <chrono>
+#include <charconv>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -156,11 +157,11 @@ std::optional<Trial> Study::ask_impl(bool stop_if_exhausted) {
 
 Trial Study::ask() { return *ask_impl(false); }
 
+// The shortest text that reads back as the same double (0.1, not 0.10000000000000001).
 static std::string fmt_value(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::optional<double> value,
@@ -317,9 +318,9 @@ FrozenTrial Study::best_trial() const {
 double Study::best_value() const { return *best_trial().value; }
 json Study::best_params() const { return best_trial().params_json(); }
 
-json Study::to_json() const {
+json Study::to_json(TrialStates states) const {
   json arr = json::array();
-  for (auto& t : trials()) arr.push_back(t.to_json());
+  for (auto& t : trials(states)) arr.push_back(t.to_json());
   return arr;
 }
 
@@ -337,8 +338,8 @@ static std::string csv_cell(const json& v) {
   return s;
 }
 
-std::string Study::to_csv() const {
-  auto ts = trials();
+std::string Study::to_csv(TrialStates states) const {
+  auto ts = trials(states);
   std::set<std::string> names;
   for (auto& t : ts)
     for (auto& [k, v] : t.params) names.insert(k);

@@ -2,6 +2,8 @@
 // directories, eval, predict, Ctrl-C.
 #include <gtest/gtest.h>
 
+#include "cli_test_util.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,34 +21,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using namespace hone_cli_test;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs `hone ARGS` in the source directory (examples use relative paths).
-Result hone(const std::string& args) {
-  std::string cmd = "cd " HONE_SOURCE_DIR " && " HONE_BINARY " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-std::string tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("hone_cli_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-void write(const std::string& path, const std::string& s) { std::ofstream(path) << s; }
+std::string tmpdir(const std::string& name) { return hone_cli_test::tmpdir("hone_cli", name); }
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
@@ -54,19 +31,8 @@ int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), 
 // the log shows `marker`, presses Ctrl-C, and returns the wait status. `seen` gets the log text.
 int interrupt_when(const std::vector<std::string>& args, const std::string& log, const std::string& marker,
                    std::string& seen) {
-  pid_t pid = fork();
+  pid_t pid = start(args, log);
   if (pid < 0) return -1;
-  if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    if (chdir(HONE_SOURCE_DIR) != 0) _exit(126);
-    std::vector<char*> argv{const_cast<char*>(HONE_BINARY)};
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(HONE_BINARY, argv.data());
-    _exit(127);
-  }
   auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
     std::ifstream f(log);

@@ -23,42 +23,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace hone_cli_test;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result hone(const std::string& args) {
-  std::string cmd = "cd " HONE_SOURCE_DIR " && " HONE_BINARY " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
-std::string tmpdir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("hone_worker_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-void write(const std::string& path, const std::string& s) { std::ofstream(path) << s; }
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+std::string tmpdir(const std::string& name) { return hone_cli_test::tmpdir("hone_worker", name); }
 
 int cores() {
   cpu_set_t s;
@@ -104,21 +77,6 @@ void expect_exact(const json& trials, int n) {
   EXPECT_EQ(static_cast<int>(numbers.size()), n);  // unique
   EXPECT_EQ(*numbers.begin(), 0);
   EXPECT_EQ(*numbers.rbegin(), n - 1);  // and gapless
-}
-
-// Starts `hone ARGS...` in the source directory with its output in `log`; returns the pid.
-pid_t start(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  dup2(fd, 1);
-  dup2(fd, 2);
-  if (chdir(HONE_SOURCE_DIR) != 0) _exit(126);
-  std::vector<char*> argv{const_cast<char*>(HONE_BINARY)};
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(HONE_BINARY, argv.data());
-  _exit(127);
 }
 
 size_t count(const std::string& s, const std::string& what) {

@@ -164,8 +164,9 @@ class Study : public std::enable_shared_from_this<Study> {
 
   // trials_dataframe-like export. JSON: an array of FrozenTrial::to_json(). CSV columns:
   // number, value, state, datetime_start, datetime_complete, duration_s, params_<name>...
-  json to_json() const;
-  std::string to_csv() const;
+  // Only the trials in `states` (e.g. all but WAITING for a run's outputs).
+  json to_json(TrialStates states = TrialStates::all()) const;
+  std::string to_csv(TrialStates states = TrialStates::all()) const;
 
   const std::string& name() const { return name_; }
   Direction direction() const { return direction_; }
