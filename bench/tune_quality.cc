@@ -2,7 +2,8 @@
 // (Branin, Hartmann6, Rosenbrock-10D, Ackley-5D; continuous suggest_float, minimise).
 // Best value after N trials, median and IQR over seeds 0..S-1, and the best value of every seed
 // (for significance tests against Optuna's per-seed results). Prints one JSON line.
-//   tune_quality [--seeds 10] [--trials 100] [--samplers tpe,random]
+//   tune_quality [--seeds 10] [--seed0 0] [--trials 100] [--samplers tpe,random]
+// --seed0 shifts the seeds (seed0 .. seed0+S-1), e.g. to choose defaults on seeds held out from 0..9.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -69,6 +70,27 @@ std::shared_ptr<Sampler> make(const std::string& name, uint64_t seed) {
   if (name == "random") return make_random_sampler(seed);
   if (name == "tpe") return make_tpe_sampler({.seed = seed});
   if (name == "tpe_mv") return make_tpe_sampler({.multivariate = true, .seed = seed});
+  if (name == "tpe_pt") return make_tpe_sampler({.seed = seed, .per_trial_stream = true});
+  if (name.rfind("tpe:", 0) == 0) {  // ablations: tpe:mv=1:ei=100:ep=1:gamma=0.15:pw=1:nk=1:st=10
+    TpeOptions o;
+    o.seed = seed;
+    std::stringstream ss(name.substr(4));
+    for (std::string kv; std::getline(ss, kv, ':');) {
+      auto eq = kv.find('=');
+      std::string k = kv.substr(0, eq);
+      double v = std::stod(kv.substr(eq + 1));
+      if (k == "mv") o.multivariate = v != 0;
+      else if (k == "ei") o.n_ei_candidates = static_cast<int>(v);
+      else if (k == "ep") o.consider_endpoints = v != 0;
+      else if (k == "gamma") o.gamma_ratio = v;
+      else if (k == "pw") o.prior_weight = v;
+      else if (k == "nk") o.normalized_kernels = v != 0;
+      else if (k == "st") o.n_startup_trials = static_cast<int>(v);
+      else if (k == "pt") o.per_trial_stream = v != 0;
+      else throw std::runtime_error("unknown tpe option " + k);
+    }
+    return make_tpe_sampler(o);
+  }
   if (name == "sobol") return make_qmc_sampler("sobol", seed);
   throw std::runtime_error("unknown sampler " + name);
 }
@@ -76,10 +98,11 @@ std::shared_ptr<Sampler> make(const std::string& name, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seeds = 10, trials = 100;
+  int seeds = 10, trials = 100, seed0 = 0;
   std::vector<std::string> samplers = {"tpe", "random"};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seeds")) seeds = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seed0")) seed0 = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--trials")) trials = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--samplers")) {
       samplers.clear();
@@ -96,7 +119,7 @@ int main(int argc, char** argv) {
   for (auto& p : problems) {
     for (auto& sname : samplers) {
       std::vector<double> bests, times;
-      for (int seed = 0; seed < seeds; ++seed) {
+      for (int seed = seed0; seed < seed0 + seeds; ++seed) {
         auto study = create_study({.sampler = make(sname, static_cast<uint64_t>(seed)), .pruner = make_nop_pruner()});
         auto t0 = std::chrono::steady_clock::now();
         study->optimize([&](Trial& t) {
@@ -110,9 +133,9 @@ int main(int argc, char** argv) {
       }
       char buf[512];
       std::snprintf(buf, sizeof buf,
-                    "%s{\"problem\": \"%s\", \"sampler\": \"%s\", \"global_min\": %g, \"seeds\": %d, "
+                    "%s{\"problem\": \"%s\", \"sampler\": \"%s\", \"global_min\": %g, \"seed0\": %d, \"seeds\": %d, "
                     "\"median@%d\": %.6g, \"q25@%d\": %.6g, \"q75@%d\": %.6g, \"median_run_s\": %.4f, \"best_by_seed\": [",
-                    rows.empty() ? "" : ", ", p.name.c_str(), sname.c_str(), p.fmin, seeds, trials,
+                    rows.empty() ? "" : ", ", p.name.c_str(), sname.c_str(), p.fmin, seed0, seeds, trials,
                     pct(bests, 50), trials, pct(bests, 25), trials, pct(bests, 75), pct(times, 50));
       rows += buf;
       for (size_t i = 0; i < bests.size(); ++i) {

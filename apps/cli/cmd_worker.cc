@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/tune_common.h"
+#include "hone/random.h"
 #include "hone/config.h"
 #include "hone/error.h"
 #include "hone/store.h"
@@ -79,6 +80,12 @@ class WorkerCommand : public Command {
     const std::string out = !out_.empty() ? out_ : (fs::path("runs") / study->name()).string();
     const std::atomic<bool>* stop = install_interrupt_handler();
     const std::string tag = process_tag();
+    // TPE and random draw from one stream per process (numpy's, seeded like Optuna's): workers
+    // sharing the config's seed would propose the same start-up trials, so each worker mixes its
+    // host:pid into the seed. (QMC and grid stay shared: their points are indexed by trial.)
+    if (const std::string sn = study->sampler().name(); sn == "tpe" || sn == "random")
+      study->sampler().reseed(derive_seed(static_cast<uint64_t>(get_int(sc.study(), "seed", 0, "study")),
+                                          std::hash<std::string>{}(tag)));
     QueueState q = queue_state(*study);
     if (queued && q.waiting == 0) {
       std::printf("worker %s: study \"%s\" has no queued trial left (%lld finished, %lld running); nothing to do\n",

@@ -74,9 +74,18 @@ struct TpeOptions {
   // density (samplers/_tpe/_truncnorm.py); false reproduces that, true uses proper densities.
   bool normalized_kernels = false;
   std::optional<uint64_t> seed{};
+  // Random streams. false (default): one stream per sampler, numpy's RandomState(seed), drawn in
+  // Optuna 3.1's order: one trial at a time, seed s gives the trials of Optuna's
+  // TPESampler(seed=s) (the start-up draws come from a second stream with the same seed, as
+  // Optuna's inner RandomSampler). true: a stream per (seed, trial number, parameter), so a
+  // trial's draws do not depend on the order in which trials reach the sampler.
+  bool per_trial_stream = false;
 };
 
-std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed = std::nullopt);
+// Random streams as TpeOptions::per_trial_stream: by default seed s gives the draws of Optuna
+// 3.1's RandomSampler(seed=s).
+std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed = std::nullopt,
+                                             bool per_trial_stream = false);
 std::shared_ptr<Sampler> make_tpe_sampler(const TpeOptions& options = {});
 // Cartesian product of value lists, parameter names sorted. Every grid point is claimed by
 // exactly one trial (in-process, also with n_jobs > 1), in order 0, 1, 2, ... unless `seed` is

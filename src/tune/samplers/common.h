@@ -121,4 +121,97 @@ inline double norm_ppf(double p) {
   return q < 0 ? -x : x;
 }
 
+// numpy's legacy np.random.RandomState(seed): MT19937 seeded by init_genrand (std::mt19937 is
+// the same generator) and random_sample()'s 53-bit doubles. Optuna 3.1's RandomSampler and
+// TPESampler each draw from one such stream seeded with the sampler's seed, so drawing here in
+// their order reproduces their trials for the same seed. Seeds above 2^32 - 1 (which numpy
+// refuses) are folded to 32 bits.
+class LegacyRandomState {
+ public:
+  explicit LegacyRandomState(uint64_t seed = 0)
+      : mt_(static_cast<uint32_t>(seed <= 0xffffffffull ? seed : seed ^ (seed >> 32))) {}
+  double random_sample() {
+    const uint32_t a = mt_() >> 5, b = mt_() >> 6;
+    return (a * 67108864.0 + b) / 9007199254740992.0;
+  }
+  double uniform(double low, double high) { return low + (high - low) * random_sample(); }
+
+ private:
+  std::mt19937 mt_;
+};
+
+// Optuna 3.1's RandomSampler.sample_independent: one uniform draw per coordinate of the
+// transformed box (_SearchSpaceTransform: log and step transforms, one-hot categoricals, whose
+// choice is the largest coordinate), mapped back as from_unit does.
+inline double optuna_random_draw(const Distribution& d, LegacyRandomState& rs) {
+  if (d.kind() == Distribution::Kind::categorical) {
+    size_t best = 0;
+    double bv = -1;
+    for (size_t c = 0; c < d.n_choices(); ++c) {
+      double v = rs.random_sample();
+      if (v > bv) {
+        bv = v;
+        best = c;
+      }
+    }
+    return static_cast<double>(best);
+  }
+  return from_unit(d, rs.random_sample());
+}
+
+// log Phi(x), as Optuna 3.1's _truncnorm._log_ndtr_single: -Phi(-x) above 6, the log of the
+// CDF down to -20, the asymptotic series below.
+inline double log_ndtr(double a) {
+  auto ndtr = [](double v) {
+    double x = v * M_SQRT1_2;
+    if (x < -M_SQRT1_2) return 0.5 * std::erfc(-x);
+    if (x < M_SQRT1_2) return 0.5 + 0.5 * std::erf(x);
+    return 1.0 - 0.5 * std::erfc(x);
+  };
+  if (a > 6) return -ndtr(-a);
+  if (a > -20) return std::log(ndtr(a));
+  double log_lhs = -0.5 * a * a - std::log(-a) - 0.5 * std::log(2 * M_PI);
+  double last = 0, rhs = 1, num = 1, den = 1, dc = 1 / (a * a);
+  int sign = 1;
+  for (int i = 1; std::fabs(last - rhs) > 2.220446049250313e-16 && i < 1000; ++i) {
+    last = rhs;
+    sign = -sign;
+    den *= dc;
+    num *= 2 * i - 1;
+    rhs += sign * num * den;
+  }
+  return log_lhs + std::log(rhs);
+}
+
+// The x with log Phi(x) = y. Optuna bisects log_ndtr; the quantile function gives the same x to
+// rounding, on the side of the tail that keeps precision, and bisection remains for y so small
+// that exp(y) underflows.
+inline double ndtri_exp(double y) {
+  if (y < -700) {
+    double a = -100, b = 100, m = 0;
+    for (int i = 0; i < 100; ++i) {
+      m = 0.5 * (a + b);
+      (log_ndtr(m) < y ? a : b) = m;
+    }
+    return m;
+  }
+  if (y < -M_LN2) return norm_ppf(std::exp(y));
+  return -norm_ppf(-std::expm1(y));
+}
+
+inline double log_add_exp(double a, double b) {
+  if (a == b) return a + M_LN2;
+  double m = std::max(a, b);
+  return m + std::log1p(std::exp(-std::fabs(a - b)));
+}
+
+// Quantile q of the standard normal truncated to [a, b] (Optuna 3.1's _truncnorm.ppf).
+inline double truncnorm_ppf(double q, double a, double b) {
+  if (q == 0) return a;
+  if (q == 1) return b;
+  const double lm = log_gauss_mass(a, b);
+  if (a < 0) return ndtri_exp(log_add_exp(log_ndtr(a), std::log(q) + lm));
+  return -ndtri_exp(log_add_exp(log_ndtr(-b), std::log1p(-q) + lm));
+}
+
 }  // namespace hone::tune_detail

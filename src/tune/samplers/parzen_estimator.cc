@@ -155,6 +155,7 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     acc += w_[i];
     cum_w_[i] = acc;
   }
+  for (auto& c : cum_w_) c /= acc;
   const size_t D = dims.size();
   mus_.assign(D, {});
   sigmas_.assign(D, {});
@@ -222,31 +223,37 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
   }
 }
 
-void ParzenEstimator::sample(Rng& rng, int count, std::vector<std::vector<double>>& out) const {
-  out.assign(dims_.size(), std::vector<double>(static_cast<size_t>(count)));
-  for (int s = 0; s < count; ++s) {
-    // numpy's choice(p=w): searchsorted(cumsum(w), u, side="right")
-    double u = uniform01(rng) * cum_w_.back();
+void ParzenEstimator::sample(const std::function<double()>& uniform, int count,
+                             std::vector<std::vector<double>>& out) const {
+  const size_t n = static_cast<size_t>(count);
+  out.assign(dims_.size(), std::vector<double>(n));
+  // numpy's choice(p=w): cdf = cumsum(w) / its last entry, searchsorted(cdf, u, side="right")
+  thread_local std::vector<size_t> active;
+  active.resize(n);
+  for (size_t s = 0; s < n; ++s) {
+    double u = uniform();
     size_t j = static_cast<size_t>(std::upper_bound(cum_w_.begin(), cum_w_.end(), u) - cum_w_.begin());
-    if (j >= n_comp_) j = n_comp_ - 1;
-    for (size_t d = 0; d < dims_.size(); ++d) {
-      const ParzenDim& dim = dims_[d];
+    active[s] = std::min(j, n_comp_ - 1);
+  }
+  for (size_t d = 0; d < dims_.size(); ++d) {
+    const ParzenDim& dim = dims_[d];
+    for (size_t s = 0; s < n; ++s) {
+      const size_t j = active[s];
+      const double r = uniform();
       if (dim.categorical) {
+        // Optuna: the number of cumulative probabilities below r
         const size_t K = static_cast<size_t>(dim.n_choices);
-        // Optuna: count of cumulative probabilities below u
-        double r = uniform01(rng), c_acc = 0;
+        double c_acc = 0;
         size_t pick = 0;
         for (size_t c = 0; c < K; ++c) {
           c_acc += cat_p_[d][j * K + c];
           if (c_acc < r) pick = c + 1;
         }
-        out[d][static_cast<size_t>(s)] = static_cast<double>(std::min(pick, K - 1));
+        out[d][s] = static_cast<double>(std::min(pick, K - 1));
       } else {
-        double mu = mus_[d][j], sg = sigmas_[d][j];
-        double pa = norm_cdf((dim.low - mu) / sg), pb = norm_cdf((dim.high - mu) / sg);
-        double p = pa + uniform01(rng) * (pb - pa);
-        double x = mu + sg * norm_ppf(std::clamp(p, 1e-300, 1.0 - 1e-16));
-        out[d][static_cast<size_t>(s)] = std::clamp(x, dim.low, dim.high);
+        const double mu = mus_[d][j], sg = sigmas_[d][j];
+        const double x = mu + sg * truncnorm_ppf(r, (dim.low - mu) / sg, (dim.high - mu) / sg);
+        out[d][s] = std::clamp(x, dim.low, dim.high);
       }
     }
   }

@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "hone/random.h"
@@ -77,9 +78,11 @@ class ParzenEstimator {
   // chronological. weights[i] > 0, unnormalised (default_weights).
   ParzenEstimator(const std::vector<ParzenDim>& dims, const std::vector<std::vector<double>>& obs,
                   const std::vector<double>& weights, const ParzenConfig& config);
-  // n draws; out[d][k]. Numerical draws lie in [low, high] (the caller back-transforms). One
-  // component per draw (shared by all dimensions), then one uniform per dimension and draw.
-  void sample(Rng& rng, int n, std::vector<std::vector<double>>& out) const;
+  // n draws; out[d][k]. Numerical draws lie in [low, high] (the caller back-transforms).
+  // Uniforms are taken in Optuna 3.1's order (_ParzenEstimator.sample): n for the components
+  // (numpy's choice with p), then n per dimension (truncnorm.rvs's percentiles, or rand(n) for a
+  // categorical), so that numpy's stream (LegacyRandomState) yields Optuna's draws.
+  void sample(const std::function<double()>& uniform, int n, std::vector<std::vector<double>>& out) const;
   // log density at x (x[d], transformed, on the grid for stepped dims).
   double log_pdf(const double* x) const;
 

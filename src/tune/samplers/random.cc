@@ -1,4 +1,6 @@
 // RandomSampler (optuna/samplers/_random.py): independent uniform draws in the transformed box.
+#include <mutex>
+
 #include "hone/tune/sampler.h"
 #include "hone/tune/study.h"
 #include "tune/samplers/common.h"
@@ -8,23 +10,33 @@ namespace {
 
 class RandomSampler final : public Sampler {
  public:
-  explicit RandomSampler(std::optional<uint64_t> seed) : seed_(tune_detail::seed_or_random(seed)) {}
+  RandomSampler(std::optional<uint64_t> seed, bool per_trial)
+      : seed_(tune_detail::seed_or_random(seed)), per_trial_(per_trial), rs_(seed_) {}
   std::string name() const override { return "random"; }
   double sample_independent(const Study&, const FrozenTrial& trial, const std::string& name,
                             const Distribution& dist) override {
-    Rng rng = tune_detail::trial_rng(seed_.load(), trial.number, name);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!per_trial_) return tune_detail::optuna_random_draw(dist, rs_);
+    Rng rng = tune_detail::trial_rng(seed_, trial.number, name);
     return tune_detail::from_unit(dist, tune_detail::uniform01(rng));
   }
-  void reseed(uint64_t seed) override { seed_.store(seed); }
+  void reseed(uint64_t seed) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    seed_ = seed;
+    rs_ = tune_detail::LegacyRandomState(seed);
+  }
 
  private:
-  std::atomic<uint64_t> seed_;
+  std::mutex mu_;
+  uint64_t seed_;
+  bool per_trial_;
+  tune_detail::LegacyRandomState rs_;
 };
 
 }  // namespace
 
-std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed) {
-  return std::make_shared<RandomSampler>(seed);
+std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed, bool per_trial_stream) {
+  return std::make_shared<RandomSampler>(seed, per_trial_stream);
 }
 
 }  // namespace hone

@@ -11,15 +11,24 @@ namespace {
 using Seed = std::optional<uint64_t>;
 using Factory = std::function<std::shared_ptr<Sampler>(const json&, Seed, const std::string&)>;
 
+// stream = "optuna" (default: numpy's RandomState(seed), Optuna's draws for the same seed) or
+// "per_trial" (a stream per trial and parameter).
+bool per_trial_stream(const json& c, const std::string& w) {
+  std::string s = get_string(c, "stream", "optuna", w);
+  if (s != "optuna" && s != "per_trial")
+    throw_invalid(w + ".stream: expected \"optuna\" or \"per_trial\", got \"" + s + "\"");
+  return s == "per_trial";
+}
+
 std::shared_ptr<Sampler> random_from_json(const json& c, Seed seed, const std::string& w) {
-  check_keys(c, {"type", "seed"}, w);
-  return make_random_sampler(seed);
+  check_keys(c, {"type", "seed", "stream"}, w);
+  return make_random_sampler(seed, per_trial_stream(c, w));
 }
 
 std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::string& w) {
   check_keys(c, {"type", "seed", "n_startup_trials", "n_ei_candidates", "consider_prior",
                  "prior_weight", "consider_magic_clip", "consider_endpoints", "gamma_ratio",
-                 "gamma_max", "multivariate", "constant_liar", "normalized_kernels"},
+                 "gamma_max", "multivariate", "constant_liar", "normalized_kernels", "stream"},
              w);
   TpeOptions o;
   o.seed = seed;
@@ -39,6 +48,7 @@ std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::stri
   o.multivariate = get_bool(c, "multivariate", o.multivariate, w);
   o.constant_liar = get_bool(c, "constant_liar", o.constant_liar, w);
   o.normalized_kernels = get_bool(c, "normalized_kernels", o.normalized_kernels, w);
+  o.per_trial_stream = per_trial_stream(c, w);
   return make_tpe_sampler(o);
 }
 

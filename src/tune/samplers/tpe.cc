@@ -10,6 +10,7 @@
 // density being computed only for candidates the bounds cannot separate.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -42,11 +43,13 @@ class TpeSampler final : public Sampler {
     pcfg_.consider_magic_clip = o.consider_magic_clip;
     pcfg_.consider_endpoints = o.consider_endpoints;
     pcfg_.normalized_kernels = o.normalized_kernels;
+    startup_rs_ = tpe_rs_ = tune_detail::LegacyRandomState(seed_);
   }
   std::string name() const override { return "tpe"; }
   void reseed(uint64_t seed) override {
     std::lock_guard<std::mutex> lock(mu_);
     seed_ = seed;
+    startup_rs_ = tpe_rs_ = tune_detail::LegacyRandomState(seed_);
   }
 
   SearchSpace infer_relative_search_space(const Study& study, const FrozenTrial&) override {
@@ -103,7 +106,7 @@ class TpeSampler final : public Sampler {
     ParzenEstimator g(dims, above, default_weights(above[0].size()), cfg);
     Rng rng = tune_detail::trial_rng(seed_, trial.number, "\x01relative");
     std::vector<std::vector<double>> cand;
-    l.sample(rng, opt_.n_ei_candidates, cand);
+    l.sample(uniforms(rng), opt_.n_ei_candidates, cand);
     // back-transform (grid, exp) and score in the transformed domain again, as Optuna
     std::vector<double> x(D);
     double best = -INFINITY;
@@ -131,7 +134,9 @@ class TpeSampler final : public Sampler {
     refresh(study, trial.number);
     size_t n = n_obs();
     if (n < static_cast<size_t>(opt_.n_startup_trials))
-      return tune_detail::from_unit(dist, tune_detail::uniform01(rng));
+      return opt_.per_trial_stream ? tune_detail::from_unit(dist, tune_detail::uniform01(rng))
+                                   : tune_detail::optuna_random_draw(dist, startup_rs_);
+    const std::function<double()> draw = uniforms(rng);
     split(study);
     const std::vector<double>* col = column(name);
     const ParzenDim dim = tune_detail::parzen_dim(dist);
@@ -179,7 +184,7 @@ class TpeSampler final : public Sampler {
 
     auto score_candidates = [&](auto&& log_g) {
       std::vector<std::vector<double>> cand;
-      l.sample(rng, opt_.n_ei_candidates, cand);
+      l.sample(draw, opt_.n_ei_candidates, cand);
       double best = -INFINITY, best_v = 0;
       bool have = false;
       for (double cnd : cand[0]) {
@@ -258,10 +263,16 @@ class TpeSampler final : public Sampler {
     aw_.resize(out);
     g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
     if (avals_.size() < kBoundsFrom) return score_candidates([&](double x) { return g1d_.log_pdf(x); });
-    return argmax_with_bounds(l, dist, rng);
+    return argmax_with_bounds(l, dist, draw);
   }
 
  private:
+  // The uniforms for the candidates: the per-trial stream, or Optuna's TPE stream.
+  std::function<double()> uniforms(Rng& rng) {
+    if (opt_.per_trial_stream) return [&rng] { return tune_detail::uniform01(rng); };
+    return [this] { return tpe_rs_.random_sample(); };
+  }
+
   // Below this many "above" observations every candidate is scored exactly.
   static constexpr size_t kBoundsFrom = 64;
 
@@ -272,8 +283,9 @@ class TpeSampler final : public Sampler {
   // The remaining contenders are scored with g1d_.log_pdf exactly as score_candidates does, in
   // candidate order with the same first-maximum rule, so the pick is the same: the bounds hold
   // for the values log_pdf computes (see SortedParzen1D::log_pdf_bounds).
-  double argmax_with_bounds(const tune_detail::ParzenEstimator& l, const Distribution& dist, Rng& rng) {
-    l.sample(rng, opt_.n_ei_candidates, cand_);
+  double argmax_with_bounds(const tune_detail::ParzenEstimator& l, const Distribution& dist,
+                            const std::function<double()>& draw) {
+    l.sample(draw, opt_.n_ei_candidates, cand_);
     const size_t K = cand_[0].size();
     cv_.resize(K);
     cx_.resize(K);
@@ -442,6 +454,9 @@ class TpeSampler final : public Sampler {
   ParzenConfig pcfg_;
   std::mutex mu_;
   uint64_t seed_;
+  // Optuna's two numpy streams (TpeOptions::per_trial_stream false): its inner RandomSampler's
+  // for the start-up trials and TPESampler._rng for the candidates, both seeded with the seed.
+  tune_detail::LegacyRandomState startup_rs_, tpe_rs_;
   // observation cache (ids in insertion order)
   int64_t cursor_ = 0;
   std::set<int64_t> seen_;  // finished numbers >= cursor_ already read
