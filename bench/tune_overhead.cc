@@ -4,13 +4,16 @@
 // objective, tell), in-memory storage, one cumulative study; median over the 100 trials before
 // each checkpoint. Also the median thread CPU time per trial (n_jobs = 1, so the whole trial runs
 // on this thread), which does not grow when other processes load the machine. Prints one JSON line.
-//   tune_overhead [--trials 10000] [--samplers tpe,random]
+// --discrete: x, y as ints in [-10, 10] and z in [0, 1] with step 0.01 instead (equal observed
+// values, which TPE orders as numpy's argsort does: the cost of that).
+//   tune_overhead [--trials 10000] [--samplers tpe,random] [--discrete]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,11 +31,13 @@ static double thread_cpu_s() {
 int main(int argc, char** argv) {
   int n = 10000;
   std::vector<std::string> samplers = {"tpe", "random"};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--trials")) n = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--samplers")) {
+  bool discrete = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--discrete")) discrete = true;
+    else if (!std::strcmp(argv[i], "--trials") && i + 1 < argc) n = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--samplers") && i + 1 < argc) {
       samplers.clear();
-      std::stringstream ss(argv[i + 1]);
+      std::stringstream ss(argv[++i]);
       for (std::string s; std::getline(ss, s, ',');) samplers.push_back(s);
     }
   }
@@ -45,9 +50,10 @@ int main(int argc, char** argv) {
     cpu.reserve(static_cast<size_t>(n));
     auto t0 = std::chrono::steady_clock::now();
     auto now = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-    study->optimize([](Trial& t) {
-      double x = t.suggest_float("x", -10, 10), y = t.suggest_float("y", -10, 10);
-      double z = t.suggest_float("z", 0, 1);
+    study->optimize([discrete](Trial& t) {
+      double x = discrete ? static_cast<double>(t.suggest_int("x", -10, 10)) : t.suggest_float("x", -10, 10);
+      double y = discrete ? static_cast<double>(t.suggest_int("y", -10, 10)) : t.suggest_float("y", -10, 10);
+      double z = t.suggest_float("z", 0, 1, {.step = discrete ? std::optional<double>(0.01) : std::nullopt});
       double lr = t.suggest_float("lr", 1e-5, 1e-1, {.log = true});
       auto c = t.suggest_categorical("c", std::vector<std::string>{"a", "b", "c"});
       return x * x + y * y + z + std::pow(std::log10(lr), 2) + (c == "a" ? 0 : c == "b" ? 1 : 2);

@@ -9,6 +9,7 @@
 #include "hone/tune/tune.h"
 #include "tune/optuna_stream_data.h"
 #include "tune/samplers/common.h"
+#include "tune/samplers/parzen_estimator.h"
 
 using namespace hone;
 
@@ -16,14 +17,14 @@ namespace {
 
 const std::vector<std::string> kChoices = {"relu", "tanh", "gelu"};
 
-// TPE cases: continuous parameters only (see optuna_stream_gen.py on ties).
-double objective(Trial& t, bool discrete) {
+// The TPE cases leave the categorical out (see optuna_stream_gen.py on ties).
+double objective(Trial& t, bool with_cat) {
   double x = t.suggest_float("x", -3.0, 4.0);
   double lr = t.suggest_float("lr", 1e-5, 1e-1, {.log = true});
-  double units = discrete ? static_cast<double>(t.suggest_int("units", 8, 256, {.log = true})) : 64.0;
-  double layers = discrete ? static_cast<double>(t.suggest_int("layers", 1, 9, {.step = 2})) : 5.0;
-  std::string act = discrete ? t.suggest_categorical("act", kChoices) : kChoices[0];
-  double drop = discrete ? t.suggest_float("drop", 0.0, 0.5, {.step = 0.05}) : t.suggest_float("drop", 0.0, 0.5);
+  double units = static_cast<double>(t.suggest_int("units", 8, 256, {.log = true}));
+  double layers = static_cast<double>(t.suggest_int("layers", 1, 9, {.step = 2}));
+  std::string act = with_cat ? t.suggest_categorical("act", kChoices) : kChoices[0];
+  double drop = t.suggest_float("drop", 0.0, 0.5, {.step = 0.05});
   double a = static_cast<double>(std::find(kChoices.begin(), kChoices.end(), act) - kChoices.begin());
   return (x - 1.3) * (x - 1.3) + std::pow(std::log10(lr) + 2.5, 2) + std::pow(std::log2(units) - 6.0, 2) / 4.0 +
          (layers - 5) * (layers - 5) / 8.0 + a * 0.7 + (drop - 0.2) * (drop - 0.2) * 10.0;
@@ -36,15 +37,15 @@ std::shared_ptr<Sampler> sampler_for(const std::string& name) {
   return nullptr;
 }
 
-std::vector<std::vector<double>> run(const std::shared_ptr<Sampler>& sampler, int n_trials, bool discrete) {
+std::vector<std::vector<double>> run(const std::shared_ptr<Sampler>& sampler, int n_trials, bool with_cat) {
   auto study = create_study({.sampler = sampler, .pruner = make_nop_pruner()});
-  study->optimize([&](Trial& t) { return objective(t, discrete); }, {.n_trials = n_trials});
+  study->optimize([&](Trial& t) { return objective(t, with_cat); }, {.n_trials = n_trials});
   std::vector<std::vector<double>> rows;
   for (const auto& t : study->trials()) {
     const json& p = t.params_json();
     std::string act = p.contains("act") ? p.at("act").get<std::string>() : kChoices[0];
-    rows.push_back({p.at("x").get<double>(), p.at("lr").get<double>(), p.value("units", 64.0),
-                    p.value("layers", 5.0),
+    rows.push_back({p.at("x").get<double>(), p.at("lr").get<double>(), p.at("units").get<double>(),
+                    p.at("layers").get<double>(),
                     static_cast<double>(std::find(kChoices.begin(), kChoices.end(), act) - kChoices.begin()),
                     p.at("drop").get<double>()});
   }
@@ -55,7 +56,7 @@ TEST(OptunaStream, SameSeedSameTrialsAsOptuna) {
   for (const auto& c : optuna_stream::cases()) {
     auto sampler = sampler_for(c.name);
     ASSERT_TRUE(sampler) << c.name;
-    auto got = run(sampler, c.n_trials, c.discrete);
+    auto got = run(sampler, c.n_trials, c.with_cat);
     ASSERT_EQ(got.size(), c.params.size()) << c.name;
     for (size_t i = 0; i < got.size(); ++i)
       for (size_t k = 0; k < got[i].size(); ++k)
@@ -71,6 +72,14 @@ TEST(OptunaStream, PerTrialStreamIsAnotherStream) {
   size_t differ = 0;
   for (size_t i = 0; i < got.size(); ++i) differ += got[i][0] != c.params[i][0];
   EXPECT_GT(differ, 10u);
+}
+
+TEST(OptunaStream, ArgsortIsNumpys) {
+  for (const auto& a : optuna_stream::argsorts()) {
+    std::vector<size_t> idx;
+    tune_detail::numpy_argsort(a.v.data(), a.v.size(), idx);
+    EXPECT_EQ(idx, a.idx) << "n = " << a.v.size();
+  }
 }
 
 TEST(OptunaStream, LegacyRandomStateIsNumpys) {

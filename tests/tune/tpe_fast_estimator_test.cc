@@ -55,7 +55,9 @@ void check(const FastCase& fc, uint64_t seed) {
   for (auto& z : zc) zp.push_back(&z);
   SortedParzen1D fast;
   for (int pass = 0; pass < 2; ++pass) {  // the second build reuses buffers and the Z cache
-    fast.build(dim, sv.data(), sw.data(), fc.n, cfg, zp.data());
+    // ranks = chronological positions: equal values are then ordered as numpy's argsort orders
+    // them, as ParzenEstimator does
+    fast.build(dim, sv.data(), sw.data(), fc.n, cfg, zp.data(), order.data());
     for (int k = 0; k < 200; ++k) {
       double v = from_unit(fc.dist, k < 100 ? uniform01(rng) : std::clamp(0.3 + 0.05 * (uniform01(rng) - 0.5), 0.0, 0.999));
       double x = to_transformed(fc.dist, v);

@@ -77,10 +77,115 @@ void univariate_sigmas(const double* mu, double* sigma, size_t m, double low, do
   }
 }
 
+// numpy's aheapsort_ (the introsort's fallback) on a[0, n). The sorts below move (value, index)
+// pairs where numpy moves indices into the value array: the same comparisons and moves, so the
+// same permutation, without the indirect loads.
+struct VI {
+  double v;
+  size_t i;
+};
+void numpy_aheapsort(VI* base, size_t n) {
+  VI* a = base - 1;  // 1-based heap indexing, as numpy
+  for (size_t l = n >> 1; l > 0; --l) {
+    VI tmp = a[l];
+    size_t i = l, j = l << 1;
+    while (j <= n) {
+      if (j < n && a[j].v < a[j + 1].v) ++j;
+      if (!(tmp.v < a[j].v)) break;
+      a[i] = a[j];
+      i = j;
+      j += j;
+    }
+    a[i] = tmp;
+  }
+  for (; n > 1;) {
+    VI tmp = a[n];
+    a[n] = a[1];
+    --n;
+    size_t i = 1, j = 2;
+    while (j <= n) {
+      if (j < n && a[j].v < a[j + 1].v) ++j;
+      if (!(tmp.v < a[j].v)) break;
+      a[i] = a[j];
+      i = j;
+      j += j;
+    }
+    a[i] = tmp;
+  }
+}
+
 double min_sigma_of(const ParzenConfig& cfg, double range, size_t m) {
   return cfg.consider_magic_clip ? range / std::min(100.0, 1.0 + static_cast<double>(m)) : 1e-12;
 }
 }  // namespace
+
+void numpy_argsort(const double* v, size_t n, std::vector<size_t>& idx) {
+  idx.resize(n);
+  if (n < 2) {
+    if (n) idx[0] = 0;
+    return;
+  }
+  thread_local std::vector<VI> buf;
+  buf.resize(n);
+  for (size_t k = 0; k < n; ++k) buf[k] = {v[k], k};
+  constexpr std::ptrdiff_t kSmall = 15;  // numpy's SMALL_QUICKSORT
+  VI* t = buf.data();
+  std::ptrdiff_t pl = 0, pr = static_cast<std::ptrdiff_t>(n) - 1;
+  struct Frame {
+    std::ptrdiff_t pl, pr;
+    int depth;
+  };
+  thread_local std::vector<Frame> stack;
+  stack.clear();
+  int cdepth = 0;
+  for (size_t m = n; m >>= 1;) ++cdepth;
+  cdepth *= 2;
+  for (;;) {
+    if (cdepth < 0) {
+      numpy_aheapsort(t + pl, static_cast<size_t>(pr - pl + 1));
+    } else {
+      while (pr - pl > kSmall) {
+        std::ptrdiff_t pm = pl + ((pr - pl) >> 1);
+        if (t[pm].v < t[pl].v) std::swap(t[pm], t[pl]);
+        if (t[pr].v < t[pm].v) std::swap(t[pr], t[pm]);
+        if (t[pm].v < t[pl].v) std::swap(t[pm], t[pl]);
+        const double vp = t[pm].v;
+        std::ptrdiff_t pi = pl, pj = pr - 1;
+        std::swap(t[pm], t[pj]);
+        for (;;) {
+          do ++pi; while (t[pi].v < vp);
+          do --pj; while (vp < t[pj].v);
+          if (pi >= pj) break;
+          std::swap(t[pi], t[pj]);
+        }
+        std::swap(t[pi], t[pr - 1]);
+        --cdepth;
+        if (pi - pl < pr - pi) {  // push the larger partition
+          stack.push_back({pi + 1, pr, cdepth});
+          pr = pi - 1;
+        } else {
+          stack.push_back({pl, pi - 1, cdepth});
+          pl = pi + 1;
+        }
+      }
+      for (std::ptrdiff_t i = pl + 1; i <= pr; ++i) {  // insertion sort
+        const VI x = t[i];
+        std::ptrdiff_t j = i;
+        while (j > pl && x.v < t[j - 1].v) {
+          t[j] = t[j - 1];
+          --j;
+        }
+        t[j] = x;
+      }
+    }
+    if (stack.empty()) break;
+    pl = stack.back().pl;
+    pr = stack.back().pr;
+    cdepth = stack.back().depth;
+    stack.pop_back();
+  }
+  for (size_t k = 0; k < n; ++k) idx[k] = buf[k].i;
+}
 
 ParzenDim parzen_dim(const Distribution& d) {
   ParzenDim p;
@@ -203,9 +308,8 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     if (cfg.multivariate) {
       std::fill(sig.begin(), sig.end(), sigma0 * range);
     } else {
-      std::vector<size_t> order(n_comp_);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
+      std::vector<size_t> order;
+      numpy_argsort(mus.data(), n_comp_, order);  // Optuna: np.argsort(mus), mus = [obs..., prior]
       std::vector<double> smu(n_comp_), ssig(n_comp_);
       for (size_t k = 0; k < n_comp_; ++k) smu[k] = mus[order[k]];
       univariate_sigmas(smu.data(), ssig.data(), n_comp_, low, high, cfg);
@@ -297,26 +401,67 @@ double ParzenEstimator::log_pdf(const double* x) const {
 // ---------------------------------------------------------------------------------------------
 // SortedParzen1D
 
+bool SortedParzen1D::tie_order_matters(const ParzenDim& dim, const double* values, const double* weights, size_t n,
+                                       const ParzenConfig& cfg) {
+  const bool prior = cfg.consider_prior || n == 0;
+  const double mid = 0.5 * (dim.low + dim.high);
+  const double* hit = std::lower_bound(values, values + n, mid);
+  if (prior && hit != values + n && *hit == mid) return true;
+  for (size_t k = 1; k < n; ++k)
+    if (values[k] == values[k - 1] && weights[k] != weights[k - 1]) return true;
+  return false;
+}
+
 void SortedParzen1D::build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
-                           const ParzenConfig& cfg, ZCache* const* cache) {
+                           const ParzenConfig& cfg, ZCache* const* cache, const size_t* rank) {
   dim_ = dim;
   normalized_ = cfg.normalized_kernels;
   const bool prior = cfg.consider_prior || n == 0;
   const size_t m = n + (prior ? 1 : 0);
   const double low = dim.low, high = dim.high, range = high - low, mid = 0.5 * (low + high);
   // The prior sits after observations equal to it (a stable argsort of [obs..., prior]).
-  const size_t pp = prior ? static_cast<size_t>(std::upper_bound(values, values + n, mid) - values) : m;
+  size_t pp = prior ? static_cast<size_t>(std::upper_bound(values, values + n, mid) - values) : m;
   mu_.resize(m);
   w_.resize(m);
   sigma_.resize(m);
+  src_.resize(m);
   const size_t head = std::min(pp, n);  // observations before the prior
   std::copy(values, values + head, mu_.begin());
   std::copy(weights, weights + head, w_.begin());
+  std::iota(src_.begin(), src_.begin() + static_cast<long>(head), size_t{0});
   if (prior) {
     mu_[pp] = mid;
     w_[pp] = cfg.prior_weight;
+    src_[pp] = n;
     std::copy(values + head, values + n, mu_.begin() + static_cast<long>(pp) + 1);
     std::copy(weights + head, weights + n, w_.begin() + static_cast<long>(pp) + 1);
+    std::iota(src_.begin() + static_cast<long>(pp) + 1, src_.end(), head);
+  }
+  // Equal values get their widths by position in the sorted order (the first of a run the gap
+  // below, the last the gap above): the order within a run matters when its components differ
+  // (weights, or the prior, whose width is replaced). Then order as numpy's argsort does.
+  if (rank && tie_order_matters(dim, values, weights, n, cfg)) {
+    chron_.resize(m);
+    pos_of_rank_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      chron_[rank[i]] = values[i];
+      pos_of_rank_[rank[i]] = i;
+    }
+    if (prior) chron_[n] = mid;
+    numpy_argsort(chron_.data(), m, perm_);
+    for (size_t k = 0; k < m; ++k) {
+      const size_t c = perm_[k];
+      if (c == n) {
+        pp = k;
+        mu_[k] = mid;
+        w_[k] = cfg.prior_weight;
+        src_[k] = n;
+      } else {
+        src_[k] = pos_of_rank_[c];
+        mu_[k] = values[src_[k]];
+        w_[k] = weights[src_[k]];
+      }
+    }
   }
   double wsum = 0;
   for (size_t k = 0; k < m; ++k) wsum += w_[k];
@@ -356,7 +501,7 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
     // Z = 1 to double precision unless mu is within kZWindow sigmas of a bound
     double z = 1.0;
     if (mu - low < near * s || high - mu < near * s) {
-      ZCache* zc = (cache && k != pp) ? cache[k < pp ? k : k - 1] : nullptr;
+      ZCache* zc = (cache && src_[k] < n) ? cache[src_[k]] : nullptr;
       if (zc && zc->sigma == s && zc->low == low && zc->high == high) {
         z = zc->z;
       } else {

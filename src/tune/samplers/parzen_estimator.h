@@ -48,6 +48,11 @@ struct ParzenConfig {
   bool normalized_kernels = false;  // false = Optuna 3.1 (no -log sigma in the kernel)
 };
 
+// numpy 1.24's np.argsort(v) (default kind: its introsort, aquicksort): not stable for more than
+// 16 elements, and Optuna's kernel widths for equal values follow its order, so hone sorts the
+// same way where ties matter. idx receives the n indices.
+void numpy_argsort(const double* v, size_t n, std::vector<size_t>& idx);
+
 // Transformed-domain description of a distribution (Optuna's _calculate_parzen_bounds).
 ParzenDim parzen_dim(const Distribution& d);
 // Internal representation -> transformed domain (log for log params) and back (exp, rounding to
@@ -117,8 +122,11 @@ class SortedParzen1D {
   };
   // values ascending (ties: chronological), weights[i] > 0 unnormalised, transformed domain.
   // cache: null, or n pointers (null entries allowed) to the observations' ZCache.
+  // rank: null, or each value's position in the chronological observation array. With it, equal
+  // values whose order changes the mixture (unequal weights, or the prior among them) are ordered
+  // as Optuna's np.argsort of [observations chronologically..., prior] orders them.
   void build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
-             const ParzenConfig& config, ZCache* const* cache = nullptr);
+             const ParzenConfig& config, ZCache* const* cache = nullptr, const size_t* rank = nullptr);
   // log density at x (transformed, on the grid for stepped dims), to a relative error of the
   // density below e^-40 (about 4e-18) plus rounding.
   double log_pdf(double x) const;
@@ -128,6 +136,11 @@ class SortedParzen1D {
   // candidates with these and calls log_pdf only for those whose rank the bounds leave open.
   // lo = -inf, hi = +inf when nothing can be said cheaply (underflow).
   void log_pdf_bounds(double x, double radius, double& lo, double& hi) const;
+  // Whether build's input has equal values whose order changes the mixture (then pass rank to
+  // order them as Optuna does): equal adjacent values of unequal weight, or a value equal to
+  // the prior's centre. O(n), no allocation.
+  static bool tie_order_matters(const ParzenDim& dim, const double* values, const double* weights, size_t n,
+                                const ParzenConfig& config);
   // The components after build (sorted by mu, prior at its stable position): for tests.
   const std::vector<double>& mus() const { return mu_; }
   const std::vector<double>& sigmas() const { return sigma_; }
@@ -150,6 +163,9 @@ class SortedParzen1D {
   bool normalized_ = false;
   double min_sigma_ = 0, log_floor_ = 0;
   std::vector<double> mu_, sigma_, w_;
+  std::vector<size_t> src_;               // component -> input index (n = the prior)
+  std::vector<size_t> perm_, pos_of_rank_;  // numpy tie order (scratch)
+  std::vector<double> chron_;
   std::vector<Tier> tiers_;
 };
 

@@ -157,6 +157,7 @@ class TpeSampler final : public Sampler {
     }
     std::sort(liar_vals_.begin(), liar_vals_.end());
     liar_w_.resize(liar_vals_.size());
+    liar_rank_.resize(liar_vals_.size());
     // n_above first, so that each observation's weight (default_weights(n_above) at its
     // chronological rank) is written in the same pass that ranks it: wid_[id], 0 = not above
     size_t n_above = liar_vals_.size();
@@ -175,12 +176,18 @@ class TpeSampler final : public Sampler {
         for (size_t id : chron_) wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
       } else {
         for (size_t id : chron_) {
-          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_w_[li++] = ramp(r++);
+          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) {
+            liar_rank_[li] = r;
+            liar_w_[li++] = ramp(r++);
+          }
           wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
         }
       }
     }
-    while (li < liar_vals_.size()) liar_w_[li++] = ramp(r++);
+    for (; li < liar_vals_.size(); ++li) {
+      liar_rank_[li] = r;
+      liar_w_[li] = ramp(r++);
+    }
 
     auto score_candidates = [&](auto&& log_g) {
       std::vector<std::vector<double>> cand;
@@ -230,38 +237,62 @@ class TpeSampler final : public Sampler {
 
     // numerical: one pass over the value-sorted list; liars (few) merged in by value
     lv_.clear();
-    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.emplace_back(liar_vals_[i].second, liar_w_[i]);
-    std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    // sizes known in advance: write through indices (this pass runs over the whole history)
-    avals_.resize(n_above);
-    aw_.resize(n_above);
-    zc_.resize(n_above);
-    size_t out = 0;
-    li = 0;
-    if (col) {
-      const double* wid = wid_.data();
-      for (SortedObs& o : sorted_.at(name)) {
-        const double w = wid[o.id];
-        if (w == 0) continue;  // below
-        while (li < lv_.size() && lv_[li].first < o.value) {
-          avals_[out] = lv_[li].first;
-          aw_[out] = lv_[li].second;
-          zc_[out++] = nullptr;
-          ++li;
+    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.push_back({liar_vals_[i].second, liar_w_[i], liar_rank_[i]});
+    std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.value < b.value; });
+    // sizes known in advance: write through indices (this pass runs over the whole history).
+    // with_rank: also each value's position in Optuna's chronological "above" array (rank_).
+    auto fill = [&](bool with_rank) {
+      avals_.resize(n_above);
+      aw_.resize(n_above);
+      zc_.resize(n_above);
+      if (with_rank) arank_.resize(n_above);
+      size_t out = 0, lj = 0;
+      if (col) {
+        const double* wid = wid_.data();
+        for (SortedObs& o : sorted_.at(name)) {
+          const double w = wid[o.id];
+          if (w == 0) continue;  // below
+          while (lj < lv_.size() && lv_[lj].value < o.value) {
+            if (with_rank) arank_[out] = lv_[lj].rank;
+            avals_[out] = lv_[lj].value;
+            aw_[out] = lv_[lj].weight;
+            zc_[out++] = nullptr;
+            ++lj;
+          }
+          if (with_rank) arank_[out] = rank_[o.id];
+          avals_[out] = o.value;
+          aw_[out] = w;
+          zc_[out++] = &o.z;
         }
-        avals_[out] = o.value;
-        aw_[out] = w;
-        zc_[out++] = &o.z;
       }
+      for (; lj < lv_.size(); ++lj) {
+        if (with_rank) arank_[out] = lv_[lj].rank;
+        avals_[out] = lv_[lj].value;
+        aw_[out] = lv_[lj].weight;
+        zc_[out++] = nullptr;
+      }
+      avals_.resize(out);  // == n_above unless a stored value was NaN
+      aw_.resize(out);
+    };
+    fill(false);
+    // (the per-trial stream does not reproduce Optuna's trials anyway: it keeps the cheaper
+    // stable order, a sort less per parameter)
+    if (opt_.per_trial_stream ||
+        !tune_detail::SortedParzen1D::tie_order_matters(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_)) {
+      g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
+    } else {
+      // Equal values whose order changes the mixture (discrete parameters): build with Optuna's
+      // order for them, which needs the chronological ranks (a second pass, only here).
+      if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
+      const std::vector<double>& c = *col;
+      size_t r2 = 0, l2 = 0;
+      for (size_t id : chron_) {
+        while (l2 < liar_vals_.size() && liar_vals_[l2].first < numbers_[id]) ++l2, ++r2;
+        if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r2++;
+      }
+      fill(true);
+      g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data(), arank_.data());
     }
-    for (; li < lv_.size(); ++li) {
-      avals_[out] = lv_[li].first;
-      aw_[out] = lv_[li].second;
-      zc_[out++] = nullptr;
-    }
-    avals_.resize(out);  // == n_above unless a stored value was NaN
-    aw_.resize(out);
-    g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
     if (avals_.size() < kBoundsFrom) return score_candidates([&](double x) { return g1d_.log_pdf(x); });
     return argmax_with_bounds(l, dist, draw);
   }
@@ -469,8 +500,13 @@ class TpeSampler final : public Sampler {
   std::vector<Liar> liars_;
   // per-call scratch, kept to avoid reallocating
   std::vector<std::pair<int64_t, double>> liar_vals_;
-  std::vector<std::pair<double, double>> lv_;
+  struct AboveLiar {  // a liar of the "above" group: value, weight, chronological rank
+    double value, weight;
+    size_t rank;
+  };
+  std::vector<AboveLiar> lv_;
   std::vector<double> liar_w_, wid_, avals_, aw_;
+  std::vector<size_t> rank_, liar_rank_, arank_;
   std::vector<tune_detail::SortedParzen1D::ZCache*> zc_;
   tune_detail::SortedParzen1D g1d_;
   std::vector<std::vector<double>> cand_;
