@@ -84,33 +84,25 @@ struct VI {
   double v;
   size_t i;
 };
+// Sift tmp down from slot i of the 1-based heap a[1..n].
+void sift_down(VI* a, size_t i, size_t n, VI tmp) {
+  for (size_t j = i << 1; j <= n;) {
+    if (j < n && a[j].v < a[j + 1].v) ++j;
+    if (!(tmp.v < a[j].v)) break;
+    a[i] = a[j];
+    i = j;
+    j += j;
+  }
+  a[i] = tmp;
+}
 void numpy_aheapsort(VI* base, size_t n) {
   VI* a = base - 1;  // 1-based heap indexing, as numpy
-  for (size_t l = n >> 1; l > 0; --l) {
-    VI tmp = a[l];
-    size_t i = l, j = l << 1;
-    while (j <= n) {
-      if (j < n && a[j].v < a[j + 1].v) ++j;
-      if (!(tmp.v < a[j].v)) break;
-      a[i] = a[j];
-      i = j;
-      j += j;
-    }
-    a[i] = tmp;
-  }
+  for (size_t l = n >> 1; l > 0; --l) sift_down(a, l, n, a[l]);
   for (; n > 1;) {
     VI tmp = a[n];
     a[n] = a[1];
     --n;
-    size_t i = 1, j = 2;
-    while (j <= n) {
-      if (j < n && a[j].v < a[j + 1].v) ++j;
-      if (!(tmp.v < a[j].v)) break;
-      a[i] = a[j];
-      i = j;
-      j += j;
-    }
-    a[i] = tmp;
+    sift_down(a, 1, n, tmp);
   }
 }
 
