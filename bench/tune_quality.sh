@@ -5,7 +5,8 @@
 # better), and on how many seeds the two found the same best value (to 1e-9): hone's default random
 # stream is numpy's, drawn in Optuna's order, so the same seed gives Optuna's trials.
 # "tpe_pt" is hone's TPE on its per-trial stream (per_trial_stream = true): other draws, same
-# algorithm — compare it over many seeds (e.g. SEEDS=200), not seed by seed.
+# algorithm — compare it over many seeds (e.g. SEEDS=200), not seed by seed. "tpe_mv" (multivariate)
+# is compared with Optuna's TPESampler(multivariate=True).
 #   bench/tune_quality.sh [SEEDS=10] [TRIALS=100] [SEED0=0] [HONE_SAMPLERS=tpe,random,tpe_pt]
 # Needs /usr/bin/python3 with optuna (the Debian peer). About 1 minute for 10 seeds on 2 cores.
 set -euo pipefail
@@ -16,8 +17,10 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONE_BUILD_BE
 cmake --build "$BUILD" --target tune_quality -j2 >/dev/null
 OUT="$(mktemp -d)"
 "$BUILD/tune_quality" --seeds "$SEEDS" --seed0 "$SEED0" --trials "$TRIALS" --samplers "$SAMPLERS" > "$OUT/hone.json"
+PEER_SAMPLERS="random tpe"
+case ",$SAMPLERS," in *,tpe_mv,*) PEER_SAMPLERS="$PEER_SAMPLERS tpe_mv" ;; esac
 /usr/bin/python3 "$ROOT/bench/peers/optuna_quality_seeds.py" --seeds "$SEEDS" --seed0 "$SEED0" --trials "$TRIALS" \
-  --samplers random tpe 2>/dev/null > "$OUT/optuna.json"
+  --samplers $PEER_SAMPLERS 2>/dev/null > "$OUT/optuna.json"
 /usr/bin/python3 - "$OUT/hone.json" "$OUT/optuna.json" "$TRIALS" <<'PY'
 import json, sys
 import numpy as np
@@ -29,7 +32,7 @@ print(f"| problem | hone sampler | hone @{n} median [IQR] | Optuna @{n} median [
 print("|---|---|---|---|---|---|---|---|")
 rows = []
 for a in sorted(h["results"], key=lambda r: (r["problem"], r["sampler"])):
-    peer = "tpe" if a["sampler"].startswith("tpe") else a["sampler"]
+    peer = a["sampler"] if a["sampler"] in ("random", "tpe", "tpe_mv") else "tpe"
     b = O.get((a["problem"], peer))
     if b is None: continue
     fmin = a["global_min"]; hb, ob = a["best_by_seed"], b["best_by_seed"]

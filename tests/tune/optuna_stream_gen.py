@@ -11,8 +11,8 @@ observed values (steps, ints) get their kernel widths in the order of numpy's un
 which hone reproduces; the TPE cases leave the categorical parameter out: where candidates of two
 categories have mathematically equal scores, Optuna's pick is decided by the rounding of its
 BLAS dot product, which hone does not copy, so such studies can part at a tie (docs/TUNING.md).
-Multivariate TPE is not covered either: Optuna draws its dimensions in the first trial's
-suggestion order, hone in name order.
+Multivariate TPE draws its dimensions in suggestion order (x, lr, units, layers, drop: not name
+order), as Optuna's intersection search space keeps it.
 """
 import math
 import warnings
@@ -40,6 +40,7 @@ CASES = [  # name, sampler, trials, with the categorical
     ("tpe_seed3", lambda: optuna.samplers.TPESampler(seed=3), 80, False),
     ("tpe_seed3_ei8_startup5", lambda: optuna.samplers.TPESampler(seed=3, n_startup_trials=5, n_ei_candidates=8), 30,
      False),
+    ("tpe_mv_seed1", lambda: optuna.samplers.TPESampler(seed=1, multivariate=True), 40, False),
     ("random_seed5", lambda: optuna.samplers.RandomSampler(seed=5), 20, True),
 ]
 NAMES = ["x", "lr", "units", "layers", "act", "drop"]
@@ -64,7 +65,62 @@ import numpy as np
 rs = np.random.RandomState(11)
 print("struct Argsort {\n  std::vector<double> v;\n  std::vector<size_t> idx;\n};\n")
 print("inline const std::vector<Argsort>& argsorts() {\n  static const std::vector<Argsort> k = {")
-for n, levels in ((17, 3), (40, 5), (300, 12), (300, 300)):
-    v = rs.randint(0, levels, n).astype(float) * 0.25
+
+
+def quicksort_comparisons(items):
+    """numpy 1.24's aquicksort partitioning (median of 3, SMALL_QUICKSORT 15), only for driving the adversary
+    below: it makes the comparisons numpy makes; the result is discarded."""
+    t = list(range(len(items)))
+    stack, pl, pr = [], 0, len(items) - 1
+    while True:
+        while pr - pl > 15:
+            pm = pl + ((pr - pl) >> 1)
+            if items[t[pm]] < items[t[pl]]: t[pm], t[pl] = t[pl], t[pm]
+            if items[t[pr]] < items[t[pm]]: t[pr], t[pm] = t[pm], t[pr]
+            if items[t[pm]] < items[t[pl]]: t[pm], t[pl] = t[pl], t[pm]
+            vp = items[t[pm]]
+            pi, pj = pl, pr - 1
+            t[pm], t[pj] = t[pj], t[pm]
+            while True:
+                pi += 1
+                while items[t[pi]] < vp: pi += 1
+                pj -= 1
+                while vp < items[t[pj]]: pj -= 1
+                if pi >= pj: break
+                t[pi], t[pj] = t[pj], t[pi]
+            t[pi], t[pr - 1] = t[pr - 1], t[pi]
+            if pi - pl < pr - pi:
+                stack.append((pi + 1, pr)); pr = pi - 1
+            else:
+                stack.append((pl, pi - 1)); pl = pi + 1
+        if not stack: return
+        pl, pr = stack.pop()
+
+
+def quicksort_killer(n):
+    """McIlroy's adversary ("A killer adversary for quicksort", 1999): values fixed lazily so that every
+    partition is as bad as possible; numpy's introsort then falls back to heapsort."""
+    gas = n + 10
+    val, st = [gas] * n, {"solid": 0, "cand": 0}
+
+    class E:
+        def __init__(self, k): self.k = k
+
+        def __lt__(self, o):
+            x, y = self.k, o.k
+            if val[x] == gas and val[y] == gas:
+                z = x if x == st["cand"] else y
+                val[z] = st["solid"]; st["solid"] += 1
+            if val[x] == gas: st["cand"] = x
+            elif val[y] == gas: st["cand"] = y
+            return val[x] < val[y]
+
+    quicksort_comparisons([E(k) for k in range(n)])
+    return np.array(val, dtype=float)
+
+
+arrays = [rs.randint(0, levels, n).astype(float) * 0.25 for n, levels in ((17, 3), (40, 5), (300, 12), (300, 300))]
+arrays += [quicksort_killer(400), np.floor(quicksort_killer(200) / 2)]  # the heapsort fallback, with ties
+for v in arrays:
     print("      {{%s},\n       {%s}}," % (", ".join(repr(float(x)) for x in v), ", ".join(str(int(i)) for i in np.argsort(v))))
 print("  };\n  return k;\n}\n\n}  // namespace optuna_stream")

@@ -33,6 +33,7 @@ double objective(Trial& t, bool with_cat) {
 std::shared_ptr<Sampler> sampler_for(const std::string& name) {
   if (name == "tpe_seed3") return make_tpe_sampler({.seed = 3});
   if (name == "tpe_seed3_ei8_startup5") return make_tpe_sampler({.n_startup_trials = 5, .n_ei_candidates = 8, .seed = 3});
+  if (name == "tpe_mv_seed1") return make_tpe_sampler({.multivariate = true, .seed = 1});
   if (name == "random_seed5") return make_random_sampler(5);
   return nullptr;
 }

@@ -188,4 +188,27 @@ TEST(SamplerRegistry, MakesEveryNamedSampler) {
   EXPECT_THROW(make_sampler({{"type", "qmc"}, {"qmc_type", "lattice"}}), Error);
 }
 
+TEST(SamplerRegistry, StreamOptionChoosesTheRandomStream) {
+  // "optuna" (default) and "per_trial" give different first draws for the same seed; the
+  // default equals "optuna"; anything else is one clear error naming the key.
+  auto first_x = [](const json& c) {
+    auto study = create_study({.sampler = make_sampler(c, 7), .pruner = make_nop_pruner()});
+    study->optimize([](Trial& t) { return t.suggest_float("x", 0, 1); }, {.n_trials = 1});
+    return study->trials().at(0).params.at("x");
+  };
+  for (std::string type : {"tpe", "random"}) {
+    const double dflt = first_x({{"type", type}});
+    EXPECT_EQ(first_x({{"type", type}, {"stream", "optuna"}}), dflt) << type;
+    EXPECT_NE(first_x({{"type", type}, {"stream", "per_trial"}}), dflt) << type;
+    // numpy: RandomState(7).random_sample() = 0.07630828937395717
+    EXPECT_DOUBLE_EQ(dflt, 0.07630828937395717) << type;
+    try {
+      make_sampler({{"type", type}, {"stream", "numpy"}}, 7);
+      ADD_FAILURE() << "no error for stream = numpy";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("stream"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace

@@ -8,8 +8,10 @@
 //
 // Values are exchanged in the internal representation (double; categoricals as the index).
 // Samplers are shared by all worker threads of a study: every method must be thread-safe.
-// Determinism: a sampler built with a seed draws its random numbers from
-// derive_seed(seed, trial number, ...), so the same seed with n_jobs=1 repeats a study exactly.
+// Determinism: a seeded sampler repeats a study exactly with n_jobs=1. TPE and random draw from
+// numpy's RandomState(seed) in Optuna 3.1's order (the same seed gives Optuna's trials) unless
+// built with per_trial_stream (derive_seed(seed, trial number, parameter): order-independent);
+// QMC and grid index their points by trial number.
 //
 // New samplers: one .cc file in src/tune/samplers/ plus one line in the registry table
 // (src/tune/samplers/registry.cc).

@@ -84,23 +84,22 @@ struct VI {
   double v;
   size_t i;
 };
-// Sift tmp down from slot i of the 1-based heap a[1..n].
+// Sift tmp down from slot i of the heap a[1..n] (numpy's 1-based indexing; slot k is a[k - 1]).
 void sift_down(VI* a, size_t i, size_t n, VI tmp) {
   for (size_t j = i << 1; j <= n;) {
-    if (j < n && a[j].v < a[j + 1].v) ++j;
-    if (!(tmp.v < a[j].v)) break;
-    a[i] = a[j];
+    if (j < n && a[j - 1].v < a[j].v) ++j;
+    if (!(tmp.v < a[j - 1].v)) break;
+    a[i - 1] = a[j - 1];
     i = j;
     j += j;
   }
-  a[i] = tmp;
+  a[i - 1] = tmp;
 }
-void numpy_aheapsort(VI* base, size_t n) {
-  VI* a = base - 1;  // 1-based heap indexing, as numpy
-  for (size_t l = n >> 1; l > 0; --l) sift_down(a, l, n, a[l]);
+void numpy_aheapsort(VI* a, size_t n) {
+  for (size_t l = n >> 1; l > 0; --l) sift_down(a, l, n, a[l - 1]);
   for (; n > 1;) {
-    VI tmp = a[n];
-    a[n] = a[1];
+    VI tmp = a[n - 1];
+    a[n - 1] = a[0];
     --n;
     sift_down(a, 1, n, tmp);
   }

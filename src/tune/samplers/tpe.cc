@@ -70,11 +70,21 @@ class TpeSampler final : public Sampler {
     size_t n = n_obs();
     if (n < static_cast<size_t>(opt_.n_startup_trials)) return {};
     split(study);
+    // Dimensions in suggestion order (the order in which this sampler first saw the names), as
+    // Optuna's intersection search space keeps a trial's suggestion order; unseen names last,
+    // by name. The order decides which uniforms each dimension draws.
     std::vector<std::string> names;
+    for (auto& kv : space) names.push_back(kv.first);
+    std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+      auto ia = suggest_order_.find(a), ib = suggest_order_.find(b);
+      size_t ra = ia == suggest_order_.end() ? SIZE_MAX : ia->second;
+      size_t rb = ib == suggest_order_.end() ? SIZE_MAX : ib->second;
+      return ra < rb;
+    });
     std::vector<Distribution> dists;
     std::vector<ParzenDim> dims;
-    for (auto& [k, d] : space) {
-      names.push_back(k);
+    for (auto& k : names) {
+      const Distribution& d = space.at(k);
       dists.push_back(d);
       dims.push_back(tune_detail::parzen_dim(d));
     }
@@ -130,6 +140,7 @@ class TpeSampler final : public Sampler {
   double sample_independent(const Study& study, const FrozenTrial& trial, const std::string& name,
                             const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
+    suggest_order_.emplace(name, suggest_order_.size());
     Rng rng = tune_detail::trial_rng(seed_, trial.number, name);
     refresh(study, trial.number);
     size_t n = n_obs();
@@ -488,6 +499,7 @@ class TpeSampler final : public Sampler {
   // Optuna's two numpy streams (TpeOptions::per_trial_stream false): its inner RandomSampler's
   // for the start-up trials and TPESampler._rng for the candidates, both seeded with the seed.
   tune_detail::LegacyRandomState startup_rs_, tpe_rs_;
+  std::unordered_map<std::string, size_t> suggest_order_;  // parameter name -> order first suggested
   // observation cache (ids in insertion order)
   int64_t cursor_ = 0;
   std::set<int64_t> seen_;  // finished numbers >= cursor_ already read
