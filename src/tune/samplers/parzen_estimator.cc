@@ -431,7 +431,7 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
   // Equal values get their widths by position in the sorted order (the first of a run the gap
   // below, the last the gap above): the order within a run matters when its components differ
   // (weights, or the prior, whose width is replaced). Then order as numpy's argsort does.
-  if (rank && tie_order_matters(dim, values, weights, n, cfg)) {
+  if (rank) {
     chron_.resize(m);
     pos_of_rank_.resize(n);
     for (size_t i = 0; i < n; ++i) {

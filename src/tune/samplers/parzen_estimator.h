@@ -123,8 +123,8 @@ class SortedParzen1D {
   // values ascending (ties: chronological), weights[i] > 0 unnormalised, transformed domain.
   // cache: null, or n pointers (null entries allowed) to the observations' ZCache.
   // rank: null, or each value's position in the chronological observation array. With it, equal
-  // values whose order changes the mixture (unequal weights, or the prior among them) are ordered
-  // as Optuna's np.argsort of [observations chronologically..., prior] orders them.
+  // values are ordered as Optuna's np.argsort of [observations chronologically..., prior] orders
+  // them (a sort: pass it only when tie_order_matters).
   void build(const ParzenDim& dim, const double* values, const double* weights, size_t n,
              const ParzenConfig& config, ZCache* const* cache = nullptr, const size_t* rank = nullptr);
   // log density at x (transformed, on the grid for stepped dims), to a relative error of the

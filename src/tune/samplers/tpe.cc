@@ -168,7 +168,6 @@ class TpeSampler final : public Sampler {
     }
     std::sort(liar_vals_.begin(), liar_vals_.end());
     liar_w_.resize(liar_vals_.size());
-    liar_rank_.resize(liar_vals_.size());
     // n_above first, so that each observation's weight (default_weights(n_above) at its
     // chronological rank) is written in the same pass that ranks it: wid_[id], 0 = not above
     size_t n_above = liar_vals_.size();
@@ -187,18 +186,12 @@ class TpeSampler final : public Sampler {
         for (size_t id : chron_) wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
       } else {
         for (size_t id : chron_) {
-          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) {
-            liar_rank_[li] = r;
-            liar_w_[li++] = ramp(r++);
-          }
+          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_w_[li++] = ramp(r++);
           wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
         }
       }
     }
-    for (; li < liar_vals_.size(); ++li) {
-      liar_rank_[li] = r;
-      liar_w_[li] = ramp(r++);
-    }
+    while (li < liar_vals_.size()) liar_w_[li++] = ramp(r++);
 
     auto score_candidates = [&](auto&& log_g) {
       std::vector<std::vector<double>> cand;
@@ -248,10 +241,11 @@ class TpeSampler final : public Sampler {
 
     // numerical: one pass over the value-sorted list; liars (few) merged in by value
     lv_.clear();
-    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.push_back({liar_vals_[i].second, liar_w_[i], liar_rank_[i]});
+    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.push_back({liar_vals_[i].second, liar_w_[i], i});
     std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.value < b.value; });
     // sizes known in advance: write through indices (this pass runs over the whole history).
-    // with_rank: also each value's position in Optuna's chronological "above" array (rank_).
+    // with_rank: also each value's position in Optuna's chronological "above" array (rank_,
+    // liar_rank_).
     auto fill = [&](bool with_rank) {
       avals_.resize(n_above);
       aw_.resize(n_above);
@@ -264,7 +258,7 @@ class TpeSampler final : public Sampler {
           const double w = wid[o.id];
           if (w == 0) continue;  // below
           while (lj < lv_.size() && lv_[lj].value < o.value) {
-            if (with_rank) arank_[out] = lv_[lj].rank;
+            if (with_rank) arank_[out] = liar_rank_[lv_[lj].liar];
             avals_[out] = lv_[lj].value;
             aw_[out] = lv_[lj].weight;
             zc_[out++] = nullptr;
@@ -277,7 +271,7 @@ class TpeSampler final : public Sampler {
         }
       }
       for (; lj < lv_.size(); ++lj) {
-        if (with_rank) arank_[out] = lv_[lj].rank;
+        if (with_rank) arank_[out] = liar_rank_[lv_[lj].liar];
         avals_[out] = lv_[lj].value;
         aw_[out] = lv_[lj].weight;
         zc_[out++] = nullptr;
@@ -293,14 +287,17 @@ class TpeSampler final : public Sampler {
       g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
     } else {
       // Equal values whose order changes the mixture (discrete parameters): build with Optuna's
-      // order for them, which needs the chronological ranks (a second pass, only here).
+      // order for them, which needs the chronological ranks (the weight pass's walk again, only
+      // here: the hot path does not pay for ranks).
       if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
-      const std::vector<double>& c = *col;
-      size_t r2 = 0, l2 = 0;
-      for (size_t id : chron_) {
-        while (l2 < liar_vals_.size() && liar_vals_[l2].first < numbers_[id]) ++l2, ++r2;
-        if (!is_below_[id] && !std::isnan(c[id])) rank_[id] = r2++;
-      }
+      liar_rank_.resize(liar_vals_.size());
+      size_t rk = 0, l2 = 0;
+      if (col)
+        for (size_t id : chron_) {
+          while (l2 < liar_vals_.size() && liar_vals_[l2].first < numbers_[id]) liar_rank_[l2++] = rk++;
+          if (!is_below_[id] && !std::isnan((*col)[id])) rank_[id] = rk++;
+        }
+      while (l2 < liar_vals_.size()) liar_rank_[l2++] = rk++;
       fill(true);
       g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data(), arank_.data());
     }
@@ -512,9 +509,9 @@ class TpeSampler final : public Sampler {
   std::vector<Liar> liars_;
   // per-call scratch, kept to avoid reallocating
   std::vector<std::pair<int64_t, double>> liar_vals_;
-  struct AboveLiar {  // a liar of the "above" group: value, weight, chronological rank
+  struct AboveLiar {  // a liar of the "above" group: value, weight, index in liar_vals_
     double value, weight;
-    size_t rank;
+    size_t liar;
   };
   std::vector<AboveLiar> lv_;
   std::vector<double> liar_w_, wid_, avals_, aw_;
