@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   t0 = SteadyClock::now();
   study->optimize([&](Trial& t) { return objective(t); }, {.n_trials = n});
   const double trial_us = std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() / n;
-  if (study->trials({TrialState::complete}).size() != static_cast<size_t>(n))
+  if (study->trials({TrialState::kComplete}).size() != static_cast<size_t>(n))
     return std::fprintf(stderr, "not every trial completed: %s\n", study->trials()[0].fail_reason().c_str()), 1;
   std::printf("{\"n\": %d, \"spawn_us\": %.1f, \"hone_trial_us\": %.1f}\n", n, spawn_us, trial_us);
   std::filesystem::remove_all(run_dir);

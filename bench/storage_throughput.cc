@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
       failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    int64_t n = load_study(name, url)->trials({TrialState::complete}).size();
+    int64_t n = load_study(name, url)->trials({TrialState::kComplete}).size();
     std::printf(
         "{\"peer\": \"hone\", \"backend\": \"%s\", \"sleep_ms\": %d, \"workers\": %d, \"trials\": %lld, \"failed_workers\": %d, "
         "\"wall_s\": %.4f, \"trials_per_s\": %.1f, \"ms_per_trial_per_worker\": %.4f}\n",

@@ -28,7 +28,7 @@ std::unique_ptr<Loss> loss_from_meta(const nlohmann::json& meta, bool classifica
   nlohmann::json l = classification ? nlohmann::json("cross_entropy") : nlohmann::json("mse");
   if (meta.contains("config") && meta["config"].contains("train") && meta["config"]["train"].contains("loss"))
     l = meta["config"]["train"]["loss"];
-  if (l.is_string()) l = {{"type", l.get<std::string>()}};
+  l = typed_table(l);
   return make_loss(l, "train.loss");
 }
 

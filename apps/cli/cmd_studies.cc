@@ -80,15 +80,15 @@ class StudiesCommand : public Command {
       int64_t id = s->get_study_id_from_name(n);
       std::map<TrialState, int64_t> c;
       int64_t total = 0;
-      for (auto st : {TrialState::complete, TrialState::pruned, TrialState::fail, TrialState::running,
-                      TrialState::waiting})
+      for (auto st : {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning,
+                      TrialState::kWaiting})
         total += c[st] = s->get_n_trials(id, {st});
       auto best = s->get_best_trial(id);
       std::printf("%-32s %-9s %6lld %8lld %6lld %5lld %7lld %7lld  %s\n", n.c_str(),
                   to_string(s->get_study_direction(id)), static_cast<long long>(total),
-                  static_cast<long long>(c[TrialState::complete]), static_cast<long long>(c[TrialState::pruned]),
-                  static_cast<long long>(c[TrialState::fail]), static_cast<long long>(c[TrialState::running]),
-                  static_cast<long long>(c[TrialState::waiting]),
+                  static_cast<long long>(c[TrialState::kComplete]), static_cast<long long>(c[TrialState::kPruned]),
+                  static_cast<long long>(c[TrialState::kFail]), static_cast<long long>(c[TrialState::kRunning]),
+                  static_cast<long long>(c[TrialState::kWaiting]),
                   best ? fmt::format("{} (trial #{})", fmt_opt(best->value), best->number).c_str() : "-");
     }
     return 0;
@@ -112,10 +112,10 @@ class StudiesCommand : public Command {
                   best->params_json().dump().c_str());
     // Best first (finished with a value), then the rest by number.
     std::stable_sort(trials.begin(), trials.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
-      bool av = a.state == TrialState::complete && a.value, bv = b.state == TrialState::complete && b.value;
+      bool av = a.state == TrialState::kComplete && a.value, bv = b.state == TrialState::kComplete && b.value;
       if (av != bv) return av;
       if (!av) return a.number < b.number;
-      return d == Direction::minimize ? *a.value < *b.value : *a.value > *b.value;
+      return d == Direction::kMinimize ? *a.value < *b.value : *a.value > *b.value;
     });
     size_t n = limit_ > 0 ? std::min(trials.size(), static_cast<size_t>(limit_)) : trials.size();
     std::printf("\n%6s  %-8s %12s %10s  %s\n", "number", "state", "value", "duration", "params");

@@ -63,9 +63,9 @@ struct Counts {
 Counts count_states(const std::vector<FrozenTrial>& all) {
   Counts c;
   for (auto& t : all) {
-    c.complete += t.state == TrialState::complete;
-    c.pruned += t.state == TrialState::pruned;
-    c.failed += t.state == TrialState::fail;
+    c.complete += t.state == TrialState::kComplete;
+    c.pruned += t.state == TrialState::kPruned;
+    c.failed += t.state == TrialState::kFail;
   }
   return c;
 }
@@ -255,12 +255,12 @@ class TuneCommand : public Command {
         died = true;
         const std::string tag = std::string(host[0] ? host : "localhost") + ":" + std::to_string(e.pid);
         int64_t failed = 0;
-        for (auto& t : study.trials(TrialStates{TrialState::running})) {
+        for (auto& t : study.trials(TrialStates{TrialState::kRunning})) {
           auto w = t.system_attrs.find(kWorkerAttr);
           if (w == t.system_attrs.end() || w->second != tag) continue;
           try {  // the trial may have finished in between: then it is left as it is
             study.storage().set_trial_system_attr(t.trial_id, "fail_reason", "worker " + tag + " died (" + e.describe() + ")");
-            study.storage().set_trial_state_values(t.trial_id, TrialState::fail);
+            study.storage().set_trial_state_values(t.trial_id, TrialState::kFail);
             ++failed;
           } catch (const Error&) {
           }
@@ -294,7 +294,7 @@ class TuneCommand : public Command {
       std::printf("no trial completed; trials are in %s/trials.json, logs in %s/trials/<n>/\n", out.c_str(), out.c_str());
       return interrupted ? 130 : 1;
     }
-    auto done = study->trials(TrialStates{TrialState::complete});
+    auto done = study->trials(TrialStates{TrialState::kComplete});
     std::sort(done.begin(), done.end(), [&](const FrozenTrial& a, const FrozenTrial& b) { return study->better(*a.value, *b.value); });
     const size_t top = static_cast<size_t>(get_int(st, "top", 10, "study"));
     std::printf("\n%-6s %-12s %-8s %s\n", "trial", metric.c_str(), "time", "parameters");
@@ -329,7 +329,7 @@ class TuneCommand : public Command {
       return interrupted ? 130 : 1;
     }
     // The top trials.
-    auto done = study.trials(TrialStates{TrialState::complete});
+    auto done = study.trials(TrialStates{TrialState::kComplete});
     std::sort(done.begin(), done.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
       return study.better(*a.value, *b.value);
     });

@@ -104,9 +104,9 @@ class WorkerCommand : public Command {
       auto w = t.system_attrs.find(kWorkerAttr);
       if (w == t.system_attrs.end() || w->second != tag) continue;
       ++mine;
-      complete += t.state == TrialState::complete;
-      pruned += t.state == TrialState::pruned;
-      failed += t.state == TrialState::fail;
+      complete += t.state == TrialState::kComplete;
+      pruned += t.state == TrialState::kPruned;
+      failed += t.state == TrialState::kFail;
     }
     const bool interrupted = stop->load();
     std::printf("worker %s %s: ran %lld trials in %s (%lld complete, %lld pruned, %lld failed)\n", tag.c_str(),

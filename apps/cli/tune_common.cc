@@ -34,7 +34,7 @@ const std::vector<std::string> kCommandKeys = {"metric", "baseline", "cv", "refi
 void fill_grid(json& study_json, const std::vector<FoundDistribution>& dists) {
   if (!study_json.contains("sampler")) return;
   json& s = study_json["sampler"];
-  if (s.is_string()) s = json{{"type", s}};
+  s = typed_table(s);
   if (s.value("type", "") != "grid" || s.contains("search_space")) return;
   json space = json::object();
   for (const auto& d : dists) {
@@ -229,7 +229,7 @@ std::shared_ptr<Study> open_configured_study(const StudyConfig& sc, std::shared_
   const json sj = sc.study_json();
   StudyOptions o;
   o.name = get_string(sj, "name", "", "study");
-  o.direction = Direction::minimize;
+  o.direction = Direction::kMinimize;
   if (sj.contains("direction")) {
     try {
       o.direction = direction_from_string(get_string(sj, "direction", "minimize", "study"));
@@ -266,7 +266,7 @@ QueueState queue_state(const Study& study) {
   QueueState q;
   for (auto& t : study.trials()) {
     if (is_finished(t.state)) ++q.finished;
-    else if (t.state == TrialState::running) ++q.running;
+    else if (t.state == TrialState::kRunning) ++q.running;
     else ++q.waiting;
   }
   return q;
@@ -283,7 +283,7 @@ QueueState fill_queue(Study& study, const StudyConfig& sc, int64_t target) {
   bool has_baseline = false;
   for (auto& t : all) {
     if (is_finished(t.state)) ++q.finished;
-    else if (t.state == TrialState::running) ++q.running;
+    else if (t.state == TrialState::kRunning) ++q.running;
     else ++q.waiting;
     has_baseline = has_baseline || t.user_attrs.count("baseline");
   }
@@ -291,7 +291,7 @@ QueueState fill_queue(Study& study, const StudyConfig& sc, int64_t target) {
   Storage& storage = study.storage();
   auto add = [&](const json& fixed, const json& user_attrs, const json* grid_space, int64_t grid_id) {
     FrozenTrial t;
-    t.state = TrialState::waiting;
+    t.state = TrialState::kWaiting;
     if (fixed.is_object()) t.system_attrs["fixed_params"] = fixed;
     if (grid_space) {
       t.system_attrs["search_space"] = *grid_space;
@@ -473,15 +473,15 @@ void TuneProgress::on_trial(const std::vector<FrozenTrial>& all, Direction direc
   Counts c;
   const FrozenTrial* best = nullptr;
   for (const auto& x : all) {
-    if (x.state == TrialState::complete) {
+    if (x.state == TrialState::kComplete) {
       ++c.done;
-      if (x.value && (!best || (direction == Direction::minimize ? *x.value < *best->value : *x.value > *best->value)))
+      if (x.value && (!best || (direction == Direction::kMinimize ? *x.value < *best->value : *x.value > *best->value)))
         best = &x;
-    } else if (x.state == TrialState::pruned) {
+    } else if (x.state == TrialState::kPruned) {
       ++c.pruned, ++c.done;
-    } else if (x.state == TrialState::fail) {
+    } else if (x.state == TrialState::kFail) {
       ++c.failed, ++c.done;
-    } else if (x.state == TrialState::running) {
+    } else if (x.state == TrialState::kRunning) {
       ++c.running;
     }
   }
@@ -493,10 +493,10 @@ void TuneProgress::on_trial(const Study& study, const FrozenTrial& t) {
   Storage& s = study.storage();
   const int64_t id = study.study_id();
   Counts c;
-  c.pruned = s.get_n_trials(id, {TrialState::pruned});
-  c.failed = s.get_n_trials(id, {TrialState::fail});
-  c.done = s.get_n_trials(id, {TrialState::complete}) + c.pruned + c.failed;
-  c.running = s.get_n_trials(id, {TrialState::running});
+  c.pruned = s.get_n_trials(id, {TrialState::kPruned});
+  c.failed = s.get_n_trials(id, {TrialState::kFail});
+  c.done = s.get_n_trials(id, {TrialState::kComplete}) + c.pruned + c.failed;
+  c.running = s.get_n_trials(id, {TrialState::kRunning});
   if (auto b = s.get_best_trial(id); b && b->value) c.best = std::pair(*b->value, b->number);
   print(c, t);
 }
@@ -508,7 +508,7 @@ void TuneProgress::print(const Counts& c, const FrozenTrial& t) {
   if (n_ > 0 && done > before_) eta = el / static_cast<double>(done - before_) * static_cast<double>(std::max<int64_t>(0, n_ - done));
   if (timeout_ > 0) eta = std::isnan(eta) ? timeout_ - el : std::min(eta, timeout_ - el);
   const std::string best_s = c.best ? fmt::format("{:.4f} (#{})", c.best->first, c.best->second) : "-";
-  const std::string value = t.state == TrialState::fail ? t.fail_reason()
+  const std::string value = t.state == TrialState::kFail ? t.fail_reason()
                             : t.value                   ? fmt::format("{:.4f}", *t.value)
                                                         : "-";
   std::string what = fmt::format("trial {:>3} {:<8} {}", t.number, to_string(t.state), value);
@@ -527,7 +527,7 @@ void TuneProgress::finish() {
 // ------------------------------------------------------------------------------ exports
 
 // A stored study's unclaimed queue (WAITING trials) is not part of a run's outputs or tables.
-static const TrialStates kStarted{TrialState::running, TrialState::complete, TrialState::pruned, TrialState::fail};
+static const TrialStates kStarted{TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail};
 
 std::vector<FrozenTrial> started_trials(const Study& study) { return study.trials(kStarted); }
 

@@ -9,7 +9,7 @@
 int main() {
   // 1. optimize(): the study drives the loop, two trials at once.
   auto study = hone::create_study({.name = "quadratic",
-                                   .direction = hone::Direction::minimize,
+                                   .direction = hone::Direction::kMinimize,
                                    .sampler = hone::make_sampler({{"type", "tpe"}}, 42),
                                    .pruner = hone::make_pruner({{"type", "median"}})});
   study->enqueue_trial({{"x", 1.0}, {"lr", 1e-3}, {"kind", "b"}});  // a known configuration first
@@ -30,7 +30,7 @@ int main() {
   std::printf("best value %.4f with %s\n", study->best_value(), study->best_params().dump().c_str());
 
   // 2. ask/tell: the caller owns the loop.
-  auto s2 = hone::create_study({.direction = hone::Direction::maximize});
+  auto s2 = hone::create_study({.direction = hone::Direction::kMaximize});
   for (int i = 0; i < 20; ++i) {
     hone::Trial t = s2->ask();
     double u = t.suggest_float("u", 0, 1);

@@ -35,13 +35,10 @@ void set_path(json& root, const std::string& dotted, json value);
 // Typed option lookup. `where` names the table for error messages ("model.layers[1]").
 // Throws Error(kInvalidArgument): "<where>.<key>: expected a number, got \"abc\"".
 double get_double(const json& obj, const std::string& key, double def, const std::string& where);
-double require_double(const json& obj, const std::string& key, const std::string& where);
 int64_t get_int(const json& obj, const std::string& key, int64_t def, const std::string& where);
 bool get_bool(const json& obj, const std::string& key, bool def, const std::string& where);
 std::string get_string(const json& obj, const std::string& key, const std::string& def,
                        const std::string& where);
-std::vector<double> get_doubles(const json& obj, const std::string& key,
-                                const std::vector<double>& def, const std::string& where);
 std::vector<int64_t> get_ints(const json& obj, const std::string& key,
                               const std::vector<int64_t>& def, const std::string& where);
 // Rejects keys of `obj` not in `allowed` (catches typos): "<where>: unknown option \"lrr\"
@@ -52,5 +49,18 @@ void check_keys(const json& obj, const std::vector<std::string>& allowed, const 
 void require_positive(double v, const std::string& key, const std::string& where);
 void require_nonnegative(double v, const std::string& key, const std::string& where);
 void require_in_range(double v, double lo, double hi, const std::string& key, const std::string& where);
+
+// Range-checked lookups (the value, or `def` when the key is absent or null), with the messages
+// above: finite and > 0 (learning rates, factors); finite and >= 0 (decays, epsilons); in [0, 1)
+// (momentum and beta-like coefficients: a value >= 1 never converges); an integer >= lo.
+double get_positive(const json& obj, const std::string& key, double def, const std::string& where);
+double get_nonnegative(const json& obj, const std::string& key, double def, const std::string& where);
+double get_unit(const json& obj, const std::string& key, double def, const std::string& where);
+int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, int64_t lo, const std::string& where);
+
+// The rule every "made by name" table follows (optimizer, scheduler, loss, sampler, pruner,
+// layer): a bare string means a table with only that type, so `optimizer = "adam"` is
+// `optimizer = { type = "adam" }`. Anything else is returned unchanged (the caller checks it).
+json typed_table(const json& spec);
 
 }  // namespace hone

@@ -216,13 +216,6 @@ double get_double(const json& obj, const std::string& key, double def, const std
   return it->get<double>();
 }
 
-double require_double(const json& obj, const std::string& key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end()) throw_invalid(key_of(where, key) + ": required option is missing");
-  if (!it->is_number()) bad_type(where, key, "a number", *it);
-  return it->get<double>();
-}
-
 int64_t get_int(const json& obj, const std::string& key, int64_t def, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return def;
@@ -247,20 +240,6 @@ std::string get_string(const json& obj, const std::string& key, const std::strin
   if (it == obj.end() || it->is_null()) return def;
   if (!it->is_string()) bad_type(where, key, "a string", *it);
   return it->get<std::string>();
-}
-
-std::vector<double> get_doubles(const json& obj, const std::string& key,
-                                const std::vector<double>& def, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
-  if (it->is_number()) return {it->get<double>()};
-  if (!it->is_array()) bad_type(where, key, "a list of numbers", *it);
-  std::vector<double> out;
-  for (auto& e : *it) {
-    if (!e.is_number()) bad_type(where, key, "a list of numbers", *it);
-    out.push_back(e.get<double>());
-  }
-  return out;
 }
 
 std::vector<int64_t> get_ints(const json& obj, const std::string& key,
@@ -305,6 +284,38 @@ void require_nonnegative(double v, const std::string& key, const std::string& wh
 void require_in_range(double v, double lo, double hi, const std::string& key, const std::string& where) {
   if (!(v >= lo && v <= hi))
     throw_invalid(key_of(where, key) + " must be in [" + num(lo) + ", " + num(hi) + "], got " + num(v));
+}
+
+// ------------------------------------------------------------------------------ typed tables
+
+json typed_table(const json& spec) {
+  return spec.is_string() ? json{{"type", spec.get<std::string>()}} : spec;
+}
+
+double get_positive(const json& obj, const std::string& key, double def, const std::string& where) {
+  const double v = get_double(obj, key, def, where);
+  require_positive(v, key, where);
+  if (!std::isfinite(v)) throw_invalid(key_of(where, key) + " must be finite, got " + num(v));
+  return v;
+}
+
+double get_nonnegative(const json& obj, const std::string& key, double def, const std::string& where) {
+  const double v = get_double(obj, key, def, where);
+  require_nonnegative(v, key, where);
+  if (!std::isfinite(v)) throw_invalid(key_of(where, key) + " must be finite, got " + num(v));
+  return v;
+}
+
+double get_unit(const json& obj, const std::string& key, double def, const std::string& where) {
+  const double v = get_double(obj, key, def, where);
+  if (!(v >= 0.0 && v < 1.0)) throw_invalid(key_of(where, key) + " must be in [0, 1), got " + num(v));
+  return v;
+}
+
+int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, int64_t lo, const std::string& where) {
+  const int64_t v = get_int(obj, key, def, where);
+  if (v < lo) throw_invalid(key_of(where, key) + " must be >= " + std::to_string(lo) + ", got " + std::to_string(v));
+  return v;
 }
 
 }  // namespace hone

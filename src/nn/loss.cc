@@ -120,7 +120,7 @@ class Regression final : public Loss {
 }  // namespace
 
 std::unique_ptr<Loss> make_loss(const nlohmann::json& config, const std::string& where) {
-  json cfg = config.is_string() ? json{{"type", config}} : config;
+  json cfg = typed_table(config);
   if (!cfg.is_object()) throw_invalid(where + ": expected a loss name or {type = ...}, got " + config.dump());
   std::string type = get_string(cfg, "type", "", where);
   if (type == "huber") {

@@ -148,7 +148,7 @@ nlohmann::json TrainingObjective::config_for(const nlohmann::json& params) const
 }
 
 nlohmann::json cv_results(const Study& study) {
-  std::vector<FrozenTrial> done = study.trials(TrialStates{TrialState::complete});
+  std::vector<FrozenTrial> done = study.trials(TrialStates{TrialState::kComplete});
   nlohmann::json rows = nlohmann::json::array();
   std::vector<double> means;
   for (const auto& t : done) {

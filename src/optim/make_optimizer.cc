@@ -10,34 +10,8 @@
 
 namespace hone {
 
-namespace {
-
-// β-like coefficients: torch rejects betas outside [0, 1); we use the same rule for momentum
-// and RMSprop's alpha (torch only checks >= 0 there, but a value >= 1 never converges).
-double get_unit(const json& c, const std::string& key, double def, const std::string& where) {
-  double v = get_double(c, key, def, where);
-  if (!(v >= 0.0 && v < 1.0))
-    throw_invalid(where + "." + key + " must be in [0, 1), got " + json(v).dump());
-  return v;
-}
-
-double get_nonneg(const json& c, const std::string& key, double def, const std::string& where) {
-  double v = get_double(c, key, def, where);
-  require_nonnegative(v, key, where);
-  return v;
-}
-
-double get_lr(const json& c, double def, const std::string& where) {
-  double lr = get_double(c, "lr", def, where);
-  require_positive(lr, "lr", where);
-  if (!std::isfinite(lr)) throw_invalid(where + ".lr must be finite, got " + json(lr).dump());
-  return lr;
-}
-
-}  // namespace
-
 std::unique_ptr<Optimizer> make_optimizer(const json& config, const std::string& where) {
-  json c = config.is_string() ? json{{"type", config}} : config;
+  json c = typed_table(config);
   if (!c.is_object())
     throw_invalid(where + ": expected a table with \"type\" (sgd, gd, adam, adamw, rmsprop, "
                   "adagrad), got " + c.dump());
@@ -48,13 +22,13 @@ std::unique_ptr<Optimizer> make_optimizer(const json& config, const std::string&
   if (type == "sgd" || type == "gd") {
     check_keys(c, {"type", "lr", "momentum", "dampening", "nesterov", "weight_decay"}, where);
     optim::Sgd::Options o;
-    double lr = get_lr(c, 0.01, where);
+    double lr = get_positive(c, "lr", 0.01, where);
     o.momentum = get_unit(c, "momentum", 0.0, where);
     double damp = get_double(c, "dampening", 0.0, where);
     require_in_range(damp, 0.0, 1.0, "dampening", where);
     o.dampening = damp;
     o.nesterov = get_bool(c, "nesterov", false, where);
-    o.weight_decay = get_nonneg(c, "weight_decay", 0.0, where);
+    o.weight_decay = get_nonnegative(c, "weight_decay", 0.0, where);
     if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0))
       throw_invalid(where + ".nesterov: Nesterov momentum requires momentum > 0 and dampening = 0"
                     " (got momentum " + json(o.momentum).dump() + ", dampening " +
@@ -65,34 +39,34 @@ std::unique_ptr<Optimizer> make_optimizer(const json& config, const std::string&
     check_keys(c, {"type", "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"}, where);
     optim::Adam::Options o;
     o.decoupled = type == "adamw";
-    double lr = get_lr(c, 1e-3, where);
+    double lr = get_positive(c, "lr", 1e-3, where);
     o.beta1 = get_unit(c, "beta1", 0.9, where);
     o.beta2 = get_unit(c, "beta2", 0.999, where);
-    o.eps = get_nonneg(c, "eps", 1e-8, where);
-    o.weight_decay = get_nonneg(c, "weight_decay", o.decoupled ? 0.01 : 0.0, where);
+    o.eps = get_nonnegative(c, "eps", 1e-8, where);
+    o.weight_decay = get_nonnegative(c, "weight_decay", o.decoupled ? 0.01 : 0.0, where);
     o.amsgrad = get_bool(c, "amsgrad", false, where);
     return std::make_unique<optim::Adam>(lr, o);
   }
   if (type == "rmsprop") {
     check_keys(c, {"type", "lr", "alpha", "eps", "momentum", "centered", "weight_decay"}, where);
     optim::RmsProp::Options o;
-    double lr = get_lr(c, 0.01, where);
+    double lr = get_positive(c, "lr", 0.01, where);
     o.alpha = get_unit(c, "alpha", 0.99, where);
-    o.eps = get_nonneg(c, "eps", 1e-8, where);
+    o.eps = get_nonnegative(c, "eps", 1e-8, where);
     o.momentum = get_unit(c, "momentum", 0.0, where);
     o.centered = get_bool(c, "centered", false, where);
-    o.weight_decay = get_nonneg(c, "weight_decay", 0.0, where);
+    o.weight_decay = get_nonnegative(c, "weight_decay", 0.0, where);
     return std::make_unique<optim::RmsProp>(lr, o);
   }
   if (type == "adagrad") {
     check_keys(c, {"type", "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"},
                where);
     optim::Adagrad::Options o;
-    double lr = get_lr(c, 0.01, where);
-    o.lr_decay = get_nonneg(c, "lr_decay", 0.0, where);
-    o.weight_decay = get_nonneg(c, "weight_decay", 0.0, where);
-    o.initial_accumulator_value = get_nonneg(c, "initial_accumulator_value", 0.0, where);
-    o.eps = get_nonneg(c, "eps", 1e-10, where);
+    double lr = get_positive(c, "lr", 0.01, where);
+    o.lr_decay = get_nonnegative(c, "lr_decay", 0.0, where);
+    o.weight_decay = get_nonnegative(c, "weight_decay", 0.0, where);
+    o.initial_accumulator_value = get_nonnegative(c, "initial_accumulator_value", 0.0, where);
+    o.eps = get_nonnegative(c, "eps", 1e-10, where);
     return std::make_unique<optim::Adagrad>(lr, o);
   }
   if (type.empty()) throw_invalid(where + ".type: required option is missing (sgd, gd, adam, "

@@ -232,29 +232,6 @@ std::string lower(std::string s) {
 
 std::string show(double v) { return python_float_repr(v); }
 
-double positive(const json& c, const std::string& key, double def, const std::string& where) {
-  double v = get_double(c, key, def, where);
-  require_positive(v, key, where);
-  if (!std::isfinite(v)) throw_invalid(where + "." + key + " must be finite, got " + show(v));
-  return v;
-}
-
-double nonneg(const json& c, const std::string& key, double def, const std::string& where) {
-  double v = get_double(c, key, def, where);
-  require_nonnegative(v, key, where);
-  if (!std::isfinite(v)) throw_invalid(where + "." + key + " must be finite, got " + show(v));
-  return v;
-}
-
-int64_t int_at_least(const json& c, const std::string& key, int64_t def, int64_t lo,
-                     const std::string& where) {
-  int64_t v = get_int(c, key, def, where);
-  if (v < lo)
-    throw_invalid(where + "." + key + " must be >= " + std::to_string(lo) + ", got " +
-                  std::to_string(v));
-  return v;
-}
-
 bool has(const json& c, const std::string& key) { return c.contains(key) && !c[key].is_null(); }
 
 std::vector<std::string> with_common(std::vector<std::string> keys) {
@@ -271,7 +248,7 @@ namespace hone {
 
 std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::string& where) {
   using namespace optim;
-  json c = config.is_string() ? json{{"type", config}} : config;
+  json c = typed_table(config);
   if (!c.is_object())
     throw_invalid(where + ": expected a table with \"type\" (constant, step, multistep, "
                   "exponential, cosine, plateau, onecycle), got " + c.dump());
@@ -284,8 +261,8 @@ std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::strin
   } else if (type == "step") {
     check_keys(c, with_common({"step_size", "gamma"}), where);
     if (!has(c, "step_size")) throw_invalid(where + ".step_size: required option is missing");
-    int64_t step_size = int_at_least(c, "step_size", 1, 1, where);
-    s = std::make_unique<StepDecay>(where, step_size, positive(c, "gamma", 0.1, where));
+    int64_t step_size = get_int_at_least(c, "step_size", 1, 1, where);
+    s = std::make_unique<StepDecay>(where, step_size, get_positive(c, "gamma", 0.1, where));
   } else if (type == "multistep") {
     check_keys(c, with_common({"milestones", "gamma"}), where);
     if (!has(c, "milestones")) throw_invalid(where + ".milestones: required option is missing");
@@ -294,17 +271,17 @@ std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::strin
     for (int64_t m : ms)
       if (m < 0)
         throw_invalid(where + ".milestones: epochs must be >= 0, got " + std::to_string(m));
-    s = std::make_unique<MultiStep>(where, ms, positive(c, "gamma", 0.1, where));
+    s = std::make_unique<MultiStep>(where, ms, get_positive(c, "gamma", 0.1, where));
   } else if (type == "exponential") {
     check_keys(c, with_common({"gamma"}), where);
     if (!has(c, "gamma")) throw_invalid(where + ".gamma: required option is missing");
-    s = std::make_unique<Exponential>(where, positive(c, "gamma", 1.0, where));
+    s = std::make_unique<Exponential>(where, get_positive(c, "gamma", 1.0, where));
   } else if (type == "cosine") {
     check_keys(c, with_common({"t_max", "eta_min", "restarts", "t_mult"}), where);
-    int64_t t_max = has(c, "t_max") ? int_at_least(c, "t_max", 1, 1, where) : 0;
-    double eta_min = nonneg(c, "eta_min", 0.0, where);
+    int64_t t_max = has(c, "t_max") ? get_int_at_least(c, "t_max", 1, 1, where) : 0;
+    double eta_min = get_nonnegative(c, "eta_min", 0.0, where);
     bool restarts = get_bool(c, "restarts", false, where);
-    int64_t t_mult = int_at_least(c, "t_mult", 1, 1, where);
+    int64_t t_mult = get_int_at_least(c, "t_mult", 1, 1, where);
     if (t_mult != 1 && !restarts)
       throw_invalid(where + ".t_mult: only used with restarts = true (SGDR); set restarts = true"
                     " or remove t_mult");
@@ -323,10 +300,10 @@ std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::strin
     if (!(o.factor > 0.0 && o.factor < 1.0))
       throw_invalid(where + ".factor must be in (0, 1) (ReduceLROnPlateau does not support a "
                     "factor >= 1.0), got " + show(o.factor));
-    o.patience = int_at_least(c, "patience", o.patience, 0, where);
-    o.min_delta = nonneg(c, "min_delta", o.min_delta, where);
-    o.cooldown = int_at_least(c, "cooldown", o.cooldown, 0, where);
-    o.min_lr = nonneg(c, "min_lr", o.min_lr, where);
+    o.patience = get_int_at_least(c, "patience", o.patience, 0, where);
+    o.min_delta = get_nonnegative(c, "min_delta", o.min_delta, where);
+    o.cooldown = get_int_at_least(c, "cooldown", o.cooldown, 0, where);
+    o.min_lr = get_nonnegative(c, "min_lr", o.min_lr, where);
     if (has(c, "verbose") && c["verbose"].is_number())
       o.verbose = get_double(c, "verbose", 1, where) > 0;  // Keras's verbose=0/1
     else
@@ -337,11 +314,11 @@ std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::strin
                                "anneal_strategy", "three_phase"}),
                where);
     OneCycle::Options o;
-    if (has(c, "max_lr")) o.max_lr = positive(c, "max_lr", 1.0, where);
+    if (has(c, "max_lr")) o.max_lr = get_positive(c, "max_lr", 1.0, where);
     o.pct_start = get_double(c, "pct_start", o.pct_start, where);
     require_in_range(o.pct_start, 0.0, 1.0, "pct_start", where);
-    o.div_factor = positive(c, "div_factor", o.div_factor, where);
-    o.final_div_factor = positive(c, "final_div_factor", o.final_div_factor, where);
+    o.div_factor = get_positive(c, "div_factor", o.div_factor, where);
+    o.final_div_factor = get_positive(c, "final_div_factor", o.final_div_factor, where);
     if (has(c, "anneal") && has(c, "anneal_strategy"))
       throw_invalid(where + ": give anneal or anneal_strategy, not both");
     const std::string akey = has(c, "anneal_strategy") ? "anneal_strategy" : "anneal";
@@ -361,8 +338,8 @@ std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::strin
 
   if (has(c, "warmup_epochs") && has(c, "warmup_steps"))
     throw_invalid(where + ": give warmup_epochs or warmup_steps, not both");
-  const int64_t w_epochs = int_at_least(c, "warmup_epochs", 0, 0, where);
-  const int64_t w_steps = int_at_least(c, "warmup_steps", 0, 0, where);
+  const int64_t w_epochs = get_int_at_least(c, "warmup_epochs", 0, 0, where);
+  const int64_t w_steps = get_int_at_least(c, "warmup_steps", 0, 0, where);
   const double f = get_double(c, "warmup_start_factor", 1.0 / 3.0, where);
   require_in_range(f, 0.0, 1.0, "warmup_start_factor", where);
   if (has(c, "warmup_start_factor") && w_epochs == 0 && w_steps == 0)

@@ -186,7 +186,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       : conninfo_(conninfo), masked_(mask_storage_url(conninfo)), opt_(o), records_(where()) {
     std::lock_guard<std::mutex> lock(mu_);
     connect_once();  // the first connection is not retried: a wrong URL should fail at once
-    run_locked(Mode::write, [&](int) {
+    run_locked(Mode::kWrite, [&](int) {
       exec(kSchemaLock, {});
       if (exec("SELECT to_regclass('studies') IS NULL", {}).text(0, 0) == "t")
         for (const char* ddl : kSchema) exec(ddl, {});
@@ -207,7 +207,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   // ---- studies ----
   int64_t create_new_study(Direction direction, const std::string& name_in) override {
     std::string name = name_in.empty() ? store::generated_study_name() : name_in;
-    return run(Mode::write, [&](int) {
+    return run(Mode::kWrite, [&](int) {
       if (exec(sql::kStudyIdByName, {name}).rows() > 0) exists(name);
       // ON CONFLICT: two processes creating the same name at once; the unique index decides.
       Result ins = exec("INSERT INTO studies (study_name) VALUES (?) ON CONFLICT DO NOTHING RETURNING study_id", {name});
@@ -219,7 +219,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   void delete_study(int64_t study_id) override {
-    run(Mode::write, [&](int) {
+    run(Mode::kWrite, [&](int) {
       require_study(study_id, true);
       for (const char* t : sql::kTrialChildTables) exec(sql::delete_trial_children(t), {study_id});
       for (const char* t : sql::kStudyTables) exec(sql::delete_study_rows(t), {study_id});
@@ -231,24 +231,24 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   int64_t get_study_id_from_name(const std::string& name) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       Result r = exec(sql::kStudyIdByName, {name});
       if (r.rows() == 0) throw_invalid("no study named \"" + name + "\" in " + where());
       return r.i64(0, 0);
     });
   }
   std::string get_study_name(int64_t study_id) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       Result r = exec(sql::kStudyName, {study_id});
       if (r.rows() == 0) no_study(study_id);
       return r.text(0, 0);
     });
   }
   Direction get_study_direction(int64_t study_id) override {
-    return run(Mode::single, [&](int) { return direction_of(study_id, true); });
+    return run(Mode::kSingle, [&](int) { return direction_of(study_id, true); });
   }
   std::vector<std::string> get_all_study_names() override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       Result r = exec(sql::kStudyNames, {});
       std::vector<std::string> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
@@ -263,18 +263,18 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     // The hot path (a worker's next trial): the whole transaction in one pipeline, one round trip,
     // so the study lock is held for server time only, never across the network.
     if (!templ && opt_.heartbeat_interval_s <= 0)
-      return run(Mode::single, [&](int) { return create_trial_pipelined(study_id, st); });
-    return run(Mode::write, [&](int) {
+      return run(Mode::kSingle, [&](int) { return create_trial_pipelined(study_id, st); });
+    return run(Mode::kWrite, [&](int) {
       lock_study(study_id);
       int64_t id = insert_trial(study_id, st);
       if (templ) store::write_template_children(*this, study_id, id, *templ);
-      if (st.state == TrialState::running) start_heartbeat(id);
+      if (st.state == TrialState::kRunning) start_heartbeat(id);
       return id;
     });
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       Result r = exec(sql::kTrialIdByNumber, {study_id, number});
       if (r.rows() == 0)
         throw_invalid("no trial #" + std::to_string(number) + " in study " + std::to_string(study_id) + " of " +
@@ -283,15 +283,15 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
   int64_t get_trial_number_from_id(int64_t trial_id) override {
-    return run(Mode::single, [&](int) { return ids_of(trial_id).second; });
+    return run(Mode::kSingle, [&](int) { return ids_of(trial_id).second; });
   }
   int64_t get_study_id_from_trial_id(int64_t trial_id) override {
-    return run(Mode::single, [&](int) { return ids_of(trial_id).first; });
+    return run(Mode::kSingle, [&](int) { return ids_of(trial_id).first; });
   }
 
   void set_trial_param(int64_t trial_id, const std::string& name, double internal,
                        const Distribution& dist) override {
-    run(Mode::single, [&](int) {
+    run(Mode::kSingle, [&](int) {
       check_param(ids_of(trial_id).first, name, dist);
       write_if_unfinished(trial_id, kParamIfUnfinished, {name, internal, dist.to_json_string(), trial_id});
       return 0;
@@ -300,8 +300,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
 
   bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value) override {
     bool finished = false;
-    bool ok = run(Mode::single, [&](int attempt) {
-      if (state == TrialState::running) {
+    bool ok = run(Mode::kSingle, [&](int attempt) {
+      if (state == TrialState::kRunning) {
         if (exec(sql::kClaim, {std::optional(Clock::now()), trial_id}).affected() != 1) {
           trial_row(trial_id, false);  // an unknown id is an error, a lost race is not
           return false;
@@ -309,8 +309,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
         start_heartbeat(trial_id);
         return true;
       }
-      bool store = value && !std::isnan(*value) && (state == TrialState::complete || state == TrialState::pruned);
-      if (state == TrialState::complete && !store) store::stores_value(trial_row(trial_id, false).number, state, value);
+      bool store = value && !std::isnan(*value) && (state == TrialState::kComplete || state == TrialState::kPruned);
+      if (state == TrialState::kComplete && !store) store::stores_value(trial_row(trial_id, false).number, state, value);
       // One statement: the state change and the value commit together or not at all.
       Result q = exec(kFinishIfUnfinished,
                       {to_string(state), is_finished(state) ? std::optional(Clock::now()) : std::nullopt, trial_id,
@@ -336,7 +336,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
         "UPDATE trials SET state='RUNNING', datetime_start=? WHERE state='WAITING' AND trial_id = ("
         "SELECT trial_id FROM trials WHERE study_id=? AND state='WAITING' ORDER BY number LIMIT 1 "
         "FOR UPDATE SKIP LOCKED) RETURNING trial_id";
-    std::optional<int64_t> id = run(Mode::single, [&](int) -> std::optional<int64_t> {
+    std::optional<int64_t> id = run(Mode::kSingle, [&](int) -> std::optional<int64_t> {
       for (int tries = 0; tries < 100; ++tries) {
         Result q = exec(kClaimOldest, {std::optional(Clock::now()), study_id});
         if (q.rows() == 1) return q.i64(0, 0);
@@ -354,7 +354,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
 
   void set_trial_intermediate_value(int64_t trial_id, int64_t step, double value) override {
     store::check_step(step);
-    run(Mode::single, [&](int) {
+    run(Mode::kSingle, [&](int) {
       write_if_unfinished(trial_id, kIntermediateIfUnfinished,
                           {step, std::isfinite(value) ? Arg(value) : Arg(std::nullopt), store::value_type_of(value),
                            trial_id});
@@ -363,16 +363,16 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   FrozenTrial get_trial(int64_t trial_id) override {
-    return run(Mode::single, [&](int) { return load_one(trial_id); });
+    return run(Mode::kSingle, [&](int) { return load_one(trial_id); });
   }
 
   std::vector<FrozenTrial> get_all_trials(int64_t study_id, TrialStates states, int64_t min_number) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       // The state filter runs in the server: a worker asking for WAITING trials of a long study
       // gets those rows only, not every trial.
       std::string in = "{";
-      for (TrialState st : {TrialState::running, TrialState::complete, TrialState::pruned, TrialState::fail,
-                            TrialState::waiting})
+      for (TrialState st : {TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail,
+                            TrialState::kWaiting})
         if (states.has(st)) in += std::string(in.size() > 1 ? "," : "") + to_string(st);
       in += "}";
       static const std::string kInStates = [] {
@@ -391,7 +391,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   int64_t get_n_trials(int64_t study_id, TrialStates states) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       Result q = exec(sql::kCountByState, {study_id});
       if (q.rows() == 0) require_study(study_id, false);
       int64_t n = 0;
@@ -402,7 +402,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   std::optional<FrozenTrial> get_best_trial(int64_t study_id) override {
-    return run(Mode::single, [&](int) -> std::optional<FrozenTrial> {
+    return run(Mode::kSingle, [&](int) -> std::optional<FrozenTrial> {
       Direction d = direction_of(study_id, false);
       Result q = exec(sql::best_trial(d), {study_id});
       if (q.rows() == 0) return std::nullopt;
@@ -413,7 +413,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   // ---- heartbeats ----
   int64_t fail_stale(int64_t study_id) override {
     if (opt_.heartbeat_interval_s <= 0) return 0;
-    return run(Mode::write, [&](int) {
+    return run(Mode::kWrite, [&](int) {
       // Age in the database's clock (LOCALTIMESTAMP, as Optuna's CURRENT_TIMESTAMP lands in a
       // timestamp column); our own live trials are never stale (this process beats for them).
       Result q = exec(
@@ -438,7 +438,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
  private:
-  enum class Mode { single, write };  // single: one autocommit statement at a time
+  enum class Mode { kSingle, kWrite };  // single: one autocommit statement at a time
 
   // ---- connection, statements, transactions ----
   void connect_once() {
@@ -482,7 +482,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     return run_locked(mode, std::forward<F>(f));
   }
 
-  // Runs f(attempt) in a transaction (none for Mode::single), re-running it after a lost
+  // Runs f(attempt) in a transaction (none for Mode::kSingle), re-running it after a lost
   // connection, a serialization failure or a deadlock until `timeout` has passed.
   template <class F>
   auto run_locked(Mode mode, F&& f) -> decltype(f(0)) {
@@ -491,7 +491,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     for (int attempt = 0;; ++attempt) {
       try {
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK) throw Transient{"no connection"};
-        if (mode == Mode::single) return f(attempt);
+        if (mode == Mode::kSingle) return f(attempt);
         command("BEGIN");
         auto out = f(attempt);
         command("COMMIT");
@@ -645,7 +645,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     if (single_objective_check && q.rows() > 1)
       throw_data(where() + ": study " + std::to_string(study_id) + " has several objectives; hone studies have one");
     std::string d = q.text(0, 0);
-    return d == "NOT_SET" ? Direction::minimize : direction_from_string(d);
+    return d == "NOT_SET" ? Direction::kMinimize : direction_from_string(d);
   }
   static TrialRow row_from(const Result& q, int i) {
     TrialRow r;
@@ -738,7 +738,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     exec(sql::upsert_trial_attr(table), {trial_id, k, python_json_dumps(v)});
   }
   void set_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) override {
-    run(Mode::single, [&](int) {
+    run(Mode::kSingle, [&](int) {
       write_if_unfinished(trial_id, std::string("INSERT INTO ") + table +
                                         " (trial_id, \"key\", value_json) SELECT trial_id, ?::varchar, ?::text" +
                                         kIfUnfinished + " ON CONFLICT (trial_id, \"key\") DO UPDATE SET "
@@ -748,14 +748,14 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
   void set_study_attr(const char* table, int64_t study_id, const std::string& k, const json& v) override {
-    run(Mode::write, [&](int) {
+    run(Mode::kWrite, [&](int) {
       require_study(study_id, false);
       exec(sql::upsert_study_attr(table), {study_id, k, python_json_dumps(v)});
       return 0;
     });
   }
   std::map<std::string, json> get_study_attrs(const char* table, int64_t study_id) override {
-    return run(Mode::single, [&](int) {
+    return run(Mode::kSingle, [&](int) {
       require_study(study_id, false);
       Result q = exec(sql::select_study_attrs(table), {study_id});
       std::map<std::string, json> out;
@@ -857,7 +857,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     owned_.erase(trial_id);
   }
   void beat() {
-    run(Mode::write, [&](int) {
+    run(Mode::kWrite, [&](int) {
       for (int64_t id : owned_) exec("UPDATE trial_heartbeats SET heartbeat=LOCALTIMESTAMP WHERE trial_id=?", {id});
       return 0;
     });

@@ -130,7 +130,7 @@ FrozenTrial make_retry_template(const FrozenTrial& dead) {
   // trial of the chain) and retry_history; its params both as params (Optuna workers reuse set
   // params) and as fixed_params (hone's enqueue path).
   FrozenTrial t;
-  t.state = TrialState::waiting;
+  t.state = TrialState::kWaiting;
   t.params = dead.params;
   t.distributions = dead.distributions;
   t.user_attrs = dead.user_attrs;
@@ -173,7 +173,7 @@ std::string best_trial(Direction d) {
   return "SELECT t.trial_id FROM trials t JOIN trial_values v ON v.trial_id=t.trial_id AND v.objective=0 "
          "WHERE t.study_id=? AND t.state='COMPLETE' AND CAST(v.value_type AS TEXT)!='NAN' ORDER BY "
          "CASE CAST(v.value_type AS TEXT) WHEN 'INF_NEG' THEN -1 WHEN 'INF_POS' THEN 1 ELSE 0 END " +
-         std::string(d == Direction::minimize ? "ASC, v.value ASC" : "DESC, v.value DESC") +
+         std::string(d == Direction::kMinimize ? "ASC, v.value ASC" : "DESC, v.value DESC") +
          ", t.number ASC LIMIT 1";
 }
 }  // namespace sql
@@ -245,10 +245,10 @@ void TrialRecords::check_param(int64_t study_id, const std::string& name, const 
 }
 
 TrialStart trial_start(const FrozenTrial* templ) {
-  TrialStart s{templ ? templ->state : TrialState::running, std::nullopt, std::nullopt};
+  TrialStart s{templ ? templ->state : TrialState::kRunning, std::nullopt, std::nullopt};
   if (!templ) {
     s.start = Clock::now();
-  } else if (s.state != TrialState::waiting) {
+  } else if (s.state != TrialState::kWaiting) {
     s.start = templ->datetime_start ? templ->datetime_start : std::optional(Clock::now());
     s.complete = templ->datetime_complete;
     if (is_finished(s.state) && !s.complete) s.complete = Clock::now();
@@ -264,18 +264,18 @@ void write_template_children(TrialChildWriter& w, int64_t study_id, int64_t tria
     if (check_params) w.check_param(study_id, name, d->second);
     w.insert_param(trial_id, name, v, d->second);
   }
-  if (t.value && (t.state == TrialState::complete || t.state == TrialState::pruned)) w.upsert_value(trial_id, *t.value);
+  if (t.value && (t.state == TrialState::kComplete || t.state == TrialState::kPruned)) w.upsert_value(trial_id, *t.value);
   for (auto& [step, v] : t.intermediate_values) w.upsert_intermediate(trial_id, step, v);
   for (auto& [k, v] : t.user_attrs) w.upsert_trial_attr("trial_user_attributes", trial_id, k, v);
   for (auto& [k, v] : t.system_attrs) w.upsert_trial_attr("trial_system_attributes", trial_id, k, v);
 }
 
 bool stores_value(int64_t number, TrialState state, std::optional<double> value) {
-  if (state == TrialState::complete && (!value || std::isnan(*value)))
+  if (state == TrialState::kComplete && (!value || std::isnan(*value)))
     throw_runtime("trial #" + std::to_string(number) + ": COMPLETE needs a value");
   // NaN is never stored as an objective value (Optuna turns it into FAIL); a PRUNED trial keeps
   // its value only when it is a number.
-  return value && !std::isnan(*value) && (state == TrialState::complete || state == TrialState::pruned);
+  return value && !std::isnan(*value) && (state == TrialState::kComplete || state == TrialState::kPruned);
 }
 
 void throw_finished(int64_t number, const std::string& study_name, TrialState state) {

@@ -155,7 +155,7 @@ class SqlStorageBase : public Storage {
 // A trials row (datetimes as the database's text).
 struct TrialRow {
   int64_t trial_id = 0, number = -1, study_id = 0;
-  TrialState state = TrialState::running;
+  TrialState state = TrialState::kRunning;
   std::string start, complete;
 };
 

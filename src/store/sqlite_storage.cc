@@ -193,7 +193,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     if (q.step())
       throw_data(where() + ": study " + std::to_string(study_id) +
                  " has several objectives; hone studies have one");
-    if (d == "NOT_SET") return Direction::minimize;
+    if (d == "NOT_SET") return Direction::kMinimize;
     return direction_from_string(d);
   }
   std::vector<std::string> get_all_study_names() override {
@@ -213,7 +213,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     store::TrialStart st = store::trial_start(templ);
     int64_t id = insert_trial(study_id, st);
     if (templ) store::write_template_children(*this, study_id, id, *templ);
-    if (st.state == TrialState::running) start_heartbeat(id);
+    if (st.state == TrialState::kRunning) start_heartbeat(id);
     tx.commit();
     return id;
   }
@@ -250,9 +250,9 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
-    if (state == TrialState::running) {
+    if (state == TrialState::kRunning) {
       TrialRow r = trial_row(trial_id);
-      if (r.state != TrialState::waiting) return false;
+      if (r.state != TrialState::kWaiting) return false;
       Stmt u(*this, sql::kClaim);
       bind_time(u, 1, Clock::now());
       u.bind(2, trial_id);
@@ -589,7 +589,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     q.bind(1, study_id);
     if (!q.step()) no_study(study_id);
     std::string d = q.text(0);
-    return d == "NOT_SET" ? Direction::minimize : direction_from_string(d);
+    return d == "NOT_SET" ? Direction::kMinimize : direction_from_string(d);
   }
   static TrialRow row_from(Stmt& q) {
     TrialRow r;

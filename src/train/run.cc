@@ -31,14 +31,9 @@ void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed) {
   held = std::move(b);
 }
 
-// "adam" and {type = "adam"} are the same thing.
-nlohmann::json as_table(const nlohmann::json& v) {
-  return v.is_string() ? nlohmann::json{{"type", v.get<std::string>()}} : v;
-}
-
 // train.optimizer with the train.lr shorthand folded in.
 nlohmann::json optimizer_config(const nlohmann::json& train) {
-  nlohmann::json opt_cfg = as_table(train.value("optimizer", nlohmann::json("adam")));
+  nlohmann::json opt_cfg = typed_table(train.value("optimizer", nlohmann::json("adam")));
   if (train.contains("lr")) {
     if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
     opt_cfg["lr"] = train["lr"];
@@ -215,10 +210,10 @@ void validate_run_config(const nlohmann::json& config) {
               "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size"},
              "train");
   // Build the cheap parts once so that a bad value fails before any data is loaded.
-  if (train.contains("loss")) make_loss(as_table(train["loss"]), "train.loss");
+  if (train.contains("loss")) make_loss(typed_table(train["loss"]), "train.loss");
   make_optimizer(optimizer_config(train), "train.optimizer");
-  if (train.contains("scheduler") && as_table(train["scheduler"]).value("type", "") != "none")
-    make_scheduler(as_table(train["scheduler"]), "train.scheduler");
+  if (train.contains("scheduler") && typed_table(train["scheduler"]).value("type", "") != "none")
+    make_scheduler(typed_table(train["scheduler"]), "train.scheduler");
 }
 
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
@@ -251,7 +246,7 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
 
   // The loss: default by task.
   auto loss = make_loss(
-      as_table(train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"))),
+      typed_table(train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"))),
       "train.loss");
   const nlohmann::json opt_cfg = optimizer_config(train);
   if (opt_cfg.value("type", "") == "gd") o.batch_size = 0;  // GD is full-batch by definition
@@ -259,7 +254,7 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
 
   std::unique_ptr<LrScheduler> sched;
   if (train.contains("scheduler")) {
-    nlohmann::json s = as_table(train["scheduler"]);
+    nlohmann::json s = typed_table(train["scheduler"]);
     if (s.value("type", "") != "none") sched = make_scheduler(s, "train.scheduler");
   }
 

@@ -15,10 +15,10 @@ namespace hone {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
 // Number of rows of `pred` whose argmax equals the label (classification accuracy numerator).
@@ -119,7 +119,7 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   for (auto& cb : callbacks_) cb->on_train_begin(*this);
   for (int epoch = 0; epoch < opts_.epochs; ++epoch) {
     for (auto& cb : callbacks_) cb->on_epoch_begin(*this, epoch);
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     if (opts_.shuffle) {
       Rng rng(derive_seed(opts_.seed, 1000003ull + static_cast<uint64_t>(epoch)));
       std::shuffle(order.begin(), order.end(), rng);

@@ -95,7 +95,7 @@ Distribution Distribution::real(double low, double high, bool log, std::optional
   if (log && low <= 0)
     throw_invalid("float distribution: log=true needs low > 0, got low=" + num(low));
   Distribution d;
-  d.kind_ = Kind::real;
+  d.kind_ = Kind::kReal;
   d.low_ = low;
   d.high_ = high;
   d.log_ = log;
@@ -121,7 +121,7 @@ Distribution Distribution::integer(int64_t low, int64_t high, bool log, int64_t 
   if (log && low < 1)
     throw_invalid("int distribution: log=true needs low >= 1, got low=" + std::to_string(low));
   Distribution d;
-  d.kind_ = Kind::integer;
+  d.kind_ = Kind::kInteger;
   d.low_ = static_cast<double>(low);
   d.high_ = static_cast<double>(low + (high - low) / step * step);
   d.log_ = log;
@@ -135,7 +135,7 @@ Distribution Distribution::categorical(std::vector<json> choices) {
     if (c.is_object())
       throw_invalid("categorical distribution: a choice cannot be an object (" + c.dump() + ")");
   Distribution d;
-  d.kind_ = Kind::categorical;
+  d.kind_ = Kind::kCategorical;
   d.low_ = 0;
   d.high_ = static_cast<double>(choices.size() - 1);
   d.choices_ = std::make_shared<const std::vector<json>>(std::move(choices));
@@ -153,7 +153,7 @@ const std::vector<json>& Distribution::choices() const {
 }
 
 bool Distribution::single() const {
-  if (kind_ == Kind::categorical) return n_choices() == 1;
+  if (kind_ == Kind::kCategorical) return n_choices() == 1;
   if (low_ == high_) return true;
   if (step_ > 0) return high_ - low_ < step_;
   return false;
@@ -162,12 +162,12 @@ bool Distribution::single() const {
 bool Distribution::contains(double v) const {
   if (std::isnan(v)) return false;
   switch (kind_) {
-    case Kind::categorical:
+    case Kind::kCategorical:
       return is_integral(v) && v >= 0 && v < static_cast<double>(n_choices());
-    case Kind::integer:
+    case Kind::kInteger:
       if (!is_integral(v) || v < low_ || v > high_) return false;
       return std::fmod(v - low_, step_) == 0;
-    case Kind::real:
+    case Kind::kReal:
       if (v < low_ || v > high_) return false;
       if (step_ > 0) {
         double k = (v - low_) / step_;
@@ -179,7 +179,7 @@ bool Distribution::contains(double v) const {
 }
 
 double Distribution::to_internal(const json& x) const {
-  if (kind_ == Kind::categorical) {
+  if (kind_ == Kind::kCategorical) {
     const auto& ch = *choices_;
     for (size_t i = 0; i < ch.size(); ++i) {
       if (ch[i] == x) return static_cast<double>(i);
@@ -193,21 +193,21 @@ double Distribution::to_internal(const json& x) const {
   if (!x.is_number() || x.is_boolean())
     throw_invalid("value " + x.dump() + " is not a number, for " + describe());
   double v = x.get<double>();
-  if (kind_ == Kind::integer && !is_integral(v))
+  if (kind_ == Kind::kInteger && !is_integral(v))
     throw_invalid("value " + x.dump() + " is not an integer, for " + describe());
   return v;
 }
 
 json Distribution::to_external(double v) const {
   switch (kind_) {
-    case Kind::categorical: {
+    case Kind::kCategorical: {
       auto i = static_cast<int64_t>(v);
       if (i < 0 || i >= static_cast<int64_t>(n_choices()))
         throw_data("categorical index " + num(v) + " out of range for " + describe());
       return (*choices_)[static_cast<size_t>(i)];
     }
-    case Kind::integer: return json(static_cast<int64_t>(v));  // C-style truncation, as Optuna
-    case Kind::real: return json(v);
+    case Kind::kInteger: return json(static_cast<int64_t>(v));  // C-style truncation, as Optuna
+    case Kind::kReal: return json(v);
   }
   return json();
 }
@@ -215,19 +215,19 @@ json Distribution::to_external(double v) const {
 json Distribution::to_json() const {
   json a = json::object();
   switch (kind_) {
-    case Kind::real:
+    case Kind::kReal:
       a["step"] = step_ > 0 ? json(step_) : json(nullptr);
       a["low"] = low_;
       a["high"] = high_;
       a["log"] = log_;
       return json{{"name", "FloatDistribution"}, {"attributes", a}};
-    case Kind::integer:
+    case Kind::kInteger:
       a["log"] = log_;
       a["step"] = static_cast<int64_t>(step_);
       a["low"] = static_cast<int64_t>(low_);
       a["high"] = static_cast<int64_t>(high_);
       return json{{"name", "IntDistribution"}, {"attributes", a}};
-    case Kind::categorical:
+    case Kind::kCategorical:
       a["choices"] = *choices_;
       return json{{"name", "CategoricalDistribution"}, {"attributes", a}};
   }
@@ -238,18 +238,18 @@ std::string Distribution::to_json_string() const {
   // Key order as Optuna writes it (nlohmann's object sorts keys, so write by hand).
   std::string a;
   switch (kind_) {
-    case Kind::real:
+    case Kind::kReal:
       a = "{\"step\": " + (step_ > 0 ? py_float(step_) : std::string("null")) +
           ", \"low\": " + py_float(low_) + ", \"high\": " + py_float(high_) +
           ", \"log\": " + (log_ ? "true" : "false") + "}";
       return "{\"name\": \"FloatDistribution\", \"attributes\": " + a + "}";
-    case Kind::integer:
+    case Kind::kInteger:
       a = std::string("{\"log\": ") + (log_ ? "true" : "false") +
           ", \"step\": " + std::to_string(static_cast<int64_t>(step_)) +
           ", \"low\": " + std::to_string(static_cast<int64_t>(low_)) +
           ", \"high\": " + std::to_string(static_cast<int64_t>(high_)) + "}";
       return "{\"name\": \"IntDistribution\", \"attributes\": " + a + "}";
-    case Kind::categorical:
+    case Kind::kCategorical:
       return "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": " +
              python_json_dumps(json(*choices_)) + "}}";
   }
@@ -317,30 +317,30 @@ Distribution Distribution::from_json_string(const std::string& text) {
 
 bool Distribution::compatible(const Distribution& o) const {
   if (kind_ != o.kind_) return false;
-  if (kind_ == Kind::categorical) return choices() == o.choices();
+  if (kind_ == Kind::kCategorical) return choices() == o.choices();
   return log_ == o.log_;
 }
 
 bool Distribution::operator==(const Distribution& o) const {
   if (kind_ != o.kind_) return false;
-  if (kind_ == Kind::categorical) return choices() == o.choices();
+  if (kind_ == Kind::kCategorical) return choices() == o.choices();
   return low_ == o.low_ && high_ == o.high_ && log_ == o.log_ && step_ == o.step_;
 }
 
 std::string Distribution::describe() const {
   std::ostringstream os;
   switch (kind_) {
-    case Kind::real:
+    case Kind::kReal:
       os << "float[" << num(low_) << ", " << num(high_) << "]";
       if (log_) os << " log";
       if (step_ > 0) os << " step " << num(step_);
       break;
-    case Kind::integer:
+    case Kind::kInteger:
       os << "int[" << static_cast<int64_t>(low_) << ", " << static_cast<int64_t>(high_) << "]";
       if (log_) os << " log";
       if (step_ != 1) os << " step " << static_cast<int64_t>(step_);
       break;
-    case Kind::categorical:
+    case Kind::kCategorical:
       os << "categorical" << json(*choices_).dump();
       break;
   }

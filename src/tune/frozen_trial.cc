@@ -10,11 +10,11 @@ namespace hone {
 
 const char* to_string(TrialState s) {
   switch (s) {
-    case TrialState::running: return "RUNNING";
-    case TrialState::complete: return "COMPLETE";
-    case TrialState::pruned: return "PRUNED";
-    case TrialState::fail: return "FAIL";
-    case TrialState::waiting: return "WAITING";
+    case TrialState::kRunning: return "RUNNING";
+    case TrialState::kComplete: return "COMPLETE";
+    case TrialState::kPruned: return "PRUNED";
+    case TrialState::kFail: return "FAIL";
+    case TrialState::kWaiting: return "WAITING";
   }
   return "?";
 }
@@ -26,20 +26,20 @@ static std::string upper(std::string s) {
 
 TrialState trial_state_from_string(const std::string& s) {
   std::string u = upper(s);
-  if (u == "RUNNING") return TrialState::running;
-  if (u == "COMPLETE") return TrialState::complete;
-  if (u == "PRUNED") return TrialState::pruned;
-  if (u == "FAIL") return TrialState::fail;
-  if (u == "WAITING") return TrialState::waiting;
+  if (u == "RUNNING") return TrialState::kRunning;
+  if (u == "COMPLETE") return TrialState::kComplete;
+  if (u == "PRUNED") return TrialState::kPruned;
+  if (u == "FAIL") return TrialState::kFail;
+  if (u == "WAITING") return TrialState::kWaiting;
   throw_data("unknown trial state \"" + s + "\" (known: RUNNING, COMPLETE, PRUNED, FAIL, WAITING)");
 }
 
-const char* to_string(Direction d) { return d == Direction::minimize ? "MINIMIZE" : "MAXIMIZE"; }
+const char* to_string(Direction d) { return d == Direction::kMinimize ? "MINIMIZE" : "MAXIMIZE"; }
 
 Direction direction_from_string(const std::string& s) {
   std::string u = upper(s);
-  if (u == "MINIMIZE") return Direction::minimize;
-  if (u == "MAXIMIZE") return Direction::maximize;
+  if (u == "MINIMIZE") return Direction::kMinimize;
+  if (u == "MAXIMIZE") return Direction::kMaximize;
   throw_invalid("direction: expected \"minimize\" or \"maximize\", got \"" + s + "\"");
 }
 
@@ -116,7 +116,7 @@ json FrozenTrial::to_json() const {
       datetime_complete ? json(format_datetime(*datetime_complete)) : json(nullptr);
   auto dur = duration_s();
   j["duration_s"] = dur ? json(*dur) : json(nullptr);
-  if (state == TrialState::fail) j["fail_reason"] = fail_reason();
+  if (state == TrialState::kFail) j["fail_reason"] = fail_reason();
   return j;
 }
 

@@ -16,17 +16,17 @@ int64_t Storage::get_n_trials(int64_t study_id, TrialStates states) {
 }
 
 std::optional<int64_t> Storage::claim_waiting_trial(int64_t study_id) {
-  for (auto& w : get_all_trials(study_id, {TrialState::waiting}))
-    if (set_trial_state_values(w.trial_id, TrialState::running)) return w.trial_id;
+  for (auto& w : get_all_trials(study_id, {TrialState::kWaiting}))
+    if (set_trial_state_values(w.trial_id, TrialState::kRunning)) return w.trial_id;
   return std::nullopt;
 }
 
 std::optional<FrozenTrial> Storage::get_best_trial(int64_t study_id) {
   Direction d = get_study_direction(study_id);
   std::optional<FrozenTrial> best;
-  for (auto& t : get_all_trials(study_id, {TrialState::complete})) {
+  for (auto& t : get_all_trials(study_id, {TrialState::kComplete})) {
     if (!t.value || std::isnan(*t.value)) continue;
-    if (!best || (d == Direction::minimize ? *t.value < *best->value : *t.value > *best->value))
+    if (!best || (d == Direction::kMinimize ? *t.value < *best->value : *t.value > *best->value))
       best = t;
   }
   return best;
@@ -104,14 +104,14 @@ class InMemoryStorage final : public Storage {
     if (templ) {
       t = *templ;
       for (auto& [name, d] : t.distributions) check_param(s, name, d);
-      if (t.state == TrialState::waiting) {
+      if (t.state == TrialState::kWaiting) {
         t.datetime_start.reset();
         t.datetime_complete.reset();
       } else if (!t.datetime_start) {
         t.datetime_start = Clock::now();
       }
     } else {
-      t.state = TrialState::running;
+      t.state = TrialState::kRunning;
       t.datetime_start = Clock::now();
     }
     t.trial_id = next_trial_id_++;
@@ -150,14 +150,14 @@ class InMemoryStorage final : public Storage {
                               std::optional<double> value) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto [s, t] = mutable_trial(trial_id);
-    if (state == TrialState::running) {
-      if (t->state != TrialState::waiting) return false;
+    if (state == TrialState::kRunning) {
+      if (t->state != TrialState::kWaiting) return false;
       t->datetime_start = Clock::now();
     }
-    if (state == TrialState::complete && (!value || std::isnan(*value)))
+    if (state == TrialState::kComplete && (!value || std::isnan(*value)))
       throw_runtime("trial #" + std::to_string(t->number) + ": COMPLETE needs a value");
     t->state = state;
-    if (value && (state == TrialState::complete || state == TrialState::pruned)) t->value = value;
+    if (value && (state == TrialState::kComplete || state == TrialState::kPruned)) t->value = value;
     if (is_finished(state)) t->datetime_complete = Clock::now();
     update_best(*s, *t);
     return true;
@@ -238,13 +238,13 @@ class InMemoryStorage final : public Storage {
                     " in study \"" + s.name + "\" (kind, log and choices must not change)");
   }
   void update_best(StudyData& s, const FrozenTrial& t) {
-    if (t.state != TrialState::complete || !t.value || std::isnan(*t.value)) return;
+    if (t.state != TrialState::kComplete || !t.value || std::isnan(*t.value)) return;
     if (s.best < 0) {
       s.best = t.number;
       return;
     }
     double b = *s.trials[static_cast<size_t>(s.best)].value;
-    bool better = s.direction == Direction::minimize ? *t.value < b : *t.value > b;
+    bool better = s.direction == Direction::kMinimize ? *t.value < b : *t.value > b;
     if (better || (*t.value == b && t.number < s.best)) s.best = t.number;
   }
 

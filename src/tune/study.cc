@@ -171,34 +171,34 @@ FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::optional<doub
     throw_runtime("trial #" + std::to_string(ft.number) + " of study \"" + name_ +
                   "\" was already told (" + to_string(ft.state) + ")");
   std::string reason = fail_reason;
-  if (state == TrialState::complete) {
+  if (state == TrialState::kComplete) {
     if (!value) {
-      state = TrialState::fail;
+      state = TrialState::kFail;
       reason = "told COMPLETE without a value";
     } else if (!std::isfinite(*value)) {
-      state = TrialState::fail;
+      state = TrialState::kFail;
       reason = "the objective returned " + fmt_value(*value) + " (not a finite number)";
       value.reset();
     }
-  } else if (state == TrialState::pruned) {
+  } else if (state == TrialState::kPruned) {
     if (!value) {
       auto last = ft.last_intermediate();
       if (last && std::isfinite(last->second)) value = last->second;
     }
-  } else if (state == TrialState::fail) {
+  } else if (state == TrialState::kFail) {
     value.reset();
   } else {
     throw_invalid("tell: a trial can only be told COMPLETE, PRUNED or FAIL, not " +
                   std::string(to_string(state)));
   }
-  if (state == TrialState::fail) {
+  if (state == TrialState::kFail) {
     if (reason.empty()) reason = "failed";
     storage_->set_trial_system_attr(trial_id, "fail_reason", reason);
     ft.system_attrs["fail_reason"] = reason;
   }
   std::exception_ptr err;
   try {
-    sampler_->after_trial(*this, ft, state, state == TrialState::complete ? value : std::nullopt);
+    sampler_->after_trial(*this, ft, state, state == TrialState::kComplete ? value : std::nullopt);
   } catch (...) {
     err = std::current_exception();
   }
@@ -208,7 +208,7 @@ FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::optional<doub
 }
 
 FrozenTrial Study::tell(Trial& trial, double value) {
-  return finish(trial.trial_id(), TrialState::complete, value, "");
+  return finish(trial.trial_id(), TrialState::kComplete, value, "");
 }
 FrozenTrial Study::tell(Trial& trial, TrialState state, std::optional<double> value,
                         const std::string& fail_reason) {
@@ -223,7 +223,7 @@ FrozenTrial Study::tell(int64_t number, TrialState state, std::optional<double> 
 void Study::enqueue_trial(const json& params, const json& user_attrs) {
   if (!params.is_object()) throw_invalid("enqueue_trial: params must be an object {name: value}");
   FrozenTrial t;
-  t.state = TrialState::waiting;
+  t.state = TrialState::kWaiting;
   t.system_attrs["fixed_params"] = params;
   if (user_attrs.is_object())
     for (auto& [k, v] : user_attrs.items()) t.user_attrs[k] = v;
@@ -250,14 +250,14 @@ void Study::run_one(const Objective& objective, const OptimizeOptions& options,
   try {
     try {
       double v = objective(*t);
-      done = finish(t->trial_id(), TrialState::complete, v, "");
+      done = finish(t->trial_id(), TrialState::kComplete, v, "");
     } catch (const TrialPruned&) {
-      done = finish(t->trial_id(), TrialState::pruned, std::nullopt, "");
+      done = finish(t->trial_id(), TrialState::kPruned, std::nullopt, "");
     } catch (const std::exception& e) {
-      done = finish(t->trial_id(), TrialState::fail, std::nullopt, e.what());
+      done = finish(t->trial_id(), TrialState::kFail, std::nullopt, e.what());
       if (!options.catch_exceptions) objective_error = std::current_exception();
     } catch (...) {
-      done = finish(t->trial_id(), TrialState::fail, std::nullopt, "unknown exception");
+      done = finish(t->trial_id(), TrialState::kFail, std::nullopt, "unknown exception");
       if (!options.catch_exceptions) objective_error = std::current_exception();
     }
     if (done && !options.callbacks.empty()) {
@@ -400,7 +400,7 @@ std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& 
   if (!c.is_object()) throw_invalid(where + ": expected a table");
   StudyOptions o;
   o.name = get_string(c, "name", "", where);
-  o.direction = Direction::minimize;
+  o.direction = Direction::kMinimize;
   if (c.contains("direction")) {
     try {
       o.direction = direction_from_string(get_string(c, "direction", "minimize", where));

@@ -38,14 +38,14 @@ json search_config(int epochs = 4) {
 TEST(TrainingObjective, EachTrialTrainsItsOwnValuesAndRecordsResults) {
   DataSplits d = splits();
   TrainingObjective obj(search_config(), d, ObjectiveOptions{});
-  auto study = create_study({.direction = Direction::maximize,
+  auto study = create_study({.direction = Direction::kMaximize,
                              .sampler = make_sampler({{"type", "random"}}, 7),
                              .pruner = make_pruner({{"type", "nop"}})});
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 4});
   auto trials = study->trials();
   ASSERT_EQ(trials.size(), 4u);
   for (const auto& t : trials) {
-    ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
     // One intermediate value per epoch, the last equal to the returned value.
     ASSERT_EQ(t.intermediate_values.size(), 4u);
     EXPECT_EQ(t.intermediate_values.rbegin()->second, *t.value);
@@ -66,12 +66,12 @@ TEST(TrainingObjective, PrunedTrialsStopTrainingEarly) {
   DataSplits d = splits();
   TrainingObjective obj(search_config(20), d, ObjectiveOptions{});
   // A threshold no accuracy reaches: every trial is pruned at its first report.
-  auto study = create_study({.direction = Direction::maximize,
+  auto study = create_study({.direction = Direction::kMaximize,
                              .sampler = make_sampler({{"type", "random"}}, 1),
                              .pruner = make_pruner({{"type", "threshold"}, {"lower", 2.0}})});
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 3});
   for (const auto& t : study->trials()) {
-    EXPECT_EQ(t.state, TrialState::pruned);
+    EXPECT_EQ(t.state, TrialState::kPruned);
     EXPECT_EQ(t.user_attrs.at("epochs").get<int64_t>(), 1);  // stopped after the first epoch of 20
   }
 }
@@ -82,18 +82,18 @@ TEST(TrainingObjective, DivergenceAndBadMetricFailTheTrialNotTheStudy) {
   cfg["train"]["lr"] = 1e30;
   cfg["train"]["optimizer"] = {{"type", "sgd"}};
   TrainingObjective diverging(cfg, d, ObjectiveOptions{});
-  auto study = create_study({.direction = Direction::maximize, .sampler = make_sampler({{"type", "random"}}, 1)});
+  auto study = create_study({.direction = Direction::kMaximize, .sampler = make_sampler({{"type", "random"}}, 1)});
   study->optimize([&](Trial& t) { return diverging(t); }, {.n_trials = 2});
   for (const auto& t : study->trials()) {
-    EXPECT_EQ(t.state, TrialState::fail);
+    EXPECT_EQ(t.state, TrialState::kFail);
     EXPECT_NE(t.fail_reason().find("diverged"), std::string::npos) << t.fail_reason();
   }
   ObjectiveOptions o;
   o.metric = "val_nonsense";
   TrainingObjective bad_metric(search_config(), d, o);
-  auto s2 = create_study({.direction = Direction::maximize, .sampler = make_sampler({{"type", "random"}}, 1)});
+  auto s2 = create_study({.direction = Direction::kMaximize, .sampler = make_sampler({{"type", "random"}}, 1)});
   s2->optimize([&](Trial& t) { return bad_metric(t); }, {.n_trials = 1});
-  EXPECT_EQ(s2->trials()[0].state, TrialState::fail);
+  EXPECT_EQ(s2->trials()[0].state, TrialState::kFail);
   EXPECT_NE(s2->trials()[0].fail_reason().find("val_nonsense"), std::string::npos);
 }
 
@@ -107,7 +107,7 @@ TEST(TrainingObjective, CrossValidationGivesGridSearchCvShapedResults) {
   cfg["train"]["lr"] = {{"choice", {0.01, 0.5}}};
   cfg["model"]["hidden_layers"] = json::array({8});
   TrainingObjective obj(cfg, d, o);
-  auto study = create_study({.direction = Direction::maximize,
+  auto study = create_study({.direction = Direction::kMaximize,
                              .sampler = make_sampler({{"type", "grid"},
                                                       {"search_space", {{"train.lr", {0.01, 0.5}},
                                                                         {"train.batch_size", {16, 32}}}}})});

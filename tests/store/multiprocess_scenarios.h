@@ -80,7 +80,7 @@ inline void check_workers_share_a_study(const OpenStorage& open, const std::stri
   std::multiset<double> fixed;
   for (size_t i = 0; i < trials.size(); ++i) {
     EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));  // unique and gapless
-    EXPECT_EQ(trials[i].state, TrialState::complete) << "trial " << i;
+    EXPECT_EQ(trials[i].state, TrialState::kComplete) << "trial " << i;
     EXPECT_EQ(trials[i].intermediate_values.size(), 3u);
     if (trials[i].system_attrs.count("fixed_params")) fixed.insert(trials[i].params.at("x"));
   }
@@ -108,31 +108,31 @@ inline void check_dead_worker_found_by_heartbeat(const OpenStorage& open) {
   auto s = open(hb);
   int64_t sid = s->get_study_id_from_name("hb");
   ASSERT_EQ(s->get_all_trials(sid).size(), 4u);
-  ASSERT_EQ(s->get_all_trials(sid).at(3).state, TrialState::running);
+  ASSERT_EQ(s->get_all_trials(sid).at(3).state, TrialState::kRunning);
   EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // still within the grace period
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_EQ(fail_stale_trials(*s, sid), 1);
   EXPECT_EQ(fail_stale_trials(*s, sid), 0);  // once only
   auto trials = s->get_all_trials(sid);
   ASSERT_EQ(trials.size(), 5u);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(trials[i].state, TrialState::complete);
-  EXPECT_EQ(trials[3].state, TrialState::fail);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(trials[i].state, TrialState::kComplete);
+  EXPECT_EQ(trials[3].state, TrialState::kFail);
   EXPECT_NE(trials[3].fail_reason().find("heartbeat"), std::string::npos) << trials[3].fail_reason();
-  EXPECT_EQ(trials[4].state, TrialState::waiting);
+  EXPECT_EQ(trials[4].state, TrialState::kWaiting);
   EXPECT_EQ(trials[4].system_attrs.at("retry_history"), json::array({3}));
   EXPECT_EQ(trials[4].system_attrs.at("failed_trial"), 3);
   EXPECT_EQ(trials[4].user_attrs.at("who"), "dead worker");
   auto study = load_study("hb", s, make_random_sampler(8), make_nop_pruner());
   study->optimize(objective, {.n_trials = 1});
   auto after = study->trials();
-  EXPECT_EQ(after[4].state, TrialState::complete);
+  EXPECT_EQ(after[4].state, TrialState::kComplete);
   EXPECT_EQ(after[4].params.at("x"), trials[3].params.at("x"));
   int64_t live = s->create_new_trial(sid);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   auto other = open(hb);  // another "process": owns nothing
   EXPECT_EQ(fail_stale_trials(*other, sid), 0);
-  EXPECT_EQ(other->get_trial(live).state, TrialState::running);
-  s->set_trial_state_values(live, TrialState::complete, 1.0);
+  EXPECT_EQ(other->get_trial(live).state, TrialState::kRunning);
+  s->set_trial_state_values(live, TrialState::kComplete, 1.0);
   EXPECT_EQ(fail_stale_trials(*open({}), sid), 0);  // without heartbeats configured nothing is failed
 }
 

@@ -67,7 +67,7 @@ TEST(OptunaInterop, OptunaReadsAStudyHoneWrote) {
   REQUIRE_OPTUNA();
   std::string p = temp_db("h2o");
   register_sql_storages();
-  auto study = create_study({.name = "h2o", .storage = "sqlite:///" + p, .direction = Direction::maximize,
+  auto study = create_study({.name = "h2o", .storage = "sqlite:///" + p, .direction = Direction::kMaximize,
                              .pruner = make_nop_pruner(), .seed = 3});
   study->storage().set_study_user_attr(study->study_id(), "dataset", "fmnist");
   study->optimize(
@@ -155,14 +155,14 @@ print("ok")
   auto study = load_study("o2h", "sqlite:///" + p);
   auto before = study->trials();
   ASSERT_EQ(before.size(), 7u);
-  EXPECT_EQ(study->direction(), Direction::minimize);
-  EXPECT_EQ(before[2].state, TrialState::pruned);
+  EXPECT_EQ(study->direction(), Direction::kMinimize);
+  EXPECT_EQ(before[2].state, TrialState::kPruned);
   EXPECT_EQ(before[2].intermediate_values.size(), 3u);
-  EXPECT_EQ(before[6].state, TrialState::waiting);
+  EXPECT_EQ(before[6].state, TrialState::kWaiting);
   EXPECT_EQ(study->storage().get_study_user_attrs(study->study_id()).at("origin"), "optuna");
   for (int i = 0; i < 6; ++i) {
     if (i == 2) continue;
-    EXPECT_EQ(before[i].state, TrialState::complete);
+    EXPECT_EQ(before[i].state, TrialState::kComplete);
     json c = before[i].param("c");
     EXPECT_TRUE(c.is_null() || c.is_boolean() || c.is_number() || c.is_string());
     double x = before[i].param("x").get<double>();
@@ -184,7 +184,7 @@ print("ok")
   ASSERT_EQ(after.size(), 10u);
   for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].number, static_cast<int64_t>(i));
   // the enqueued trial was claimed first and got its fixed values
-  EXPECT_EQ(after[6].state, TrialState::complete);
+  EXPECT_EQ(after[6].state, TrialState::kComplete);
   EXPECT_EQ(after[6].param("x"), 0.125);
   EXPECT_TRUE(after[6].param("c").is_null());
   EXPECT_LE(study->best_value(), best_before);

@@ -122,7 +122,7 @@ TEST(Postgres, WorkerSurvivesAServerRestartAndLosesNoFinishedTrial) {
   ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
   for (size_t i = 0; i < trials.size(); ++i) {
     EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
-    EXPECT_EQ(trials[i].state, TrialState::complete) << "trial " << i;
+    EXPECT_EQ(trials[i].state, TrialState::kComplete) << "trial " << i;
     EXPECT_EQ(trials[i].intermediate_values.size(), 3u) << "trial " << i;
   }
 }
@@ -134,7 +134,7 @@ TEST(Postgres, NamesWithQuotesUnicodeAndSqlRoundTrip) {
   const std::vector<std::string> names = {"it's", "a\"b", "Robert'); DROP TABLE studies;--", "ünïcødé 学习 🚀",
                                           "$1 ? %s \\x00\\", "back\\slash"};
   for (const auto& n : names) {
-    int64_t sid = s->create_new_study(Direction::minimize, n);
+    int64_t sid = s->create_new_study(Direction::kMinimize, n);
     EXPECT_EQ(s->get_study_name(sid), n);
     EXPECT_EQ(s->get_study_id_from_name(n), sid);
     s->set_study_user_attr(sid, n, n);
@@ -142,7 +142,7 @@ TEST(Postgres, NamesWithQuotesUnicodeAndSqlRoundTrip) {
     int64_t id = s->create_new_trial(sid);
     s->set_trial_param(id, n, 1.0, Distribution::categorical({n, "x'y"}));
     s->set_trial_system_attr(id, n, json{{n, n}});
-    s->set_trial_state_values(id, TrialState::complete, 2.0);
+    s->set_trial_state_values(id, TrialState::kComplete, 2.0);
     FrozenTrial t = s->get_trial(id);
     EXPECT_EQ(t.param(n), "x'y");
     EXPECT_EQ(t.system_attrs.at(n), (json{{n, n}}));
@@ -150,7 +150,7 @@ TEST(Postgres, NamesWithQuotesUnicodeAndSqlRoundTrip) {
   auto all = s->get_all_study_names();
   EXPECT_EQ(all, names);
   EXPECT_EQ(pg_one(url, "SELECT COUNT(*) FROM studies"), std::to_string(names.size()));  // nothing dropped
-  EXPECT_THROW(s->create_new_study(Direction::minimize, names[2]), Error);  // still unique by name
+  EXPECT_THROW(s->create_new_study(Direction::kMinimize, names[2]), Error);  // still unique by name
 }
 
 TEST(Postgres, BadUrlOrUnreachableServerIsOneIoErrorWithoutThePassword) {
@@ -204,7 +204,7 @@ TEST(Postgres, OptunaReadsAHoneStudyAndHoneContinuesAnOptunaStudy) {
   std::string url = fresh_pg_database("interop");
   register_sql_storages();
   {
-    auto study = create_study({.name = "h2o", .storage = url, .direction = Direction::maximize,
+    auto study = create_study({.name = "h2o", .storage = url, .direction = Direction::kMaximize,
                                .pruner = make_nop_pruner(), .seed = 3});
     study->optimize(
         [](Trial& t) {
@@ -251,9 +251,9 @@ s.optimize(obj, n_trials=2)   # Optuna continues it: runs the enqueued trial, th
   EXPECT_EQ(j["best"], trials[static_cast<size_t>(j["best"].get<int>())].number);
   EXPECT_EQ(j["importances"], 3);
   // Optuna ran the enqueued trial (claimed it) and one more, with numbers 8 and 9.
-  EXPECT_EQ(trials[8].state, TrialState::complete);
+  EXPECT_EQ(trials[8].state, TrialState::kComplete);
   EXPECT_EQ(trials[8].params.at("x"), 0.5);
-  EXPECT_EQ(trials[9].state, TrialState::complete);
+  EXPECT_EQ(trials[9].state, TrialState::kComplete);
   // And hone goes on after Optuna.
   study->optimize(objective, {.n_trials = 2});
   EXPECT_EQ(study->trials().size(), 12u);

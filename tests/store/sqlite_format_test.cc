@@ -36,7 +36,7 @@ TEST(SqliteFormat, FileIsPrivateAndVersionRowsAreOptuna31s) {
 TEST(SqliteFormat, RowsUseOptunasEncodings) {
   std::string p = temp_db("enc");
   auto s = make_sqlite_storage(p);
-  int64_t st = s->create_new_study(Direction::maximize, "enc");
+  int64_t st = s->create_new_study(Direction::kMaximize, "enc");
   int64_t id = s->create_new_trial(st);
   s->set_trial_param(id, "opt", 1.0, Distribution::categorical({"adam", "sgd"}));
   s->set_trial_param(id, "units", 64, Distribution::integer(16, 256, false, 16));
@@ -45,9 +45,9 @@ TEST(SqliteFormat, RowsUseOptunasEncodings) {
   s->set_trial_intermediate_value(id, 1, NAN);
   s->set_trial_intermediate_value(id, 2, INFINITY);
   s->set_trial_user_attr(id, "note", json{{"x", NAN}, {"s", "é"}});
-  s->set_trial_state_values(id, TrialState::complete, 0.75);
+  s->set_trial_state_values(id, TrialState::kComplete, 0.75);
   int64_t id2 = s->create_new_trial(st);
-  s->set_trial_state_values(id2, TrialState::pruned, -INFINITY);
+  s->set_trial_state_values(id2, TrialState::kPruned, -INFINITY);
 
   EXPECT_EQ(sql_one(p, "SELECT direction FROM study_directions WHERE study_id=" + std::to_string(st)), "MAXIMIZE");
   EXPECT_EQ(sql_one(p, "SELECT state FROM trials WHERE trial_id=" + std::to_string(id)), "COMPLETE");
@@ -137,7 +137,7 @@ TEST(SqliteFormat, UrlsAndOptions) {
   std::string p = temp_db("url");
   ASSERT_EQ(p[0], '/');
   auto s = open_storage("sqlite:///" + p + "?timeout=5&synchronous=full");  // sqlite:////abs/path
-  s->create_new_study(Direction::minimize, "u");
+  s->create_new_study(Direction::kMinimize, "u");
   EXPECT_EQ(sql_one(p, "SELECT study_name FROM studies"), "u");
   EXPECT_TRUE(open_storage("sqlite:///:memory:"));
   EXPECT_THROW(open_storage("sqlite:///" + p + "?bogus=1"), Error);
@@ -168,7 +168,7 @@ TEST(SqliteFormat, DeleteStudyRemovesEveryRow) {
     t.set_user_attr("a", 1);
     return t.suggest_float("x", 0, 1);
   }, {.n_trials = 3});
-  int64_t keep = s->create_new_study(Direction::minimize, "keep");
+  int64_t keep = s->create_new_study(Direction::kMinimize, "keep");
   s->create_new_trial(keep);
   s->delete_study(study->study_id());
   for (const char* t : {"trial_params", "trial_values", "trial_intermediate_values", "trial_user_attributes",

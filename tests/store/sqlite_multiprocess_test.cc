@@ -65,11 +65,11 @@ TEST(SqliteMultiprocess, KillNineLosesNothingCommitted) {
   int running = 0;
   for (size_t i = 0; i < trials.size(); ++i) {
     EXPECT_EQ(trials[i].number, static_cast<int64_t>(i));
-    if (trials[i].state == TrialState::running) {
+    if (trials[i].state == TrialState::kRunning) {
       ++running;  // the trial each kill interrupted
       continue;
     }
-    ASSERT_EQ(trials[i].state, TrialState::complete);
+    ASSERT_EQ(trials[i].state, TrialState::kComplete);
     EXPECT_TRUE(trials[i].value.has_value());
     EXPECT_EQ(trials[i].intermediate_values.size(), 5u);  // finished => every report committed
     EXPECT_EQ(trials[i].user_attrs.at("u"), trials[i].params.at("x"));

@@ -215,7 +215,7 @@ TEST(CommandConfig, SearchSpaceAndPlaceholders) {
 TEST_F(CommandObjectiveTest, CompletesWithReportsAndKeepsLogs) {
   auto study = run_modes({"ok"}, options({kFake, "{mode}", "2.75"}));
   auto t = study->trials()[0];
-  ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+  ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
   EXPECT_EQ(*t.value, 2.75);
   EXPECT_EQ(t.intermediate_values, (std::map<int64_t, double>{{0, 0.0}, {1, 0.1}, {2, 0.2}}));
   const std::string out = slurp(trial_dir(0) / "stdout.log");
@@ -236,7 +236,7 @@ TEST_F(CommandObjectiveTest, ArgumentsArriveVerbatimWithoutAShell) {
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = static_cast<int64_t>(nasty.size())});
   EXPECT_FALSE(fs::exists(dir_ / "pwned")) << "a shell ran $(...)";
   for (auto& t : study->trials()) {
-    ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
     const std::string out = slurp(trial_dir(t.number) / "stdout.log");
     const std::string s = t.param("s").get<std::string>();
     const double lr = t.param("lr").get<double>();
@@ -258,7 +258,7 @@ TEST_F(CommandObjectiveTest, ParametersAsEnvironmentAndJsonFile) {
   CommandObjective obj(space, o);
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 1});
   auto t = study->trials()[0];
-  ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+  ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
   const std::string out = slurp(trial_dir(0) / "stdout.log");
   for (const char* line : {"HONE_PARAM_PARAMS_LR=0.5\n", "HONE_PARAM_PARAMS_UNITS=7\n", "HONE_PARAM_PARAMS_ACT=relu\n",
                            "HONE_TRIAL_NUMBER=0\n", "HONE_STUDY=envstudy\n", "OMP_NUM_THREADS=3\n",
@@ -276,21 +276,21 @@ TEST_F(CommandObjectiveTest, EachMisbehaviourFailsWithAClearReasonAndTheStudyGoe
   std::map<std::string, FrozenTrial> by;
   for (auto& t : study->trials()) by[t.param("mode").get<std::string>()] = t;
   ASSERT_EQ(by.size(), modes.size());
-  EXPECT_EQ(by["segv"].state, TrialState::fail);
+  EXPECT_EQ(by["segv"].state, TrialState::kFail);
   EXPECT_THAT(by["segv"].fail_reason(), HasSubstr("killed by SIGSEGV"));
   EXPECT_THAT(by["segv"].fail_reason(), HasSubstr("about to crash"));  // the stderr tail
-  EXPECT_EQ(by["abort"].state, TrialState::fail);
+  EXPECT_EQ(by["abort"].state, TrialState::kFail);
   EXPECT_THAT(by["abort"].fail_reason(), HasSubstr("killed by SIGABRT"));
-  EXPECT_EQ(by["exit3"].state, TrialState::fail);
+  EXPECT_EQ(by["exit3"].state, TrialState::kFail);
   EXPECT_EQ(by["exit3"].fail_reason(), "exit code 3; stderr: Traceback: something broke | ValueError: bad lr");
-  EXPECT_EQ(by["noresult"].state, TrialState::fail);
+  EXPECT_EQ(by["noresult"].state, TrialState::kFail);
   EXPECT_THAT(by["noresult"].fail_reason(), HasSubstr("no result"));
-  EXPECT_EQ(by["garbage"].state, TrialState::fail);
+  EXPECT_EQ(by["garbage"].state, TrialState::kFail);
   EXPECT_THAT(by["garbage"].fail_reason(), HasSubstr("malformed line \"hone: report x 1\""));
-  ASSERT_EQ(by["resultfile"].state, TrialState::complete) << by["resultfile"].fail_reason();
+  ASSERT_EQ(by["resultfile"].state, TrialState::kComplete) << by["resultfile"].fail_reason();
   EXPECT_EQ(*by["resultfile"].value, 7.25);
   EXPECT_EQ(by["resultfile"].intermediate_values, (std::map<int64_t, double>{{0, 9.0}, {1, 8.0}}));
-  EXPECT_EQ(by["ok"].state, TrialState::complete);
+  EXPECT_EQ(by["ok"].state, TrialState::kComplete);
 }
 
 TEST_F(CommandObjectiveTest, MissingProgramAndBadCwdFail) {
@@ -310,7 +310,7 @@ TEST_F(CommandObjectiveTest, FloodingBothPipesNeitherBlocksNorHoardsMemory) {
   auto t0 = std::chrono::steady_clock::now();
   auto study = run_modes({"flood"}, options({kFake, "{mode}"}));
   auto t = study->trials()[0];
-  ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+  ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
   EXPECT_EQ(*t.value, 2);
   EXPECT_GE(fs::file_size(trial_dir(0) / "stdout.log"), 8000000u);
   EXPECT_GE(fs::file_size(trial_dir(0) / "stderr.log"), 2000000u);
@@ -321,7 +321,7 @@ TEST_F(CommandObjectiveTest, LogsAreCapped) {
   CommandOptions o = options({kFake, "{mode}"});
   o.log_limit_bytes = 100000;
   auto study = run_modes({"flood"}, o);
-  ASSERT_EQ(study->trials()[0].state, TrialState::complete);  // the result line is still read
+  ASSERT_EQ(study->trials()[0].state, TrialState::kComplete);  // the result line is still read
   EXPECT_LT(fs::file_size(trial_dir(0) / "stdout.log"), 100200u);
   EXPECT_THAT(slurp(trial_dir(0) / "stdout.log"), HasSubstr("log truncated"));
 }
@@ -332,9 +332,9 @@ TEST_F(CommandObjectiveTest, TimeoutKillsTheGroup) {
   auto t0 = std::chrono::steady_clock::now();
   auto study = run_modes({"hang", "ok"}, o);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(study->trials()[0].state, TrialState::fail);
+  EXPECT_EQ(study->trials()[0].state, TrialState::kFail);
   EXPECT_EQ(study->trials()[0].fail_reason(), "timed out after 0.4 s");
-  EXPECT_EQ(study->trials()[1].state, TrialState::complete);
+  EXPECT_EQ(study->trials()[1].state, TrialState::kComplete);
   EXPECT_LT(s, 10);
 }
 
@@ -349,9 +349,9 @@ TEST_F(CommandObjectiveTest, PruningKillsTheProcessGroup) {
   auto t0 = std::chrono::steady_clock::now();
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 2});
   auto ts = study->trials();
-  EXPECT_EQ(ts[0].state, TrialState::pruned);
+  EXPECT_EQ(ts[0].state, TrialState::kPruned);
   EXPECT_EQ(ts[0].intermediate_values.size(), 1u);  // killed right after the first report
-  EXPECT_EQ(ts[1].state, TrialState::complete);
+  EXPECT_EQ(ts[1].state, TrialState::kComplete);
   EXPECT_EQ(ts[1].intermediate_values.size(), 20u);
   // The pruned program and the child it forked are both gone.
   EXPECT_TRUE(dead(read_pid(trial_dir(0) / "pid")));
@@ -369,7 +369,7 @@ TEST_F(CommandObjectiveTest, AProgramIgnoringSigtermIsKilledAfterTheGrace) {
   auto study = run_modes({"ignore_term"}, o, 1, pruner);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto t = study->trials()[0];
-  EXPECT_EQ(t.state, TrialState::pruned);
+  EXPECT_EQ(t.state, TrialState::kPruned);
   EXPECT_EQ(*t.value, 3);  // the last reported value
   EXPECT_GE(s, 0.5);       // it survived SIGTERM for the grace period...
   EXPECT_LT(s, 10);        // ...and no longer
@@ -379,7 +379,7 @@ TEST_F(CommandObjectiveTest, AProgramIgnoringSigtermIsKilledAfterTheGrace) {
 TEST_F(CommandObjectiveTest, ChildrenOutlivingTheProgramAreKilled) {
   auto t0 = std::chrono::steady_clock::now();
   auto study = run_modes({"orphan"}, options({kFake, "{mode}"}));
-  ASSERT_EQ(study->trials()[0].state, TrialState::complete);
+  ASSERT_EQ(study->trials()[0].state, TrialState::kComplete);
   EXPECT_EQ(*study->trials()[0].value, 4);
   // The sleeping child held stdout open: hone did not wait for it, and it is dead.
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10);
@@ -394,11 +394,11 @@ TEST_F(CommandObjectiveTest, CrashesAreRetriedWithTheSameValues) {
   o.max_retries = 2;
   auto study = run_modes({"flaky", "exit3"}, o);
   auto ts = study->trials();
-  ASSERT_EQ(ts[0].state, TrialState::complete) << ts[0].fail_reason();
+  ASSERT_EQ(ts[0].state, TrialState::kComplete) << ts[0].fail_reason();
   EXPECT_EQ(*ts[0].value, 5);
   EXPECT_EQ(ts[0].user_attrs.at("retries"), 1);
   EXPECT_THAT(slurp(trial_dir(0) / "stderr.attempt1.log"), HasSubstr("first attempt dies"));
-  EXPECT_EQ(ts[1].state, TrialState::fail);
+  EXPECT_EQ(ts[1].state, TrialState::kFail);
   EXPECT_THAT(ts[1].fail_reason(), HasSubstr("exit code 3"));
   EXPECT_THAT(ts[1].fail_reason(), HasSubstr("after 2 retries"));
   EXPECT_EQ(ts.size(), 2u);  // retries are attempts of one trial, not new trials
@@ -419,11 +419,11 @@ TEST_F(CommandObjectiveTest, StopFlagKillsRunningTrials) {
   study->optimize([&](Trial& t) { return obj(t); }, {.n_trials = 4, .n_jobs = 2, .stop = &stop});
   stopper.join();
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10);
-  auto ts = study->trials({TrialState::complete, TrialState::pruned, TrialState::fail});
+  auto ts = study->trials({TrialState::kComplete, TrialState::kPruned, TrialState::kFail});
   ASSERT_EQ(ts.size(), 2u);  // the two running ones; no new trial started
-  EXPECT_EQ(study->trials({TrialState::waiting}).size(), 2u);
+  EXPECT_EQ(study->trials({TrialState::kWaiting}).size(), 2u);
   for (auto& t : ts) {
-    EXPECT_EQ(t.state, TrialState::fail);
+    EXPECT_EQ(t.state, TrialState::kFail);
     EXPECT_THAT(t.fail_reason(), HasSubstr("interrupted"));
   }
 }
@@ -433,7 +433,7 @@ TEST_F(CommandObjectiveTest, ManyTrialsAtOnce) {
   auto t0 = std::chrono::steady_clock::now();
   auto study = run_modes(modes, options({kFake, "{mode}", "{trial.number}"}), /*n_jobs=*/4);
   for (auto& t : study->trials()) {
-    ASSERT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
     EXPECT_EQ(*t.value, static_cast<double>(t.number));  // each trial read its own pipe
   }
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20);

@@ -95,11 +95,11 @@ TEST(Distribution, PythonJsonDumps) {
 }
 
 TEST(TrialStateNames, MatchOptunaStorage) {
-  for (auto s : {hone::TrialState::running, hone::TrialState::complete, hone::TrialState::pruned,
-                 hone::TrialState::fail, hone::TrialState::waiting})
+  for (auto s : {hone::TrialState::kRunning, hone::TrialState::kComplete, hone::TrialState::kPruned,
+                 hone::TrialState::kFail, hone::TrialState::kWaiting})
     EXPECT_EQ(hone::trial_state_from_string(hone::to_string(s)), s);
-  EXPECT_STREQ(hone::to_string(hone::TrialState::complete), "COMPLETE");
+  EXPECT_STREQ(hone::to_string(hone::TrialState::kComplete), "COMPLETE");
   EXPECT_THROW(hone::trial_state_from_string("DONE"), hone::Error);
-  EXPECT_EQ(hone::direction_from_string("Maximize"), hone::Direction::maximize);
+  EXPECT_EQ(hone::direction_from_string("Maximize"), hone::Direction::kMaximize);
   EXPECT_THROW(hone::direction_from_string("up"), hone::Error);
 }

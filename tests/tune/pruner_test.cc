@@ -10,7 +10,7 @@ using namespace hone;
 
 namespace {
 
-std::shared_ptr<Study> study_with(std::shared_ptr<Pruner> p, Direction d = Direction::minimize,
+std::shared_ptr<Study> study_with(std::shared_ptr<Pruner> p, Direction d = Direction::kMinimize,
                                   const std::string& name = "") {
   return create_study({.name = name, .direction = d, .sampler = make_random_sampler(0), .pruner = p});
 }
@@ -54,7 +54,7 @@ TEST(MedianPruner, Story) {
 }
 
 TEST(MedianPruner, MaximizeUsesTheBestValueSoFar) {
-  auto s = study_with(make_median_pruner({.n_startup_trials = 1}), Direction::maximize);
+  auto s = study_with(make_median_pruner({.n_startup_trials = 1}), Direction::kMaximize);
   complete_with(*s, {5.0, 5.0}, 5.0);
   complete_with(*s, {1.0, 1.0}, 1.0);
   Trial t = s->ask();
@@ -112,7 +112,7 @@ TEST(SuccessiveHalving, Story) {
   b.report(5.0, 1);
   // Rung 0 holds {1, 5}: the top 1/eta (just 1.0) goes on; 5.0 is pruned.
   EXPECT_TRUE(b.should_prune());
-  s->tell(b, TrialState::pruned);
+  s->tell(b, TrialState::kPruned);
   Trial c = s->ask();
   c.report(0.5, 1);
   // 0.5 is the best at rung 0 among {1, 5, 0.5}: promoted.
@@ -150,7 +150,7 @@ TEST(Hyperband, BracketsFollowOptunasCrc32Hashing) {
 
 TEST(Hyperband, PrunesWithinItsBracket) {
   auto s = study_with(make_hyperband_pruner({.min_resource = 1, .max_resource = 9, .reduction_factor = 3}),
-                      Direction::minimize, "hb");
+                      Direction::kMinimize, "hb");
   // Good trials first, then a bad one per bracket: the bad one is pruned once it competes.
   int pruned = 0, bad = 0;
   for (int i = 0; i < 40; ++i) {
@@ -164,7 +164,7 @@ TEST(Hyperband, PrunesWithinItsBracket) {
         break;
       }
     }
-    if (was_pruned) s->tell(t, TrialState::pruned);
+    if (was_pruned) s->tell(t, TrialState::kPruned);
     else s->tell(t, is_bad ? 100.0 + i : i);
     bad += is_bad;
     pruned += was_pruned && is_bad;

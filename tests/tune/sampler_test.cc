@@ -46,7 +46,7 @@ std::vector<json> run_params(const std::string& sampler, uint64_t seed, int n, i
   study->optimize(mixed_objective, {.n_trials = n, .n_jobs = n_jobs});
   std::vector<json> out;
   for (auto& t : study->trials()) {
-    EXPECT_EQ(t.state, TrialState::complete) << t.fail_reason();
+    EXPECT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
     out.push_back(t.params_json());
   }
   return out;
@@ -118,7 +118,7 @@ TEST(GridSampler, DeterministicOrderAndErrors) {
   EXPECT_EQ(seq, (std::vector<std::pair<int64_t, int64_t>>{{1, 10}, {1, 20}, {2, 10}, {2, 20}}));
   auto s2 = create_study({.sampler = make_grid_sampler({{"a", {1, 2}}}), .pruner = make_nop_pruner()});
   s2->optimize([](Trial& t) { return t.suggest_float("zzz", 0, 1); }, {.n_trials = 1});
-  EXPECT_EQ(s2->trials()[0].state, TrialState::fail);
+  EXPECT_EQ(s2->trials()[0].state, TrialState::kFail);
   EXPECT_NE(s2->trials()[0].fail_reason().find("zzz"), std::string::npos);
 }
 
@@ -161,7 +161,7 @@ TEST(TpeSampler, BeatsRandomOnAQuadraticOverTenSeeds) {
 
 TEST(TpeSampler, MaximizeAndCategoricalAndPrunedHistory) {
   // maximise: the good category is "c"; pruned trials in the history must not break anything
-  auto study = create_study({.direction = Direction::maximize,
+  auto study = create_study({.direction = Direction::kMaximize,
                              .sampler = make_tpe_sampler({.n_startup_trials = 5, .seed = 4}),
                              .pruner = make_nop_pruner()});
   study->optimize([](Trial& t) {

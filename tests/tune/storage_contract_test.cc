@@ -35,15 +35,15 @@ class StorageContract : public ::testing::TestWithParam<StorageCase> {
 };
 
 TEST_P(StorageContract, StudiesByNameAndId) {
-  int64_t a = s->create_new_study(Direction::minimize, "a");
-  int64_t b = s->create_new_study(Direction::maximize, "b");
+  int64_t a = s->create_new_study(Direction::kMinimize, "a");
+  int64_t b = s->create_new_study(Direction::kMaximize, "b");
   EXPECT_NE(a, b);
   EXPECT_EQ(s->get_study_id_from_name("b"), b);
   EXPECT_EQ(s->get_study_name(a), "a");
-  EXPECT_EQ(s->get_study_direction(b), Direction::maximize);
-  EXPECT_THROW(s->create_new_study(Direction::minimize, "a"), Error);  // names are unique
+  EXPECT_EQ(s->get_study_direction(b), Direction::kMaximize);
+  EXPECT_THROW(s->create_new_study(Direction::kMinimize, "a"), Error);  // names are unique
   EXPECT_THROW(s->get_study_id_from_name("zzz"), Error);
-  int64_t c = s->create_new_study(Direction::minimize, "");  // generated name
+  int64_t c = s->create_new_study(Direction::kMinimize, "");  // generated name
   EXPECT_FALSE(s->get_study_name(c).empty());
   s->set_study_user_attr(a, "k", json{{"x", 1}});
   EXPECT_EQ(s->get_study_user_attrs(a).at("k"), (json{{"x", 1}}));
@@ -53,8 +53,8 @@ TEST_P(StorageContract, StudiesByNameAndId) {
 }
 
 TEST_P(StorageContract, TrialNumbersAreDensePerStudyIdsAreGlobal) {
-  int64_t a = s->create_new_study(Direction::minimize, "a");
-  int64_t b = s->create_new_study(Direction::minimize, "b");
+  int64_t a = s->create_new_study(Direction::kMinimize, "a");
+  int64_t b = s->create_new_study(Direction::kMinimize, "b");
   std::set<int64_t> ids;
   for (int i = 0; i < 3; ++i) {
     int64_t ta = s->create_new_trial(a), tb = s->create_new_trial(b);
@@ -67,12 +67,12 @@ TEST_P(StorageContract, TrialNumbersAreDensePerStudyIdsAreGlobal) {
   }
   EXPECT_EQ(ids.size(), 6u);
   FrozenTrial t = s->get_trial(*ids.begin());
-  EXPECT_EQ(t.state, TrialState::running);
+  EXPECT_EQ(t.state, TrialState::kRunning);
   EXPECT_TRUE(t.datetime_start.has_value());
 }
 
 TEST_P(StorageContract, ParamsValuesAndAttrs) {
-  int64_t st = s->create_new_study(Direction::minimize, "p");
+  int64_t st = s->create_new_study(Direction::kMinimize, "p");
   int64_t id = s->create_new_trial(st);
   auto cat = Distribution::categorical({"adam", "sgd"});
   s->set_trial_param(id, "opt", 1.0, cat);
@@ -97,47 +97,47 @@ TEST_P(StorageContract, ParamsValuesAndAttrs) {
 }
 
 TEST_P(StorageContract, FinishedTrialsAreImmutableAndSnapshotsFrozen) {
-  int64_t st = s->create_new_study(Direction::minimize, "f");
+  int64_t st = s->create_new_study(Direction::kMinimize, "f");
   int64_t id = s->create_new_trial(st);
   FrozenTrial before = s->get_trial(id);
-  EXPECT_TRUE(s->set_trial_state_values(id, TrialState::complete, 1.5));
-  EXPECT_EQ(before.state, TrialState::running);  // the earlier snapshot did not change
+  EXPECT_TRUE(s->set_trial_state_values(id, TrialState::kComplete, 1.5));
+  EXPECT_EQ(before.state, TrialState::kRunning);  // the earlier snapshot did not change
   FrozenTrial t = s->get_trial(id);
-  EXPECT_EQ(t.state, TrialState::complete);
+  EXPECT_EQ(t.state, TrialState::kComplete);
   EXPECT_EQ(*t.value, 1.5);
   EXPECT_TRUE(t.datetime_complete.has_value());
   EXPECT_THROW(s->set_trial_param(id, "x", 1, Distribution::real(0, 2)), Error);
   EXPECT_THROW(s->set_trial_intermediate_value(id, 3, 1), Error);
   EXPECT_THROW(s->set_trial_user_attr(id, "k", 1), Error);
-  EXPECT_THROW(s->set_trial_state_values(id, TrialState::fail), Error);
+  EXPECT_THROW(s->set_trial_state_values(id, TrialState::kFail), Error);
 }
 
 TEST_P(StorageContract, WaitingTrialsAreClaimedOnce) {
-  int64_t st = s->create_new_study(Direction::minimize, "w");
+  int64_t st = s->create_new_study(Direction::kMinimize, "w");
   FrozenTrial templ;
-  templ.state = TrialState::waiting;
+  templ.state = TrialState::kWaiting;
   templ.system_attrs["fixed_params"] = json{{"x", 1}};
   int64_t id = s->create_new_trial(st, &templ);
   FrozenTrial w = s->get_trial(id);
-  EXPECT_EQ(w.state, TrialState::waiting);
+  EXPECT_EQ(w.state, TrialState::kWaiting);
   EXPECT_FALSE(w.datetime_start.has_value());
   // many threads race for one waiting trial: exactly one wins
   std::atomic<int> wins{0};
   std::vector<std::thread> th;
   for (int i = 0; i < 8; ++i)
-    th.emplace_back([&] { wins += s->set_trial_state_values(id, TrialState::running) ? 1 : 0; });
+    th.emplace_back([&] { wins += s->set_trial_state_values(id, TrialState::kRunning) ? 1 : 0; });
   for (auto& t : th) t.join();
   EXPECT_EQ(wins.load(), 1);
   EXPECT_TRUE(s->get_trial(id).datetime_start.has_value());
   // setting RUNNING on a trial that is not WAITING is refused
-  EXPECT_FALSE(s->set_trial_state_values(s->create_new_trial(st), TrialState::running));
+  EXPECT_FALSE(s->set_trial_state_values(s->create_new_trial(st), TrialState::kRunning));
 }
 
 TEST_P(StorageContract, ClaimWaitingTrialTakesTheOldestAndEachOnce) {
-  int64_t st = s->create_new_study(Direction::minimize, "queue");
+  int64_t st = s->create_new_study(Direction::kMinimize, "queue");
   EXPECT_FALSE(s->claim_waiting_trial(st).has_value());  // nothing queued
   FrozenTrial templ;
-  templ.state = TrialState::waiting;
+  templ.state = TrialState::kWaiting;
   std::vector<int64_t> queued;
   for (int i = 0; i < 24; ++i) {
     if (i % 5 == 0) s->create_new_trial(st);  // RUNNING trials in between are never claimed
@@ -147,7 +147,7 @@ TEST_P(StorageContract, ClaimWaitingTrialTakesTheOldestAndEachOnce) {
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(*first, queued[0]);  // the lowest number first
   FrozenTrial t = s->get_trial(*first);
-  EXPECT_EQ(t.state, TrialState::running);
+  EXPECT_EQ(t.state, TrialState::kRunning);
   EXPECT_TRUE(t.datetime_start.has_value());
   // threads drain the rest: every queued trial is claimed by exactly one of them
   std::mutex mu;
@@ -163,34 +163,34 @@ TEST_P(StorageContract, ClaimWaitingTrialTakesTheOldestAndEachOnce) {
   for (auto& x : th) x.join();
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, queued);
-  EXPECT_EQ(s->get_n_trials(st, {TrialState::waiting}), 0);
+  EXPECT_EQ(s->get_n_trials(st, {TrialState::kWaiting}), 0);
   EXPECT_THROW(s->claim_waiting_trial(st + 1000), Error);  // unknown study
 }
 
 TEST_P(StorageContract, FilteringCursorAndBestTrial) {
-  int64_t st = s->create_new_study(Direction::maximize, "b");
+  int64_t st = s->create_new_study(Direction::kMaximize, "b");
   std::vector<double> vals = {1, 5, 3, 5};
-  for (double v : vals) s->set_trial_state_values(s->create_new_trial(st), TrialState::complete, v);
-  s->set_trial_state_values(s->create_new_trial(st), TrialState::fail);
-  s->set_trial_state_values(s->create_new_trial(st), TrialState::pruned, 9.0);
+  for (double v : vals) s->set_trial_state_values(s->create_new_trial(st), TrialState::kComplete, v);
+  s->set_trial_state_values(s->create_new_trial(st), TrialState::kFail);
+  s->set_trial_state_values(s->create_new_trial(st), TrialState::kPruned, 9.0);
   s->create_new_trial(st);  // running
   EXPECT_EQ(s->get_all_trials(st).size(), 7u);
-  EXPECT_EQ(s->get_all_trials(st, {TrialState::complete}).size(), 4u);
-  EXPECT_EQ(s->get_n_trials(st, {TrialState::fail, TrialState::pruned}), 2);
+  EXPECT_EQ(s->get_all_trials(st, {TrialState::kComplete}).size(), 4u);
+  EXPECT_EQ(s->get_n_trials(st, {TrialState::kFail, TrialState::kPruned}), 2);
   auto tail = s->get_all_trials(st, TrialStates::all(), 5);
   ASSERT_EQ(tail.size(), 2u);
   EXPECT_EQ(tail[0].number, 5);
   auto best = s->get_best_trial(st);
   ASSERT_TRUE(best);
   EXPECT_EQ(best->number, 1);  // 5 is best; ties go to the lower number; PRUNED never best
-  int64_t empty = s->create_new_study(Direction::minimize, "e");
+  int64_t empty = s->create_new_study(Direction::kMinimize, "e");
   EXPECT_FALSE(s->get_best_trial(empty).has_value());
 }
 
 TEST_P(StorageContract, TemplateTrialsCopyEverything) {
-  int64_t st = s->create_new_study(Direction::minimize, "t");
+  int64_t st = s->create_new_study(Direction::kMinimize, "t");
   FrozenTrial templ;
-  templ.state = TrialState::complete;
+  templ.state = TrialState::kComplete;
   templ.value = 2.0;
   templ.params["x"] = 0.5;
   templ.distributions["x"] = Distribution::real(0, 1);
@@ -200,7 +200,7 @@ TEST_P(StorageContract, TemplateTrialsCopyEverything) {
   int64_t id = s->create_new_trial(st, &templ);
   FrozenTrial t = s->get_trial(id);
   EXPECT_EQ(t.number, 0);
-  EXPECT_EQ(t.state, TrialState::complete);
+  EXPECT_EQ(t.state, TrialState::kComplete);
   EXPECT_EQ(*t.value, 2.0);
   EXPECT_EQ(t.params.at("x"), 0.5);
   EXPECT_EQ(t.intermediate_values.at(0), 3.0);
@@ -208,14 +208,14 @@ TEST_P(StorageContract, TemplateTrialsCopyEverything) {
 }
 
 TEST_P(StorageContract, ConcurrentTrialCreationKeepsNumbersDense) {
-  int64_t st = s->create_new_study(Direction::minimize, "c");
+  int64_t st = s->create_new_study(Direction::kMinimize, "c");
   std::vector<std::thread> th;
   for (int i = 0; i < 4; ++i)
     th.emplace_back([&] {
       for (int k = 0; k < 50; ++k) {
         int64_t id = s->create_new_trial(st);
         s->set_trial_param(id, "x", k, Distribution::integer(0, 100));
-        s->set_trial_state_values(id, TrialState::complete, k);
+        s->set_trial_state_values(id, TrialState::kComplete, k);
       }
     });
   for (auto& t : th) t.join();

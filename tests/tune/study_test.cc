@@ -12,7 +12,7 @@
 
 using namespace hone;
 
-static std::shared_ptr<Study> random_study(Direction d = Direction::minimize, uint64_t seed = 1) {
+static std::shared_ptr<Study> random_study(Direction d = Direction::kMinimize, uint64_t seed = 1) {
   return create_study({.direction = d, .sampler = make_random_sampler(seed), .pruner = make_nop_pruner()});
 }
 
@@ -40,7 +40,7 @@ TEST(Study, ResuggestingANameReturnsTheSameValue) {
     EXPECT_THROW(t.suggest_int("x", 0, 1), Error);  // other kind under the same name
     return a;
   }, {.n_trials = 5});
-  EXPECT_EQ(study->trials({TrialState::complete}).size(), 5u);
+  EXPECT_EQ(study->trials({TrialState::kComplete}).size(), 5u);
 }
 
 TEST(Study, FailuresAreRecordedAndTheStudyGoesOn) {
@@ -57,13 +57,13 @@ TEST(Study, FailuresAreRecordedAndTheStudyGoesOn) {
   }, {.n_trials = 6});
   auto ts = study->trials();
   ASSERT_EQ(ts.size(), 6u);
-  EXPECT_EQ(ts[1].state, TrialState::fail);
+  EXPECT_EQ(ts[1].state, TrialState::kFail);
   EXPECT_EQ(ts[1].fail_reason(), "diverged at epoch 3");
-  EXPECT_EQ(ts[2].state, TrialState::fail);
+  EXPECT_EQ(ts[2].state, TrialState::kFail);
   EXPECT_NE(ts[2].fail_reason().find("nan"), std::string::npos);
-  EXPECT_EQ(ts[3].state, TrialState::fail);
-  EXPECT_EQ(ts[4].state, TrialState::pruned);
-  EXPECT_EQ(ts[5].state, TrialState::complete);
+  EXPECT_EQ(ts[3].state, TrialState::kFail);
+  EXPECT_EQ(ts[4].state, TrialState::kPruned);
+  EXPECT_EQ(ts[5].state, TrialState::kComplete);
 }
 
 TEST(Study, CatchExceptionsFalseRethrowsAfterRecording) {
@@ -72,7 +72,7 @@ TEST(Study, CatchExceptionsFalseRethrowsAfterRecording) {
                                {.n_trials = 5, .catch_exceptions = false}),
                std::logic_error);
   ASSERT_EQ(study->trials().size(), 1u);
-  EXPECT_EQ(study->trials()[0].state, TrialState::fail);
+  EXPECT_EQ(study->trials()[0].state, TrialState::kFail);
 }
 
 TEST(Study, ExceptionsNeverEscapeWorkerThreads) {
@@ -84,7 +84,7 @@ TEST(Study, ExceptionsNeverEscapeWorkerThreads) {
     return 0.0;
   }, {.n_trials = 20, .n_jobs = 4});
   EXPECT_EQ(study->trials().size(), 20u);
-  EXPECT_EQ(study->trials({TrialState::fail}).size(), 10u);
+  EXPECT_EQ(study->trials({TrialState::kFail}).size(), 10u);
 }
 
 TEST(Study, PrunedTrialTakesItsLastIntermediateValue) {
@@ -93,30 +93,30 @@ TEST(Study, PrunedTrialTakesItsLastIntermediateValue) {
   t.report(3.0, 0);
   t.report(2.0, 1);
   t.report(99.0, 1);  // a second report of a step is ignored
-  auto ft = study->tell(t, TrialState::pruned);
-  EXPECT_EQ(ft.state, TrialState::pruned);
+  auto ft = study->tell(t, TrialState::kPruned);
+  EXPECT_EQ(ft.state, TrialState::kPruned);
   EXPECT_EQ(*ft.value, 2.0);
 }
 
 TEST(Study, AskTell) {
-  auto study = random_study(Direction::maximize);
+  auto study = random_study(Direction::kMaximize);
   for (int i = 0; i < 4; ++i) {
     Trial t = study->ask();
     double x = t.suggest_float("x", 0, 1);
     study->tell(t, x);
   }
   Trial t = study->ask();
-  EXPECT_THROW(study->tell(t, TrialState::running), Error);
-  study->tell(t, TrialState::fail, std::nullopt, "out of memory");
+  EXPECT_THROW(study->tell(t, TrialState::kRunning), Error);
+  study->tell(t, TrialState::kFail, std::nullopt, "out of memory");
   EXPECT_THROW(study->tell(t, 1.0), Error);  // told twice
   EXPECT_EQ(study->trials()[4].fail_reason(), "out of memory");
-  EXPECT_EQ(study->trials({TrialState::complete}).size(), 4u);
+  EXPECT_EQ(study->trials({TrialState::kComplete}).size(), 4u);
   double best = -1;
-  for (auto& ft : study->trials({TrialState::complete})) best = std::max(best, *ft.value);
+  for (auto& ft : study->trials({TrialState::kComplete})) best = std::max(best, *ft.value);
   EXPECT_EQ(study->best_value(), best);
   // by number
   Trial u = study->ask();
-  study->tell(u.number(), TrialState::complete, 0.25);
+  study->tell(u.number(), TrialState::kComplete, 0.25);
   EXPECT_EQ(*study->trials()[5].value, 0.25);
 }
 
@@ -135,14 +135,14 @@ TEST(Study, EnqueuedTrialsComeFirstWithTheirValues) {
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[0], json::array({0.125, "sgd", json::array({128, 64})}));
   EXPECT_EQ(seen[1][0], 0.5);
-  EXPECT_EQ(study->trials()[0].state, TrialState::complete);
+  EXPECT_EQ(study->trials()[0].state, TrialState::kComplete);
   // an enqueued categorical value that is not a choice is an error -> FAIL with the reason
   study->enqueue_trial({{"opt", "rmsprop"}});
   study->optimize([&](Trial& t) {
     t.suggest_categorical("opt", std::vector<std::string>{"adam", "sgd"});
     return 0.0;
   }, {.n_trials = 1});
-  EXPECT_EQ(study->trials().back().state, TrialState::fail);
+  EXPECT_EQ(study->trials().back().state, TrialState::kFail);
   EXPECT_NE(study->trials().back().fail_reason().find("rmsprop"), std::string::npos);
 }
 
@@ -169,7 +169,7 @@ TEST(Study, StopFlagLetsRunningTrialsFinish) {
   }, {.n_trials = 1000, .n_jobs = 2, .stop = &stop});
   auto ts = study->trials();
   EXPECT_LT(ts.size(), 12u);
-  for (auto& t : ts) EXPECT_EQ(t.state, TrialState::complete);  // nothing left RUNNING
+  for (auto& t : ts) EXPECT_EQ(t.state, TrialState::kComplete);  // nothing left RUNNING
 }
 
 TEST(Study, CallbacksSeeEveryFinishedTrialOnce) {
@@ -221,7 +221,7 @@ TEST(Study, FromJsonConfig) {
               {"pruner", {{"type", "asha"}, {"min_resource", 1}}}};
   auto study = create_study_from_json(cfg);
   auto opt = optimize_options_from_json(cfg);
-  EXPECT_EQ(study->direction(), Direction::maximize);
+  EXPECT_EQ(study->direction(), Direction::kMaximize);
   EXPECT_EQ(study->sampler().name(), "tpe");
   EXPECT_EQ(study->pruner().name(), "asha");
   EXPECT_EQ(opt.n_trials, 7);

@@ -26,7 +26,7 @@ using json = nlohmann::json;
 
 class Distribution {
  public:
-  enum class Kind { real, integer, categorical };
+  enum class Kind { kReal, kInteger, kCategorical };
 
   // Float in [low, high]; log (low > 0) and step are mutually exclusive. As Optuna, a step that
   // does not divide (high - low) lowers high to the last grid point.
@@ -42,7 +42,7 @@ class Distribution {
   Distribution() = default;  // a real [0, 0]; only for containers
 
   Kind kind() const { return kind_; }
-  bool is_categorical() const { return kind_ == Kind::categorical; }
+  bool is_categorical() const { return kind_ == Kind::kCategorical; }
   double low() const { return low_; }
   double high() const { return high_; }
   bool log() const { return log_; }
@@ -79,7 +79,7 @@ class Distribution {
   std::string describe() const;
 
  private:
-  Kind kind_ = Kind::real;
+  Kind kind_ = Kind::kReal;
   double low_ = 0, high_ = 0;
   bool log_ = false;
   double step_ = 0;  // 0 = none

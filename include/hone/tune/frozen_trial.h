@@ -13,9 +13,9 @@
 namespace hone {
 
 // Optuna's TrialState, same meaning and the same names in storage (RUNNING, COMPLETE, ...).
-enum class TrialState { running, complete, pruned, fail, waiting };
+enum class TrialState { kRunning, kComplete, kPruned, kFail, kWaiting };
 // Optimisation direction of a study (single objective).
-enum class Direction { minimize, maximize };
+enum class Direction { kMinimize, kMaximize };
 
 // "RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING" (Optuna's storage names).
 const char* to_string(TrialState s);
@@ -25,10 +25,10 @@ const char* to_string(Direction d);  // "MINIMIZE", "MAXIMIZE"
 // Accepts "minimize"/"maximize" in any case; throws Error(kInvalidArgument) naming the value.
 Direction direction_from_string(const std::string& s);
 inline bool is_finished(TrialState s) {
-  return s == TrialState::complete || s == TrialState::pruned || s == TrialState::fail;
+  return s == TrialState::kComplete || s == TrialState::kPruned || s == TrialState::kFail;
 }
 
-// A set of states, e.g. TrialStates{TrialState::complete, TrialState::pruned}; default: all.
+// A set of states, e.g. TrialStates{TrialState::kComplete, TrialState::kPruned}; default: all.
 class TrialStates {
  public:
   TrialStates() : bits_(0x1f) {}
@@ -42,6 +42,8 @@ class TrialStates {
   unsigned bits_;
 };
 
+// hone::Clock is wall-clock time (trial timestamps, stored as Optuna stores them); durations
+// that a user sees are measured with std::chrono::steady_clock, named SteadyClock where used.
 using Clock = std::chrono::system_clock;
 
 // A snapshot of a trial. Storages hand out copies: a FrozenTrial never changes after it was
@@ -49,7 +51,7 @@ using Clock = std::chrono::system_clock;
 struct FrozenTrial {
   int64_t trial_id = -1;  // storage-wide unique id (a SQL primary key)
   int64_t number = -1;    // 0, 1, 2, ... within its study, in creation order (dense)
-  TrialState state = TrialState::running;
+  TrialState state = TrialState::kRunning;
   std::optional<double> value;                        // COMPLETE (and PRUNED: last report)
   std::map<std::string, double> params;               // internal representation
   std::map<std::string, Distribution> distributions;  // same keys as params

@@ -1,6 +1,6 @@
 // hone/tune/study.h — define-by-run search: Study, Trial, ask/tell, optimize.
 //
-//   auto study = hone::create_study({.name = "mlp", .direction = hone::Direction::maximize,
+//   auto study = hone::create_study({.name = "mlp", .direction = hone::Direction::kMaximize,
 //                                    .seed = 1});
 //   study.optimize([](hone::Trial& t) {
 //     double lr = t.suggest_float("lr", 1e-4, 1e-1, {.log = true});
@@ -35,6 +35,10 @@
 namespace hone {
 
 // Thrown by an objective to say "pruned" (after should_prune() returned true).
+// It is control flow, not a failure, so it deliberately does not derive from hone::Error: an
+// objective that wraps its training in `catch (const hone::Error&)` (to record a bad
+// configuration, say) must never swallow a prune, and Study::optimize maps it to PRUNED, never to
+// FAIL or to an exit code.
 class TrialPruned : public std::exception {
  public:
   TrialPruned() = default;
@@ -124,7 +128,7 @@ struct StorageSpec {
 struct StudyOptions {
   std::string name{};  // "" = generated
   StorageSpec storage{};
-  Direction direction = Direction::minimize;
+  Direction direction = Direction::kMinimize;
   std::shared_ptr<Sampler> sampler{};  // null = TPE (seeded with `seed`)
   std::shared_ptr<Pruner> pruner{};    // null = median pruner
   std::optional<uint64_t> seed{};      // used for the default sampler
@@ -177,7 +181,7 @@ class Study : public std::enable_shared_from_this<Study> {
   Pruner& pruner() const { return *pruner_; }
   // True if a better than b in this study's direction.
   bool better(double a, double b) const {
-    return direction_ == Direction::minimize ? a < b : a > b;
+    return direction_ == Direction::kMinimize ? a < b : a > b;
   }
 
  private:

@@ -301,20 +301,20 @@ double CommandObjective::operator()(Trial& trial) {
   for (int attempt = 0;; ++attempt) {
     const command_detail::RunOutcome o = command_detail::run_process(req, limits, on_report);
     switch (o.cause) {
-      case EndCause::spawn_failed:
+      case EndCause::kSpawnFailed:
         throw_runtime(o.error);
-      case EndCause::pruned:
+      case EndCause::kPruned:
         throw TrialPruned("pruned at step " + std::to_string(last_step));
-      case EndCause::timed_out:
+      case EndCause::kTimedOut:
         throw_runtime(fmt::format("timed out after {:g} s", opt_.timeout_s));
-      case EndCause::interrupted:
+      case EndCause::kInterrupted:
         throw Error(ErrorKind::kInterrupted, "interrupted: hone was stopped while the trial ran");
-      case EndCause::exited:
-      case EndCause::signaled:
+      case EndCause::kExited:
+      case EndCause::kSignaled:
         break;
     }
-    if (o.cause == EndCause::exited) trial.set_user_attr("exit_code", o.exit_code);
-    if (o.cause == EndCause::exited && o.exit_code == 0) {
+    if (o.cause == EndCause::kExited) trial.set_user_attr("exit_code", o.exit_code);
+    if (o.cause == EndCause::kExited && o.exit_code == 0) {
       std::optional<double> value = o.result;
       if (fs::exists(result_file)) {
         json r;
@@ -350,7 +350,7 @@ double CommandObjective::operator()(Trial& trial) {
       if (!retry_reasons.empty()) trial.set_user_attr("retries", static_cast<int64_t>(retry_reasons.size()));
       return *value;
     }
-    std::string reason = o.cause == EndCause::signaled ? "killed by " + signal_name(o.signal)
+    std::string reason = o.cause == EndCause::kSignaled ? "killed by " + signal_name(o.signal)
                                                        : "exit code " + std::to_string(o.exit_code);
     const std::string err = stderr_summary(o.stderr_tail);
     if (!err.empty()) reason += "; stderr: " + err;

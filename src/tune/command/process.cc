@@ -213,13 +213,13 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
   RunOutcome out;
   const auto t0 = SteadyClock::now();
   if (req.argv.empty()) {
-    out.cause = EndCause::spawn_failed;
+    out.cause = EndCause::kSpawnFailed;
     out.error = "empty command";
     return out;
   }
   const std::string program = resolve_program(req.argv[0], req.env);
   if (program.empty()) {
-    out.cause = EndCause::spawn_failed;
+    out.cause = EndCause::kSpawnFailed;
     out.error = "cannot run \"" + req.argv[0] + "\": not found in PATH";
     return out;
   }
@@ -299,7 +299,7 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
     if (n == static_cast<ssize_t>(sizeof msg)) {
       int status;
       reap(&status);
-      out.cause = EndCause::spawn_failed;
+      out.cause = EndCause::kSpawnFailed;
       out.error = msg[0] == 1 ? "cannot change to directory \"" + req.cwd + "\": " + std::strerror(msg[1])
                               : "cannot execute \"" + program + "\": " + std::strerror(msg[1]);
       out.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
@@ -339,7 +339,7 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
   const bool has_timeout = limits.timeout_s > 0;
   const auto deadline = t0 + std::chrono::microseconds(static_cast<int64_t>(limits.timeout_s * 1e6));
   bool term_sent = false, kill_sent = false, exited = false;
-  EndCause kill_cause = EndCause::exited;
+  EndCause kill_cause = EndCause::kExited;
   SteadyClock::time_point kill_at;
   auto start_kill = [&](EndCause why) {
     kill_cause = why;
@@ -350,9 +350,9 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
   while (!exited) {
     const auto now = SteadyClock::now();
     if (!term_sent) {
-      if (parser.prune_requested()) start_kill(EndCause::pruned);
-      else if (limits.stop && limits.stop->load()) start_kill(EndCause::interrupted);
-      else if (has_timeout && now >= deadline) start_kill(EndCause::timed_out);
+      if (parser.prune_requested()) start_kill(EndCause::kPruned);
+      else if (limits.stop && limits.stop->load()) start_kill(EndCause::kInterrupted);
+      else if (has_timeout && now >= deadline) start_kill(EndCause::kTimedOut);
     }
     if (term_sent && !kill_sent && SteadyClock::now() >= kill_at) {
       ::kill(-pid, SIGKILL);
@@ -393,7 +393,7 @@ RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const R
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
   if (term_sent) out.cause = kill_cause;
-  else out.cause = WIFSIGNALED(status) ? EndCause::signaled : EndCause::exited;
+  else out.cause = WIFSIGNALED(status) ? EndCause::kSignaled : EndCause::kExited;
   if (tail.size() > (8 << 10)) tail.erase(0, tail.size() - (8 << 10));
   return out;
 }

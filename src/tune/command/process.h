@@ -26,10 +26,10 @@ struct RunLimits {
   const std::atomic<bool>* stop = nullptr;
 };
 
-enum class EndCause { exited, signaled, timed_out, pruned, interrupted, spawn_failed };
+enum class EndCause { kExited, kSignaled, kTimedOut, kPruned, kInterrupted, kSpawnFailed };
 
 struct RunOutcome {
-  EndCause cause = EndCause::exited;
+  EndCause cause = EndCause::kExited;
   int exit_code = -1;     // exited
   int signal = 0;         // signaled (or the signal that ended a killed program)
   std::string error;      // spawn_failed: why

@@ -54,13 +54,13 @@ class PercentilePruner final : public Pruner {
   bool prune(const Study& study, const FrozenTrial& trial) override {
     auto last = trial.last_intermediate();
     if (!last) return false;
-    auto completed = study.trials({TrialState::complete});
+    auto completed = study.trials({TrialState::kComplete});
     if (completed.empty() || static_cast<int>(completed.size()) < o_.n_startup_trials) return false;
     int64_t step = last->first;
     if (step < o_.n_warmup_steps) return false;
     if (!first_in_interval(step, trial.intermediate_values, o_.n_warmup_steps, o_.interval_steps))
       return false;
-    bool maximize = study.direction() == Direction::maximize;
+    bool maximize = study.direction() == Direction::kMaximize;
     double best = NAN;
     for (auto& [s, v] : trial.intermediate_values) {
       if (std::isnan(v)) continue;
@@ -87,7 +87,7 @@ std::string rung_key(int rung) { return "completed_rung_" + std::to_string(rung)
 std::optional<int64_t> estimate_min_resource(const std::vector<FrozenTrial>& trials) {
   std::optional<int64_t> mx;
   for (auto& t : trials)
-    if (t.state == TrialState::complete)
+    if (t.state == TrialState::kComplete)
       if (auto l = t.last_intermediate()) mx = std::max(mx.value_or(l->first), l->first);
   if (!mx) return std::nullopt;
   return std::max<int64_t>(*mx / 100, 1);
@@ -103,7 +103,7 @@ bool sha_prune(const Study& study, const FrozenTrial& trial, const std::vector<F
   double value = last->second;
   int rung = 0;
   while (trial.system_attrs.count(rung_key(rung))) ++rung;
-  bool maximize = study.direction() == Direction::maximize;
+  bool maximize = study.direction() == Direction::kMaximize;
   while (true) {
     double promotion = static_cast<double>(min_resource) * std::pow(eta, min_early_stopping_rate + rung);
     if (static_cast<double>(step) < promotion) return false;
@@ -202,7 +202,7 @@ class HyperbandPruner final : public Pruner {
       if (!n_brackets_) {
         auto max_res = o_.max_resource;
         if (!max_res) {
-          for (auto& t : study.trials({TrialState::complete}))
+          for (auto& t : study.trials({TrialState::kComplete}))
             if (auto l = t.last_intermediate()) max_res = std::max(max_res.value_or(0), l->first + 1);
           if (!max_res) return false;
         }
@@ -297,7 +297,7 @@ std::vector<std::string> pruner_names() {
 
 std::shared_ptr<Pruner> make_pruner(const json& c0) {
   const std::string w = "pruner";
-  json c = c0.is_string() ? json{{"type", c0}} : c0;
+  json c = typed_table(c0);
   if (!c.is_object()) throw_invalid(w + ": expected a table such as {type = \"median\"}");
   std::string type = get_string(c, "type", "median", w);
   if (type == "nop" || type == "none") {

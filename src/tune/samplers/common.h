@@ -37,11 +37,11 @@ inline double uniform01(Rng& rng) { return static_cast<double>(rng() >> 11) * 0x
 // Maps u in [0,1) to the distribution as Optuna's RandomSampler does (internal representation).
 inline double from_unit(const Distribution& d, double u) {
   switch (d.kind()) {
-    case Distribution::Kind::categorical: {
+    case Distribution::Kind::kCategorical: {
       double k = std::floor(u * static_cast<double>(d.n_choices()));
       return std::min(k, static_cast<double>(d.n_choices() - 1));
     }
-    case Distribution::Kind::integer: {
+    case Distribution::Kind::kInteger: {
       if (d.log()) {
         double lo = std::log(d.low() - 0.5), hi = std::log(d.high() + 0.5);
         double v = std::round(std::exp(lo + u * (hi - lo)));
@@ -52,7 +52,7 @@ inline double from_unit(const Distribution& d, double u) {
       double v = std::round((x - d.low()) / q) * q + d.low();
       return std::clamp(v, d.low(), d.high());
     }
-    case Distribution::Kind::real: {
+    case Distribution::Kind::kReal: {
       if (d.log()) {
         double lo = std::log(d.low()), hi = std::log(d.high());
         return std::clamp(std::exp(lo + u * (hi - lo)), d.low(), d.high());
@@ -144,7 +144,7 @@ class LegacyRandomState {
 // transformed box (_SearchSpaceTransform: log and step transforms, one-hot categoricals, whose
 // choice is the largest coordinate), mapped back as from_unit does.
 inline double optuna_random_draw(const Distribution& d, LegacyRandomState& rs) {
-  if (d.kind() == Distribution::Kind::categorical) {
+  if (d.kind() == Distribution::Kind::kCategorical) {
     size_t best = 0;
     double bv = -1;
     for (size_t c = 0; c < d.n_choices(); ++c) {

@@ -100,7 +100,7 @@ class GridSampler final : public Sampler {
       auto s = t.system_attrs.find("search_space");
       if (g == t.system_attrs.end() || s == t.system_attrs.end() || s->second != space_json_) continue;
       int64_t id = g->second.get<int64_t>();
-      if (t.state == TrialState::running || is_finished(t.state)) claimed.insert(id);
+      if (t.state == TrialState::kRunning || is_finished(t.state)) claimed.insert(id);
       if (is_finished(t.state)) finished.insert(id);
     }
   }

@@ -186,7 +186,7 @@ ParzenDim parzen_dim(const Distribution& d) {
     return p;
   }
   if (d.log()) {
-    if (d.kind() == Distribution::Kind::integer) {
+    if (d.kind() == Distribution::Kind::kInteger) {
       p.low = std::log(d.low() - 0.5);
       p.high = std::log(d.high() + 0.5);
     } else {
@@ -207,7 +207,7 @@ ParzenDim parzen_dim(const Distribution& d) {
 double from_transformed(const Distribution& d, double x) {
   if (d.is_categorical()) return x;
   if (d.log()) {
-    if (d.kind() == Distribution::Kind::integer) return std::clamp(std::round(std::exp(x)), d.low(), d.high());
+    if (d.kind() == Distribution::Kind::kInteger) return std::clamp(std::round(std::exp(x)), d.low(), d.high());
     return std::clamp(std::exp(x), d.low(), d.high());
   }
   if (auto q = d.step()) return std::clamp(std::round((x - d.low()) / *q) * *q + d.low(), d.low(), d.high());

@@ -94,7 +94,7 @@ std::vector<std::string> sampler_names() {
 std::shared_ptr<Sampler> make_sampler(const json& c, std::optional<uint64_t> seed) {
   const std::string w = "sampler";
   json cfg = c;
-  if (cfg.is_string()) cfg = json{{"type", cfg}};
+  cfg = typed_table(cfg);
   if (!cfg.is_object()) throw_invalid(w + ": expected a table such as {type = \"tpe\"}");
   std::string type = get_string(cfg, "type", "tpe", w);
   if (cfg.contains("seed")) seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, w));

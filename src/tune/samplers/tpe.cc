@@ -398,19 +398,19 @@ class TpeSampler final : public Sampler {
   // constant_liar also the other running trials.
   void refresh(const Study& study, int64_t self_number) {
     auto fresh = study.storage().get_all_trials(study.study_id(), TrialStates::all(), cursor_);
-    int sign = study.direction() == Direction::minimize ? 1 : -1;
+    int sign = study.direction() == Direction::kMinimize ? 1 : -1;
     liars_.clear();
     for (auto& t : fresh) {
-      if (t.state == TrialState::running && opt_.constant_liar && t.number != self_number) {
+      if (t.state == TrialState::kRunning && opt_.constant_liar && t.number != self_number) {
         liars_.push_back({t.number, t.params});
         continue;
       }
       if (!is_finished(t.state) || seen_.count(t.number)) continue;
       seen_.insert(t.number);
-      if (t.state == TrialState::fail) continue;
-      if (t.state == TrialState::complete && !t.value) continue;
+      if (t.state == TrialState::kFail) continue;
+      if (t.state == TrialState::kComplete && !t.value) continue;
       double key, score;
-      if (t.state == TrialState::complete) {
+      if (t.state == TrialState::kComplete) {
         key = -INFINITY;
         score = sign * *t.value;
       } else if (auto last = t.last_intermediate()) {
