@@ -55,7 +55,6 @@ class StudiesCommand : public Command {
   }
 
   int run() override {
-    register_sql_storages();
     if (list_->parsed()) return list();
     if (show_->parsed()) return show();
     if (del_->parsed()) return remove();

@@ -17,27 +17,6 @@ nlohmann::json load_config(const std::string& path, const std::vector<std::strin
   return cfg;
 }
 
-void write_text(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw_io(path + ": cannot write");
-    f << content;
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw_io(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_io(path + ": cannot rename into place");
-}
-
-void make_dirs(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw_io(dir + ": cannot create directory: " + ec.message());
-}
-
 std::string stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 void apply_saved_scaler(const nlohmann::json& meta, Tensor& x) {

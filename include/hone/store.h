@@ -20,10 +20,11 @@
 //                           fewer times than this, re-queued as a WAITING copy of its params
 // e.g. "sqlite:///hone.db?heartbeat_interval=10&max_retries=2".
 //
-// Registration: the backends live in the static library hone_store. A static library's
+// Registration: the backends live in the static library hone_store, and a static library's
 // self-registering globals are dropped by the linker unless something references their object
-// file, so every program that opens storages by URL calls register_sql_storages() once (the
-// `hone` CLI does in main()). Calling it again is harmless.
+// file, so registration is one explicit call, register_sql_storages(): the `hone` CLI makes it
+// once in main(), and hone::open_study_storage (hone/study_runner.h) makes it for library users
+// who open studies by URL. Calling it again is harmless.
 #pragma once
 
 #include <cstdint>

@@ -17,10 +17,4 @@ void register_sql_storages() {
   });
 }
 
-namespace {
-// Also register when this object file is linked in for another reason (e.g. a program that
-// calls make_sqlite_storage directly and later opens URLs).
-const bool kRegistered = (register_sql_storages(), true);
-}  // namespace
-
 }  // namespace hone

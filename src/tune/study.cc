@@ -135,13 +135,14 @@ Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr
   if (!pruner_) pruner_ = make_median_pruner();
 }
 
-std::optional<Trial> Study::ask_impl(bool stop_if_exhausted) {
+std::optional<Trial> Study::ask_impl(bool stop_if_exhausted, bool queued_only) {
   int64_t trial_id = -1;
   {
     std::lock_guard<std::mutex> lock(ask_mutex_);
     // Enqueued trials first, oldest first; the claim is atomic in the storage.
     if (auto claimed = storage_->claim_waiting_trial(study_id_)) trial_id = *claimed;
     if (trial_id < 0) {
+      if (queued_only) return std::nullopt;
       if (stop_if_exhausted && sampler_->exhausted(*this)) return std::nullopt;
       trial_id = storage_->create_new_trial(study_id_);
     }
@@ -234,14 +235,14 @@ void Study::run_one(const Objective& objective, const OptimizeOptions& options,
                     std::exception_ptr& first_error, std::mutex& error_mutex) {
   std::optional<Trial> t;
   try {
-    t = ask_impl(true);
+    t = ask_impl(true, options.queued_only);
   } catch (...) {
     std::lock_guard<std::mutex> lock(error_mutex);
     if (!first_error) first_error = std::current_exception();
     stop_.store(true);
     return;
   }
-  if (!t) {  // the sampler has nothing left (exhausted grid)
+  if (!t) {  // the sampler has nothing left (exhausted grid) or the queue is empty
     stop_.store(true);
     return;
   }
@@ -396,7 +397,7 @@ std::shared_ptr<Study> load_study(const std::string& name, const StorageSpec& sp
   return std::make_shared<Study>(storage, storage->get_study_id_from_name(name), sampler, pruner);
 }
 
-std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& where) {
+StudyOptions study_options_from_json(const json& c, const std::string& where) {
   if (!c.is_object()) throw_invalid(where + ": expected a table");
   StudyOptions o;
   o.name = get_string(c, "name", "", where);
@@ -413,7 +414,11 @@ std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& 
   o.load_if_exists = get_bool(c, "load_if_exists", false, where);
   if (c.contains("sampler")) o.sampler = make_sampler(c.at("sampler"), o.seed);
   if (c.contains("pruner")) o.pruner = make_pruner(c.at("pruner"));
-  return create_study(o);
+  return o;
+}
+
+std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& where) {
+  return create_study(study_options_from_json(c, where));
 }
 
 OptimizeOptions optimize_options_from_json(const json& c, const std::string& where) {

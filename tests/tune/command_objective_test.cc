@@ -114,7 +114,7 @@ class CommandObjectiveTest : public ::testing::Test {
 TEST(CommandProtocol, ParsesReportAndResultLines) {
   auto r = parse_metric_line("hone: report 3 0.25");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->kind, MetricLine::report);
+  EXPECT_EQ(r->kind, MetricLine::Kind::kReport);
   EXPECT_EQ(r->step, 3);
   EXPECT_EQ(r->value, 0.25);
   r = parse_metric_line("hone: report 1e-3");  // no step: the next one
@@ -123,7 +123,7 @@ TEST(CommandProtocol, ParsesReportAndResultLines) {
   EXPECT_EQ(r->value, 1e-3);
   r = parse_metric_line("hone:   result   -7.5  ");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->kind, MetricLine::result);
+  EXPECT_EQ(r->kind, MetricLine::Kind::kResult);
   EXPECT_EQ(r->value, -7.5);
   r = parse_metric_line("hone: result nan");
   ASSERT_TRUE(r);

@@ -72,7 +72,7 @@ bool is_command_study(const json& config);
 
 // One metric line of the stdout protocol.
 struct MetricLine {
-  enum Kind { report, result } kind;
+  enum class Kind { kReport, kResult } kind;
   std::optional<int64_t> step;  // report only; absent: the next step after the last report
   double value;
 };

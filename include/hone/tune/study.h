@@ -113,6 +113,10 @@ struct OptimizeOptions {
   bool catch_exceptions = true;  // false: the first objective exception ends optimize and is rethrown
   std::vector<TrialCallback> callbacks{};
   std::atomic<bool>* stop = nullptr;  // e.g. set by a SIGINT handler: no new trials start
+  // Claim only queued (WAITING) trials and never create one: the run ends when the queue is
+  // empty. This is how many processes share one budget (hone/tune/queue.h): the queue holds the
+  // study's n_trials, every process claims from it atomically, none goes beyond it.
+  bool queued_only = false;
 };
 
 // A storage given by URL ("sqlite:///x.db"; "" = in memory) or as an instance.
@@ -176,7 +180,6 @@ class Study : public std::enable_shared_from_this<Study> {
   Direction direction() const { return direction_; }
   int64_t study_id() const { return study_id_; }
   Storage& storage() const { return *storage_; }
-  const std::shared_ptr<Storage>& storage_ptr() const { return storage_; }
   Sampler& sampler() const { return *sampler_; }
   Pruner& pruner() const { return *pruner_; }
   // True if a better than b in this study's direction.
@@ -188,7 +191,9 @@ class Study : public std::enable_shared_from_this<Study> {
   friend class Trial;
   FrozenTrial finish(int64_t trial_id, TrialState state, std::optional<double> value,
                      const std::string& fail_reason);
-  std::optional<Trial> ask_impl(bool stop_if_exhausted);
+  // Claims the oldest WAITING trial, else creates one. nullopt when nothing may start: the
+  // sampler is exhausted (stop_if_exhausted) or the queue is empty (queued_only).
+  std::optional<Trial> ask_impl(bool stop_if_exhausted, bool queued_only = false);
   void run_one(const Objective& objective, const OptimizeOptions& options,
                std::exception_ptr& first_error, std::mutex& error_mutex);
 
@@ -210,11 +215,14 @@ std::shared_ptr<Study> load_study(const std::string& name, const StorageSpec& st
                                   std::shared_ptr<Sampler> sampler = nullptr,
                                   std::shared_ptr<Pruner> pruner = nullptr);
 
-// Builds a study from a JSON config: {"name", "direction": "minimize"|"maximize", "sampler":
-// {...make_sampler...}, "pruner": {...make_pruner...}, "seed", "storage": url,
-// "load_if_exists"}; keys it does not know are errors except the run options below, which
-// optimize_options_from_json reads: "n_trials", "timeout" (seconds), "n_jobs",
-// "catch_exceptions". `where` prefixes error messages ("study").
+// The [study] table of a config as StudyOptions: {"name", "direction": "minimize"|"maximize",
+// "sampler": {...make_sampler...} (default TPE seeded with "seed"), "pruner": {...make_pruner...},
+// "seed", "storage": url, "load_if_exists"}. The run options below (n_trials, timeout, n_jobs,
+// catch_exceptions) are left to optimize_options_from_json. This is the one place a direction,
+// sampler or pruner of a config is parsed. `where` prefixes error messages ("study"). Throws
+// Error(kInvalidArgument) naming the key.
+StudyOptions study_options_from_json(const json& config, const std::string& where = "study");
+// create_study(study_options_from_json(config, where)).
 std::shared_ptr<Study> create_study_from_json(const json& config, const std::string& where = "study");
 OptimizeOptions optimize_options_from_json(const json& config, const std::string& where = "study");
 

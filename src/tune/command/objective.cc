@@ -108,10 +108,10 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
   MetricLine m{};
   std::string_view args;
   if (rest.substr(0, 7) == "report " || rest == "report") {
-    m.kind = MetricLine::report;
+    m.kind = MetricLine::Kind::kReport;
     args = trim(rest.substr(6));
   } else if (rest.substr(0, 7) == "result " || rest == "result") {
-    m.kind = MetricLine::result;
+    m.kind = MetricLine::Kind::kResult;
     args = trim(rest.substr(6));
   } else {
     return std::nullopt;  // "hone: something else" is an ordinary line
@@ -121,7 +121,7 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
     return std::nullopt;
   };
   const size_t sp = args.find_first_of(" \t");
-  if (m.kind == MetricLine::report && sp != std::string_view::npos) {
+  if (m.kind == MetricLine::Kind::kReport && sp != std::string_view::npos) {
     std::string_view step_text = args.substr(0, sp);
     int64_t step = 0;
     auto [p, ec] = std::from_chars(step_text.data(), step_text.data() + step_text.size(), step);

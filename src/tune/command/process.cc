@@ -138,7 +138,7 @@ class StdoutParser {
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     bool malformed = false;
     auto m = parse_metric_line(line_, &malformed);
-    if (m && m->kind == MetricLine::report) {
+    if (m && m->kind == MetricLine::Kind::kReport) {
       const int64_t step = m->step.value_or(next_step_);
       next_step_ = step + 1;
       ++out_.reports;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace hone::cli {
+namespace hone::objective_detail {
 
 class WorkerPool {
  public:
@@ -25,9 +25,10 @@ class WorkerPool {
     bool clean() const;            // exit 0, or 130 after a forwarded Ctrl-C
   };
 
-  // Starts `count` workers running `hone <args...>` (args follow the binary name). Throws
-  // Error(kRuntime) when a fork fails (the workers already started are stopped).
-  WorkerPool(int count, const std::vector<std::string>& args, const std::string& log_dir);
+  // Starts `count` workers running the program `exe` (default: this very binary) with `args`
+  // after its name ("hone"). Throws Error(kRuntime) when a fork fails (the workers already
+  // started are stopped).
+  WorkerPool(const std::string& exe, int count, const std::vector<std::string>& args, const std::string& log_dir);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -51,4 +52,4 @@ class WorkerPool {
 // The last non-empty line of a file (a dead worker's error message), "" if none.
 std::string last_line(const std::string& path);
 
-}  // namespace hone::cli
+}  // namespace hone::objective_detail

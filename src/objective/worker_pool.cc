@@ -1,4 +1,4 @@
-#include "cli/workers.h"
+#include "objective/worker_pool.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -15,7 +15,7 @@
 
 #include "hone/error.h"
 
-namespace hone::cli {
+namespace hone::objective_detail {
 
 std::string WorkerPool::Exit::describe() const {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
@@ -28,7 +28,8 @@ bool WorkerPool::Exit::clean() const {
   return WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 130);
 }
 
-WorkerPool::WorkerPool(int count, const std::vector<std::string>& args, const std::string& log_dir) {
+WorkerPool::WorkerPool(const std::string& exe, int count, const std::vector<std::string>& args,
+                       const std::string& log_dir) {
   cpu_set_t all;
   CPU_ZERO(&all);
   std::vector<int> cpus;
@@ -36,7 +37,6 @@ WorkerPool::WorkerPool(int count, const std::vector<std::string>& args, const st
     for (int c = 0; c < CPU_SETSIZE; ++c)
       if (CPU_ISSET(c, &all)) cpus.push_back(c);
   share_ = cpus.empty() ? 1 : std::max(1, static_cast<int>(cpus.size()) / count);
-  const std::string exe = "/proc/self/exe";
   for (int i = 0; i < count; ++i) {
     // Everything the child needs is prepared before fork(): after it, only async-signal-safe calls.
     std::vector<std::string> a{"hone"};
@@ -60,7 +60,7 @@ WorkerPool::WorkerPool(int count, const std::vector<std::string>& args, const st
       const int err = errno;
       signal_all(SIGKILL);
       while (!all_exited()) reap();
-      throw_runtime(std::string("hone tune --workers: cannot start a worker process: ") + std::strerror(err));
+      throw_runtime(std::string("cannot start a worker process: ") + std::strerror(err));
     }
     if (pid == 0) {
       setpgid(0, 0);
@@ -129,4 +129,4 @@ std::string last_line(const std::string& path) {
   return last;
 }
 
-}  // namespace hone::cli
+}  // namespace hone::objective_detail

@@ -1,0 +1,307 @@
+// Study configs resolved, and the stored study they open: hone/study_runner.h.
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "hone/config.h"
+#include "hone/error.h"
+#include "hone/files.h"
+#include "hone/metrics.h"
+#include "hone/random.h"
+#include "hone/store.h"
+#include "hone/study_runner.h"
+
+namespace hone {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Keys of [study] that the runner reads itself; the rest go to study_options_from_json.
+const std::vector<std::string> kRunnerKeys = {"metric", "baseline", "cv", "refit", "top", "storage",
+                                              "load_if_exists"};
+
+// A grid sampler without an explicit search_space takes the grid from the config's
+// distributions: each choice list, each int range, each float with a step.
+void fill_grid(json& study_json, const std::vector<FoundDistribution>& dists) {
+  if (!study_json.contains("sampler")) return;
+  json& s = study_json["sampler"];
+  s = typed_table(s);
+  if (!s.is_object() || s.value("type", "") != "grid" || s.contains("search_space")) return;
+  json space = json::object();
+  for (const auto& d : dists) {
+    const Distribution& dist = d.distribution;
+    json values = json::array();
+    if (dist.is_categorical()) {
+      for (const auto& c : dist.choices()) values.push_back(c);
+    } else if (dist.step()) {
+      const double step = *dist.step();
+      const auto n = static_cast<int64_t>(std::floor((dist.high() - dist.low()) / step + 1e-9));
+      if (n > 100000) throw_invalid("study.sampler: the grid of \"" + d.name + "\" has more than 100000 points");
+      for (int64_t i = 0; i <= n; ++i) values.push_back(dist.to_external(dist.low() + static_cast<double>(i) * step));
+    } else {
+      throw_invalid("study.sampler: a grid needs a finite set of values, but \"" + d.name +
+                    "\" is a continuous float; give it a step or use a choice list");
+    }
+    space[d.name] = values;
+  }
+  s["search_space"] = space;
+}
+
+// Data files are read by every worker, wherever it starts: store them as absolute paths.
+void absolutize_data_paths(json& data) {
+  if (!data.is_object()) return;
+  for (const char* k : {"dir", "train", "test", "train_images", "train_labels", "test_images", "test_labels"})
+    if (data.contains(k) && data[k].is_string() && !data[k].get<std::string>().empty())
+      data[k] = fs::absolute(fs::path(data[k].get<std::string>())).lexically_normal().string();
+}
+
+// Fills what both `hone tune` and a worker derive from the config: the search space, metric and
+// direction. `sc.cfg` already has [study].
+void derive(StudyConfig& sc) {
+  json& st = sc.study();
+  sc.command = is_command_study(sc.cfg);
+  if (sc.command) {
+    sc.space = command_search_space(sc.cfg);
+    sc.dists = find_distributions(sc.space);
+    sc.metric = get_string(st, "metric", "value", "study");
+    return;
+  }
+  sc.space = sc.cfg;
+  sc.space.erase("study");
+  sc.dists = find_distributions(sc.space);
+  const json cv = st.value("cv", json::object());
+  sc.folds = static_cast<int>(get_int(cv, "folds", 0, "study.cv"));
+  sc.metric = get_string(st, "metric", sc.folds ? "accuracy" : "val_accuracy", "study");
+  if (!st.contains("direction"))
+    st["direction"] = metric_bigger_is_better(sc.metric.rfind("val_", 0) == 0 ? sc.metric.substr(4) : sc.metric)
+                          ? "maximize"
+                          : "minimize";
+}
+
+bool has_study(Storage& storage, const std::string& name, std::string* known = nullptr) {
+  bool found = false;
+  for (auto& n : storage.get_all_study_names()) {
+    found = found || n == name;
+    if (known) *known += (known->empty() ? "" : ", ") + n;
+  }
+  return found;
+}
+
+// True when the study stored under the same name was made from another search space.
+bool stored_config_differs(const Study& study, const StudyConfig& sc) {
+  auto attrs = study.storage().get_study_system_attrs(study.study_id());
+  auto it = attrs.find(kConfigAttr);
+  if (it == attrs.end()) return false;
+  try {
+    return study_config_from_stored(it->second, study.name()).space != sc.space;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ storage URLs
+
+std::string normalize_storage_url(const std::string& url) {
+  if (url.empty() || url == ":memory:" || url == "memory") return "";
+  return url;
+}
+
+std::string sqlite_file_of(const std::string& url) {
+  const std::string prefix = "sqlite:///";
+  if (url.rfind(prefix, 0) != 0) return "";
+  std::string rest = url.substr(prefix.size());
+  rest = rest.substr(0, rest.find('?'));
+  return rest == ":memory:" ? "" : rest;
+}
+
+bool is_private_storage(const std::string& url) {
+  if (url.empty()) return true;
+  if (url.rfind("sqlite:", 0) == 0) return sqlite_file_of(url).empty();
+  return false;
+}
+
+std::shared_ptr<Storage> open_study_storage(const std::string& url) {
+  register_sql_storages();
+  // SQLite creates the file, not its folder (e.g. sqlite:///runs/demo/study.db).
+  const std::string file = sqlite_file_of(url);
+  if (!file.empty() && fs::path(file).has_parent_path()) make_dirs(fs::path(file).parent_path().string());
+  return open_storage(url);
+}
+
+std::string process_tag() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  return std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+}
+
+// ------------------------------------------------------------------------------ configs
+
+std::string StudyConfig::name() const { return get_string(study(), "name", "", "study"); }
+
+json StudyConfig::study_json() const {
+  json sj = study();
+  for (auto& k : kRunnerKeys) sj.erase(k);
+  fill_grid(sj, dists);
+  return sj;
+}
+
+bool StudyConfig::grid() const {
+  json sj = study_json();
+  return sj.contains("sampler") && sj["sampler"].is_object() && sj["sampler"].value("type", "") == "grid";
+}
+
+int64_t StudyConfig::n_trials() const {
+  const int64_t n = get_int(study(), "n_trials", 0, "study");
+  require_nonnegative(static_cast<double>(n), "n_trials", "study");
+  return n;
+}
+
+json StudyConfig::baseline() const {
+  const json& st = study();
+  if (!st.contains("baseline")) return json();
+  if (!st["baseline"].is_object()) throw_invalid("study.baseline: expected a table of parameter values");
+  for (auto& [k, v] : st["baseline"].items()) {
+    bool known = false;
+    for (auto& d : dists) known = known || d.name == k;
+    if (!known) throw_invalid("study.baseline: \"" + k + "\" is not a parameter of the search space");
+  }
+  return st["baseline"];
+}
+
+QueuePlan StudyConfig::queue_plan() const {
+  QueuePlan plan;
+  plan.baseline = baseline();
+  if (grid()) plan.grid = study_json()["sampler"];
+  return plan;
+}
+
+json StudyConfig::to_stored() const { return json{{"version", 1}, {"config", cfg}, {"base_dir", base_dir}}; }
+
+StudyConfig resolve_study_config(json cfg, const std::string& config_path) {
+  if (!cfg.contains("study") || !cfg["study"].is_object())
+    throw_invalid(config_path + ": the [study] table is missing");
+  StudyConfig sc;
+  sc.cfg = std::move(cfg);
+  json& st = sc.study();
+  if (!st.contains("name")) st["name"] = fs::path(config_path).stem().string();
+  const uint64_t seed = static_cast<uint64_t>(get_int(sc.cfg, "seed", 0, "config"));
+  if (!st.contains("seed")) st["seed"] = seed;
+  st.erase("storage");  // given to the study separately (and never stored: it may hold a password)
+  st.erase("load_if_exists");
+  sc.base_dir = fs::absolute(fs::path(config_path)).parent_path().lexically_normal().string();
+  if (sc.cfg.contains("data")) absolutize_data_paths(sc.cfg["data"]);
+  derive(sc);
+  // Everything in [study] is checked now, before a database file is created or a worker started.
+  sc.n_trials();
+  const json sj = sc.study_json();
+  optimize_options_from_json(sj, "study");
+  study_options_from_json(sj, "study");
+  sc.baseline();
+  return sc;
+}
+
+StudyConfig load_study_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json cfg = load_toml_file(path);
+  for (const auto& o : overrides) apply_override(cfg, o);
+  return resolve_study_config(std::move(cfg), path);
+}
+
+StudyConfig study_config_from_stored(const json& stored, const std::string& where) {
+  if (!stored.is_object() || !stored.contains("config") || !stored["config"].is_object() ||
+      !stored["config"].contains("study"))
+    throw_data(where + ": the stored hone config is not readable (expected {\"config\": {...}})");
+  StudyConfig sc;
+  sc.cfg = stored["config"];
+  sc.base_dir = stored.value("base_dir", std::string("."));
+  derive(sc);
+  return sc;
+}
+
+// ------------------------------------------------------------------------------ studies
+
+std::shared_ptr<Study> open_study(const StudyConfig& sc, std::shared_ptr<Storage> storage) {
+  const json sj = sc.study_json();
+  StudyOptions o = study_options_from_json(sj, "study");
+  o.storage = StorageSpec(std::move(storage));
+  o.load_if_exists = true;
+  return create_study(o);
+}
+
+PreparedStudy prepare_study(StudyConfig& sc, const PrepareOptions& options) {
+  PreparedStudy p;
+  p.storage_url = normalize_storage_url(options.storage_url);
+  p.shared = !is_private_storage(p.storage_url);
+  if (options.more > 0 && !p.shared)
+    throw_invalid("--more continues a stored study; storage \"memory\" is in this process (start with --n-trials)");
+  std::shared_ptr<Storage> storage = open_study_storage(p.storage_url);
+  const std::string name = sc.name();
+  p.existed = has_study(*storage, name);
+  if (p.existed && options.fresh) {
+    const int64_t id = storage->get_study_id_from_name(name);
+    p.deleted_trials = storage->get_n_trials(id);
+    storage->delete_study(id);
+    p.existed = false;
+  }
+  p.study = open_study(sc, storage);
+  // One name, two different searches: say so (Optuna would silently mix them).
+  p.config_changed = p.existed && stored_config_differs(*p.study, sc);
+
+  // The budget. A stored study's n_trials is its total, kept as a queue of WAITING trials that
+  // every process (this one, its workers, any `hone worker`) claims from.
+  p.queue = queue_state(*p.study);
+  if (options.more > 0) sc.study()["n_trials"] = p.queue.total() + options.more;
+  p.queued = p.shared && (sc.n_trials() > 0 || sc.grid());
+  if (p.queued) {
+    p.queue = fill_queue(*p.study, sc.queue_plan(), sc.n_trials());
+    if (sc.n_trials() == 0) sc.study()["n_trials"] = p.queue.total();  // a whole grid
+  } else if (!p.shared || p.queue.total() == 0) {
+    enqueue_baseline(*p.study, sc.baseline());
+  }
+  if (p.shared) p.study->storage().set_study_system_attr(p.study->study_id(), kConfigAttr, sc.to_stored());
+  p.total = p.queued ? queue_state(*p.study).total() : sc.n_trials();
+  return p;
+}
+
+JoinedStudy join_study(const std::string& name, const std::string& storage_url) {
+  const std::string url = normalize_storage_url(storage_url);
+  const std::string shown = mask_storage_url(url);
+  if (is_private_storage(url))
+    throw_invalid("hone worker: storage \"" + (url.empty() ? storage_url : shown) +
+                  "\" lives in one process's memory; give the study's shared storage, sqlite:///file.db or "
+                  "postgresql://...");
+  const std::string file = sqlite_file_of(url);
+  if (!file.empty() && !fs::exists(file))
+    throw_io("hone worker: " + file + ": no such database file (create the study first: hone tune study.toml "
+             "--storage " + shown + ")");
+  std::shared_ptr<Storage> storage = open_study_storage(url);
+  std::string known;
+  if (!has_study(*storage, name, &known))
+    throw_invalid("hone worker: no study named \"" + name + "\" in " + shown +
+                  (known.empty() ? std::string(" (it has no studies)") : " (it has: " + known + ")"));
+  auto attrs = storage->get_study_system_attrs(storage->get_study_id_from_name(name));
+  if (!attrs.count(kConfigAttr))
+    throw_invalid("hone worker: study \"" + name + "\" in " + shown + " has no hone config (system attr " +
+                  kConfigAttr + "); create it with `hone tune study.toml --storage " + shown + "`");
+  JoinedStudy j;
+  j.config = study_config_from_stored(attrs[kConfigAttr], "study \"" + name + "\"");
+  PreparedStudy& p = j.prepared;
+  p.storage_url = url;
+  p.shared = p.existed = true;
+  p.study = open_study(j.config, storage);
+  // TPE and random draw from one stream per process (numpy's, seeded like Optuna's): workers
+  // sharing the config's seed would propose the same start-up trials, so each worker mixes its
+  // host:pid into the seed. (QMC and grid stay shared: their points are indexed by trial.)
+  if (const std::string sn = p.study->sampler().name(); sn == "tpe" || sn == "random")
+    p.study->sampler().reseed(derive_seed(static_cast<uint64_t>(get_int(j.config.study(), "seed", 0, "study")),
+                                          std::hash<std::string>{}(process_tag())));
+  p.queued = j.config.n_trials() > 0 || j.config.grid();
+  p.queue = queue_state(*p.study);
+  p.total = p.queued ? p.queue.total() : 0;
+  return j;
+}
+
+}  // namespace hone

@@ -1,0 +1,120 @@
+// The objective of a study config, run in this process: hone/study_runner.h.
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "hone/config.h"
+#include "hone/error.h"
+#include "hone/study_runner.h"
+
+namespace hone {
+
+StudyRunner::StudyRunner(StudyConfig sc, Options options) : sc_(std::move(sc)), opt_(std::move(options)) {
+  json& st = sc_.study();
+  const int cores = std::max(1, opt_.cores);
+  int n_jobs = opt_.jobs > 0 ? opt_.jobs : static_cast<int>(get_int(st, "n_jobs", 1, "study"));
+  if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1");
+  if (n_jobs > cores) {  // cores are a budget: at most one trial per core at once
+    if (opt_.log)
+      opt_.log(fmt::format("note: {} trials at once asked, but this process has {} cores; running {} at once", n_jobs,
+                           cores, cores));
+    n_jobs = cores;
+  }
+  n_jobs_ = n_jobs;
+  st["n_jobs"] = n_jobs;
+  if (sc_.command) build_command_objective(cores);
+  else build_training_objective(cores);
+}
+
+void StudyRunner::build_command_objective(int cores) {
+  CommandOptions co = command_options_from_json(sc_.cfg["objective"], sc_.base_dir, "objective");
+  if (!sc_.cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs_);
+  threads_ = co.threads;
+  co.run_dir = opt_.out;
+  co.stop = opt_.stop;
+  command_ = std::make_unique<CommandObjective>(sc_.space, co);
+}
+
+void StudyRunner::build_training_objective(int cores) {
+  // Trials at once x threads per trial <= cores.
+  const json train = sc_.cfg.value("train", json::object());
+  if (train.contains("threads") && train["threads"].is_number_integer()) {
+    threads_ = train["threads"].get<int>();
+    if (threads_ * n_jobs_ > cores) {
+      const int t = std::max(1, cores / n_jobs_);
+      if (opt_.log)
+        opt_.log(fmt::format("note: {} trials x {} threads > {} cores; each trial gets {} thread(s)", n_jobs_,
+                             threads_, cores, t));
+      sc_.cfg["train"]["threads"] = threads_ = t;
+    }
+  } else if (!train.contains("threads")) {
+    sc_.cfg["train"]["threads"] = threads_ = std::max(1, cores / n_jobs_);
+  }
+  const json& st = sc_.study();
+  const uint64_t seed = static_cast<uint64_t>(get_int(sc_.cfg, "seed", 0, "config"));
+  json data_cfg = sc_.cfg.value("data", json::object());
+  if (sc_.folds && !data_cfg.contains("validation_fraction")) data_cfg["validation_fraction"] = 0.0;
+  data_ = load_data(data_cfg, seed);
+  sc_.cfg["data"] = data_cfg;
+  const json cv = st.value("cv", json::object());
+  ObjectiveOptions oopt;
+  oopt.metric = sc_.metric;
+  oopt.cv_folds = sc_.folds;
+  oopt.stratified = get_bool(cv, "stratified", true, "study.cv");
+  oopt.shuffle = get_bool(cv, "shuffle", true, "study.cv");
+  oopt.seed = seed;
+  oopt.stop = opt_.stop;
+  training_ = std::make_unique<TrainingObjective>(sc_.cfg, data_, oopt);
+}
+
+std::string StudyRunner::describe(const Study& study) const {
+  std::string s = fmt::format("study \"{}\": {} parameters, {} {}, sampler {}, pruner {}, {} trial(s) at once x {} thread(s)\n",
+                              study.name(), sc_.dists.size(), to_string(study.direction()), sc_.metric,
+                              study.sampler().name(), study.pruner().name(), n_jobs_, threads_);
+  if (command_) {
+    std::string shown;
+    for (auto& a : command_->options().command) shown += (shown.empty() ? "" : " ") + a;
+    s += fmt::format("command: {} (in {}; logs in {}/trials/<n>/)\n", shown, command_->options().cwd, opt_.out);
+  } else {
+    s += fmt::format("data: {} train, {} validation, {} test samples{}\n", data_.train.size(), data_.val.size(),
+                     data_.test.size(), sc_.folds ? fmt::format(", {}-fold cross-validation", sc_.folds) : "");
+  }
+  return s;
+}
+
+double StudyRunner::run(Study& study, const RunOptions& options) {
+  OptimizeOptions oo = optimize_options_from_json(sc_.study_json(), "study");
+  oo.queued_only = options.queued;
+  oo.n_trials = options.queued ? 0 : sc_.n_trials();  // a queue is its own limit
+  if (options.timeout_s >= 0) oo.timeout_s = options.timeout_s;
+  oo.n_jobs = n_jobs_;
+  oo.stop = const_cast<std::atomic<bool>*>(opt_.stop);
+  oo.callbacks = options.callbacks;
+  const std::string tag = process_tag();
+  const auto t0 = std::chrono::steady_clock::now();
+  study.optimize(
+      [&](Trial& t) {
+        t.set_system_attr(kWorkerAttr, tag);
+        return training_ ? (*training_)(t) : (*command_)(t);
+      },
+      oo);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int64_t fail_trials_of_worker(Study& study, const std::string& tag, const std::string& reason) {
+  int64_t failed = 0;
+  for (auto& t : study.trials(TrialStates{TrialState::kRunning})) {
+    auto w = t.system_attrs.find(kWorkerAttr);
+    if (w == t.system_attrs.end() || w->second != tag) continue;
+    try {  // the trial may have finished in between: then it is left as it is
+      study.storage().set_trial_system_attr(t.trial_id, "fail_reason", reason);
+      study.storage().set_trial_state_values(t.trial_id, TrialState::kFail);
+      ++failed;
+    } catch (const Error&) {
+    }
+  }
+  return failed;
+}
+
+}  // namespace hone

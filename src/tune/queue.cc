@@ -1,0 +1,163 @@
+// The WAITING-trial queue (hone/tune/queue.h).
+#include "hone/tune/queue.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hone/random.h"
+
+namespace hone {
+
+namespace {
+
+// The grid of a grid sampler's table, in GridSampler's order: names sorted, point i is the
+// mixed-radix index i over the value lists, visited in a seeded permutation when there is a seed.
+class GridPoints {
+ public:
+  explicit GridPoints(const json& sampler) : space_(sampler.at("search_space")) {
+    size_t total = 1;
+    for (auto& [name, values] : space_.items()) {  // json objects iterate in sorted key order
+      names_.push_back(name);
+      values_.push_back(values.get<std::vector<json>>());
+      total *= values_.back().size();
+    }
+    order_.resize(total);
+    std::iota(order_.begin(), order_.end(), 0);
+    if (sampler.contains("seed")) {
+      Rng rng(static_cast<uint64_t>(sampler["seed"].get<int64_t>()));
+      std::shuffle(order_.begin(), order_.end(), rng);
+    }
+  }
+  const json& space() const { return space_; }
+  const std::vector<size_t>& order() const { return order_; }
+  json point(size_t id) const {
+    json p = json::object();
+    size_t stride = order_.size();
+    for (size_t i = 0; i < names_.size(); ++i) {
+      stride /= values_[i].size();
+      p[names_[i]] = values_[i][(id / stride) % values_[i].size()];
+    }
+    return p;
+  }
+  // The grid point whose every parameter `params` fixes to that point's value, if any.
+  std::optional<size_t> find(const json& params) const {
+    for (size_t id : order_) {
+      bool same = true;
+      const json p = point(id);
+      for (auto& [k, v] : p.items()) same = same && params.contains(k) && params[k] == v;
+      if (same) return id;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  json space_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<json>> values_;
+  std::vector<size_t> order_;
+};
+
+// One pass over the study's trials: the counts, whether the baseline is there, and which grid
+// points of `space` are taken.
+struct QueueContents {
+  QueueState state;
+  bool has_baseline = false;
+  std::set<int64_t> grid_ids;
+};
+
+QueueContents read_queue(const Study& study, const json* grid_space) {
+  QueueContents q;
+  for (const auto& t : study.trials()) {
+    if (is_finished(t.state)) ++q.state.finished;
+    else if (t.state == TrialState::kRunning) ++q.state.running;
+    else ++q.state.waiting;
+    q.has_baseline = q.has_baseline || t.user_attrs.count("baseline");
+    if (!grid_space) continue;
+    auto g = t.system_attrs.find("grid_id");
+    auto s = t.system_attrs.find("search_space");
+    if (g != t.system_attrs.end() && s != t.system_attrs.end() && s->second == *grid_space)
+      q.grid_ids.insert(g->second.get<int64_t>());
+  }
+  return q;
+}
+
+// Adds one WAITING trial: fixed values, user attrs, and a grid point's tags when `grid_space`.
+void add_waiting(Study& study, QueueState& q, const json& fixed, const json& user_attrs, const json* grid_space,
+                 int64_t grid_id) {
+  FrozenTrial t;
+  t.state = TrialState::kWaiting;
+  if (fixed.is_object()) t.system_attrs["fixed_params"] = fixed;
+  if (grid_space) {
+    t.system_attrs["search_space"] = *grid_space;
+    t.system_attrs["grid_id"] = grid_id;
+  }
+  if (user_attrs.is_object())
+    for (auto& [k, v] : user_attrs.items()) t.user_attrs[k] = v;
+  study.storage().create_new_trial(study.study_id(), &t);
+  ++q.waiting;
+}
+
+const json kBaselineAttrs = json{{"baseline", true}};
+
+QueueState fill_blank(Study& study, QueueContents q, const json* baseline, int64_t target) {
+  if (baseline && q.state.total() < target) add_waiting(study, q.state, *baseline, kBaselineAttrs, nullptr, 0);
+  while (q.state.total() < target) add_waiting(study, q.state, json(), json(), nullptr, 0);
+  return q.state;
+}
+
+QueueState fill_grid(Study& study, QueueContents q, const json* baseline, const GridPoints& grid, int64_t target) {
+  if (target <= 0) target = std::numeric_limits<int64_t>::max();
+  const json& space = grid.space();
+  if (baseline && q.state.total() < target) {
+    // The baseline is one of the grid points when it fixes every grid parameter to a grid value.
+    if (const auto match = grid.find(*baseline)) {
+      const auto id = static_cast<int64_t>(*match);
+      if (q.grid_ids.insert(id).second) add_waiting(study, q.state, *baseline, kBaselineAttrs, &space, id);
+    } else {
+      add_waiting(study, q.state, *baseline, kBaselineAttrs, nullptr, 0);
+    }
+  }
+  for (size_t id : grid.order()) {
+    if (q.state.total() >= target) break;
+    if (!q.grid_ids.insert(static_cast<int64_t>(id)).second) continue;
+    add_waiting(study, q.state, grid.point(id), json(), &space, static_cast<int64_t>(id));
+  }
+  return q.state;
+}
+
+}  // namespace
+
+TrialStates started_states() {
+  return TrialStates{TrialState::kRunning, TrialState::kComplete, TrialState::kPruned, TrialState::kFail};
+}
+
+QueueState queue_state(const Study& study) {
+  Storage& s = study.storage();
+  const int64_t id = study.study_id();
+  QueueState q;
+  q.finished = s.get_n_trials(id, {TrialState::kComplete, TrialState::kPruned, TrialState::kFail});
+  q.running = s.get_n_trials(id, {TrialState::kRunning});
+  q.waiting = s.get_n_trials(id, {TrialState::kWaiting});
+  return q;
+}
+
+QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target) {
+  std::optional<GridPoints> grid;
+  if (!plan.grid.is_null()) grid.emplace(plan.grid);
+  QueueContents q = read_queue(study, grid ? &grid->space() : nullptr);
+  const json* baseline = q.has_baseline || plan.baseline.is_null() ? nullptr : &plan.baseline;
+  return grid ? fill_grid(study, std::move(q), baseline, *grid, target)
+              : fill_blank(study, std::move(q), baseline, target);
+}
+
+void enqueue_baseline(Study& study, const json& baseline) {
+  if (!baseline.is_null() && study.storage().get_n_trials(study.study_id()) == 0)
+    study.enqueue_trial(baseline, kBaselineAttrs);
+}
+
+}  // namespace hone
