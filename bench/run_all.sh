@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # run_all.sh — every side-by-side benchmark in bench/, one after another (`make bench` runs this).
 #
-#   bench/run_all.sh            the quick variant of each (about 10 min on 2 quiet cores)
+#   bench/run_all.sh            the quick variant of each (5-10 min on 2 quiet cores, estimated)
 #   bench/run_all.sh --full     the runs docs/BENCHMARKS.md reports, with their default sizes and the
-#                               main job against Optuna + PyTorch and scikit-learn (about an hour)
+#                               main job against Optuna + PyTorch and scikit-learn (40-60 min)
 #   bench/run_all.sh --list     print the commands, run nothing (add --full for the full ones)
 #
 # Needs the benchmark binaries in build/release (`make build`) and the peers that
 # scripts/install-deps.sh installs (python3-torch, python3-optuna, python3-sklearn, postgresql).
 # Each script prints hone's figure beside its peer's, as a ratio; the engine and accuracy scripts
-# also write bench/results/*.json, which git ignores (docs/bench-results/ keeps the cited ones).
+# and the main job also write bench/results/*, which git ignores (docs/bench-results/ keeps the
+# files docs/BENCHMARKS.md cites).
 # A failing benchmark does not stop the others; the exit status is 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ for a in "$@"; do
   case "$a" in
     --full) FULL=1 ;;
     --list) LIST=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown option $a (--full, --list)" >&2; exit 2 ;;
   esac
 done
