@@ -4,7 +4,7 @@
 //   - its runtime stage installs a runtime package for every library hone links (by name below,
 //     and by asking dpkg which package owns each library the built binary needs), plus the data;
 //   - the binary in the image is built for any CPU, without tests or benchmarks.
-// Both files are parsed as text; nothing is built and docker is not needed.
+// The files are read as text and the built binary through readelf and dpkg -S; docker is not needed.
 #include <gtest/gtest.h>
 
 #include <cstdio>
