@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/spawn.h"
 #include "hone/error.h"
 
 namespace hone::objective_detail {
@@ -37,50 +36,35 @@ WorkerPool::WorkerPool(const std::string& exe, int count, const std::vector<std:
     for (int c = 0; c < CPU_SETSIZE; ++c)
       if (CPU_ISSET(c, &all)) cpus.push_back(c);
   share_ = cpus.empty() ? 1 : std::max(1, static_cast<int>(cpus.size()) / count);
+  core_detail::ChildSpec spec;
+  spec.program = exe;
+  spec.argv = {"hone"};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   for (int i = 0; i < count; ++i) {
-    // Everything the child needs is prepared before fork(): after it, only async-signal-safe calls.
-    std::vector<std::string> a{"hone"};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
     const std::string log = log_dir + "/worker-" + std::to_string(i) + ".log";
-    cpu_set_t mine;
-    CPU_ZERO(&mine);
-    if (!cpus.empty() && static_cast<int>(cpus.size()) >= count) {
+    spec.cpus.clear();
+    if (static_cast<int>(cpus.size()) >= count) {  // worker i: cores [i*share, (i+1)*share), the last the rest
       const size_t lo = static_cast<size_t>(i * share_);
       const size_t hi = i == count - 1 ? cpus.size() : lo + static_cast<size_t>(share_);
-      for (size_t k = lo; k < hi; ++k) CPU_SET(cpus[k], &mine);
-    } else {
-      mine = all;
+      spec.cpus.assign(cpus.begin() + static_cast<std::ptrdiff_t>(lo), cpus.begin() + static_cast<std::ptrdiff_t>(hi));
     }
-    const pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-      const int err = errno;
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    spec.stdout_fd = spec.stderr_fd = fd;
+    core_detail::Spawned child;
+    std::string error;
+    try {
+      child = core_detail::spawn_child(spec);
+      error = child.error;
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    if (fd >= 0) ::close(fd);
+    if (child.pid < 0) {
       signal_all(SIGKILL);
       while (!all_exited()) reap();
-      throw_runtime(std::string("cannot start a worker process: ") + std::strerror(err));
+      throw_runtime("cannot start a worker process: " + error);
     }
-    if (pid == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);  // the coordinator died before prctl
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      if (!cpus.empty()) sched_setaffinity(0, sizeof(mine), &mine);
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      int devnull = open("/dev/null", O_RDONLY);
-      if (devnull >= 0) dup2(devnull, 0);
-      syscall(SYS_close_range, 3u, ~0u, 0u);  // the coordinator's database handles stay its own
-      execv(exe.c_str(), argv.data());
-      _exit(127);
-    }
-    pids_.push_back(pid);
+    pids_.push_back(child.pid);
     done_.push_back(false);
     logs_.push_back(log);
     ++running_;

@@ -1,6 +1,6 @@
 // Local worker processes for `hone tune --workers N`: each is `hone worker` (this very binary,
-// /proc/self/exe), started with fork + execv, in its own process group (so a terminal's Ctrl-C
-// reaches the coordinator only, which forwards it once), pinned to its own share of this
+// /proc/self/exe), started by core/spawn.h as external trials are (its own process group, so a
+// terminal's Ctrl-C reaches the coordinator only, which forwards it once), pinned to its own share of this
 // process's cores (sched_setaffinity: worker i gets cores [i*share, (i+1)*share), the last one
 // the remainder, so trials at once x threads per trial never oversubscribe the machine), dying
 // with the coordinator (PR_SET_PDEATHSIG SIGKILL), stdout and stderr in out/workers/worker-<i>.log.

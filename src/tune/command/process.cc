@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,18 +12,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "hone/error.h"
+#include "core/spawn.h"
 #include "hone/tune/command.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
-#endif
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 namespace hone {
@@ -52,6 +46,7 @@ class Fd {
  public:
   Fd() = default;
   explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   ~Fd() { reset(); }
@@ -171,14 +166,6 @@ int ms_until(SteadyClock::time_point t) {
   return static_cast<int>(std::clamp<int64_t>(d + 1, 0, 1 << 30));
 }
 
-// The child, between fork and exec: async-signal-safe calls only (hone is multithreaded).
-[[noreturn]] void child_fail(int fd, int stage) {
-  int msg[2] = {stage, errno};
-  ssize_t w = ::write(fd, msg, sizeof msg);
-  (void)w;
-  _exit(127);
-}
-
 }  // namespace
 
 void kill_running_commands() {
@@ -191,209 +178,208 @@ void kill_running_commands() {
 namespace command_detail {
 
 std::string resolve_program(const std::string& argv0, const std::vector<std::string>& env) {
-  if (argv0.empty()) return "";
-  if (argv0.find('/') != std::string::npos) return argv0;
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  std::string path;
   for (const auto& e : env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    std::string cand = (dir.empty() ? std::string(".") : dir) + "/" + argv0;
-    struct stat st;
-    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) return cand;
-    start = end + 1;
-  }
-  return "";
+  return core_detail::resolve_program(argv0, path);
 }
 
-RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const ReportFn& on_report) {
-  RunOutcome out;
-  const auto t0 = SteadyClock::now();
-  if (req.argv.empty()) {
-    out.cause = EndCause::kSpawnFailed;
-    out.error = "empty command";
-    return out;
-  }
-  const std::string program = resolve_program(req.argv[0], req.env);
-  if (program.empty()) {
-    out.cause = EndCause::kSpawnFailed;
-    out.error = "cannot run \"" + req.argv[0] + "\": not found in PATH";
-    return out;
-  }
-  LogFile out_log(req.stdout_log, req.log_limit_bytes), err_log(req.stderr_log, req.log_limit_bytes);
+namespace {
 
-  // Everything the child needs is built before fork: after it only syscalls are allowed.
-  std::vector<char*> argv, envp;
-  for (const auto& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  // O_CLOEXEC everywhere: trials started by other threads must not inherit our pipe ends.
-  int p_out[2], p_err[2], p_exec[2];
-  if (::pipe2(p_out, O_CLOEXEC) != 0) throw_runtime(std::string("pipe: ") + std::strerror(errno));
-  Fd out_r(p_out[0]), out_w(p_out[1]);
-  if (::pipe2(p_err, O_CLOEXEC) != 0) throw_runtime(std::string("pipe: ") + std::strerror(errno));
-  Fd err_r(p_err[0]), err_w(p_err[1]);
-  if (::pipe2(p_exec, O_CLOEXEC) != 0) throw_runtime(std::string("pipe: ") + std::strerror(errno));
-  Fd exec_r(p_exec[0]), exec_w(p_exec[1]);
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  const pid_t parent = ::getpid();
-  const char* cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
-
-  const pid_t pid = ::fork();
-  if (pid < 0) throw_runtime(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::setpgid(0, 0);  // its own group: one kill(-pgid) reaches its children too
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // backstop: dies with hone even if hone is SIGKILLed
-    if (::getppid() != parent) _exit(127);
-    struct sigaction sa;
-    std::memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) ::sigaction(s, &sa, nullptr);  // hone's handlers/ignores off
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (devnull.get() >= 0) ::dup2(devnull.get(), 0);
-    ::dup2(out_w.get(), 1);
-    ::dup2(err_w.get(), 2);
-    if (cwd && ::chdir(cwd) != 0) child_fail(exec_w.get(), 1);
-    ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-    ::execve(program.c_str(), argv.data(), envp.data());
-    child_fail(exec_w.get(), 2);
+// Kills the child's group and reaps the child, whatever happens (an exception from the pruner
+// or the storage included), and takes it out of kill_running_commands' table.
+class Reaper {
+ public:
+  explicit Reaper(pid_t pid) : pid_(pid), slot_(register_group(pid)) {}
+  Reaper(const Reaper&) = delete;
+  Reaper& operator=(const Reaper&) = delete;
+  ~Reaper() {
+    if (done_) return;
+    ::kill(-pid_, SIGKILL);
+    int status;
+    reap(&status);
   }
-  ::setpgid(pid, pid);  // also here, so the group exists before we may signal it
-  const int slot = register_group(pid);
-  out_w.reset();
-  err_w.reset();
-  exec_w.reset();
-  devnull.reset();
-
-  // Whatever happens from here on (an exception from the pruner or the storage included), the
-  // group is killed and the child reaped before we return.
-  struct Reaper {
-    pid_t pid;
-    int slot;
-    bool done = false;
-    void reap(int* status) {
-      while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
-      }
-      if (slot >= 0) g_groups[slot].store(0);
-      done = true;
+  void reap(int* status) {
+    while (::waitpid(pid_, status, 0) < 0 && errno == EINTR) {
     }
-    ~Reaper() {
-      if (done) return;
-      ::kill(-pid, SIGKILL);
-      int status;
-      reap(&status);
-    }
-  } reaper{pid, slot};
-  auto reap = [&](int* status) { reaper.reap(status); };
-  {  // exec succeeded iff the close-on-exec pipe reaches EOF without a message
-    int msg[2] = {0, 0};
-    ssize_t n;
-    do n = ::read(exec_r.get(), msg, sizeof msg);
-    while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(sizeof msg)) {
-      int status;
-      reap(&status);
-      out.cause = EndCause::kSpawnFailed;
-      out.error = msg[0] == 1 ? "cannot change to directory \"" + req.cwd + "\": " + std::strerror(msg[1])
-                              : "cannot execute \"" + program + "\": " + std::strerror(msg[1]);
-      out.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-      return out;
-    }
+    if (slot_ >= 0) g_groups[slot_].store(0);
+    done_ = true;
   }
-  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(err_r.get(), F_SETFL, O_NONBLOCK);
-  // A pidfd turns "the child exited" into a poll event; without one (kernel < 5.3) we poll
-  // with a short timeout and ask waitid.
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
-  StdoutParser parser(out_log, out, on_report);
-  std::string& tail = out.stderr_tail;
-  char buf[64 << 10];
+ private:
+  pid_t pid_;
+  int slot_;
+  bool done_ = false;
+};
+
+// Both output pipes of a running child, read without blocking: stdout through the protocol
+// parser into its log, stderr into its log and a bounded tail.
+class ChildOutput {
+ public:
+  ChildOutput(Fd out, Fd err, StdoutParser& parser, LogFile& err_log, std::string& tail)
+      : out_(std::move(out)), err_(std::move(err)), parser_(parser), err_log_(err_log), tail_(tail) {
+    ::fcntl(out_.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(err_.get(), F_SETFL, O_NONBLOCK);
+  }
+  // Adds the open pipes to `fds`; returns their indexes (-1: closed).
+  std::pair<int, int> add_to(pollfd* fds, int& nfds) const {
+    int i_out = -1, i_err = -1;
+    if (out_.get() >= 0) fds[i_out = nfds++] = {out_.get(), POLLIN, 0};
+    if (err_.get() >= 0) fds[i_err = nfds++] = {err_.get(), POLLIN, 0};
+    return {i_out, i_err};
+  }
+  void on_ready(bool out_ready, bool err_ready) {
+    if (out_ready && !read_some(out_, true)) out_.reset();
+    if (err_ready && !read_some(err_, false)) err_.reset();
+  }
+  // What is left in the pipes once the child is gone.
+  void drain() {
+    if (out_.get() >= 0) read_some(out_, true);
+    if (err_.get() >= 0) read_some(err_, false);
+    parser_.finish();
+  }
+
+ private:
   // Reads what is there now; returns false at EOF.
-  auto read_some = [&](Fd& fd, bool is_stdout) {
+  bool read_some(Fd& fd, bool is_stdout) {
     while (true) {
-      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      ssize_t n = ::read(fd.get(), buf_, sizeof buf_);
       if (n > 0) {
         if (is_stdout) {
-          parser.feed(buf, static_cast<size_t>(n));
+          parser_.feed(buf_, static_cast<size_t>(n));
         } else {
-          err_log.write(buf, static_cast<size_t>(n));
-          tail.append(buf, static_cast<size_t>(n));
-          if (tail.size() > (16 << 10)) tail.erase(0, tail.size() - (8 << 10));
+          err_log_.write(buf_, static_cast<size_t>(n));
+          tail_.append(buf_, static_cast<size_t>(n));
+          if (tail_.size() > (16 << 10)) tail_.erase(0, tail_.size() - (8 << 10));
         }
-        if (static_cast<size_t>(n) < sizeof buf) return true;
+        if (static_cast<size_t>(n) < sizeof buf_) return true;
         continue;
       }
       if (n == 0) return false;
       if (errno == EINTR) continue;
       return true;  // EAGAIN
     }
-  };
+  }
 
+  Fd out_, err_;
+  StdoutParser& parser_;
+  LogFile& err_log_;
+  std::string& tail_;
+  char buf_[64 << 10];
+};
+
+// The escalation of a stop: SIGTERM to the group, SIGKILL kill_grace_s later.
+struct KillPlan {
+  bool term_sent = false, kill_sent = false;
+  EndCause cause = EndCause::kExited;
+  SteadyClock::time_point kill_at;
+};
+
+// Watches the child until it exits: reads its output, and starts killing its group when the
+// pruner, the stop flag or the timeout says so. Returns how the kill went (nothing sent: it
+// ended by itself).
+KillPlan watch_child(pid_t pid, ChildOutput& output, const StdoutParser& parser, const RunLimits& limits,
+                     SteadyClock::time_point t0) {
+  // A pidfd turns "the child exited" into a poll event; without one (kernel < 5.3) we poll
+  // with a short timeout and ask waitid.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   const bool has_timeout = limits.timeout_s > 0;
   const auto deadline = t0 + std::chrono::microseconds(static_cast<int64_t>(limits.timeout_s * 1e6));
-  bool term_sent = false, kill_sent = false, exited = false;
-  EndCause kill_cause = EndCause::kExited;
-  SteadyClock::time_point kill_at;
+  KillPlan k;
   auto start_kill = [&](EndCause why) {
-    kill_cause = why;
-    term_sent = true;
+    k.cause = why;
+    k.term_sent = true;
     ::kill(-pid, SIGTERM);
-    kill_at = SteadyClock::now() + std::chrono::microseconds(static_cast<int64_t>(limits.kill_grace_s * 1e6));
+    k.kill_at = SteadyClock::now() + std::chrono::microseconds(static_cast<int64_t>(limits.kill_grace_s * 1e6));
   };
+  bool exited = false;
   while (!exited) {
     const auto now = SteadyClock::now();
-    if (!term_sent) {
+    if (!k.term_sent) {
       if (parser.prune_requested()) start_kill(EndCause::kPruned);
       else if (limits.stop && limits.stop->load()) start_kill(EndCause::kInterrupted);
       else if (has_timeout && now >= deadline) start_kill(EndCause::kTimedOut);
     }
-    if (term_sent && !kill_sent && SteadyClock::now() >= kill_at) {
+    if (k.term_sent && !k.kill_sent && SteadyClock::now() >= k.kill_at) {
       ::kill(-pid, SIGKILL);
-      kill_sent = true;
+      k.kill_sent = true;
     }
     int ms = -1;
     auto cap = [&](int v) { ms = ms < 0 ? v : std::min(ms, v); };
-    if (has_timeout && !term_sent) cap(ms_until(deadline));
-    if (term_sent && !kill_sent) cap(ms_until(kill_at));
-    if (limits.stop && !term_sent) cap(100);  // the stop flag has no fd: look at it 10x a second
+    if (has_timeout && !k.term_sent) cap(ms_until(deadline));
+    if (k.term_sent && !k.kill_sent) cap(ms_until(k.kill_at));
+    if (limits.stop && !k.term_sent) cap(100);  // the stop flag has no fd: look at it 10x a second
     if (pidfd.get() < 0) cap(20);
     pollfd fds[3];
-    int nfds = 0, i_out = -1, i_err = -1, i_pid = -1;
-    if (out_r.get() >= 0) fds[i_out = nfds++] = {out_r.get(), POLLIN, 0};
-    if (err_r.get() >= 0) fds[i_err = nfds++] = {err_r.get(), POLLIN, 0};
-    if (pidfd.get() >= 0) fds[i_pid = nfds++] = {pidfd.get(), POLLIN, 0};
-    int r = ::poll(fds, static_cast<nfds_t>(nfds), ms);
+    int nfds = 0;
+    const auto [i_out, i_err] = output.add_to(fds, nfds);
+    const int i_pid = pidfd.get() >= 0 ? nfds++ : -1;
+    if (i_pid >= 0) fds[i_pid] = {pidfd.get(), POLLIN, 0};
+    const int r = ::poll(fds, static_cast<nfds_t>(nfds), ms);
     if (r < 0 && errno != EINTR) throw_runtime(std::string("poll: ") + std::strerror(errno));
-    if (r > 0) {
-      if (i_out >= 0 && fds[i_out].revents && !read_some(out_r, true)) out_r.reset();
-      if (i_err >= 0 && fds[i_err].revents && !read_some(err_r, false)) err_r.reset();
-    }
+    if (r > 0) output.on_ready(i_out >= 0 && fds[i_out].revents, i_err >= 0 && fds[i_err].revents);
     if (i_pid < 0 || (r > 0 && fds[i_pid].revents)) {
       siginfo_t info;
       info.si_pid = 0;
       // WNOWAIT: the exited leader stays a zombie, so its pid (= the group id) cannot be reused
-      // before we have killed the rest of its group below.
+      // before we have killed the rest of its group.
       exited = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
     }
   }
-  ::kill(-pid, SIGKILL);  // children that outlived it
-  if (out_r.get() >= 0) read_some(out_r, true);
-  if (err_r.get() >= 0) read_some(err_r, false);
-  parser.finish();
+  return k;
+}
+
+double seconds_since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+}  // namespace
+
+RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const ReportFn& on_report) {
+  RunOutcome out;
+  const auto t0 = SteadyClock::now();
+  auto spawn_failed = [&](std::string why) {
+    out.cause = EndCause::kSpawnFailed;
+    out.error = std::move(why);
+    out.seconds = seconds_since(t0);
+    return out;
+  };
+  if (req.argv.empty()) return spawn_failed("empty command");
+  core_detail::ChildSpec spec;
+  spec.program = resolve_program(req.argv[0], req.env);
+  if (spec.program.empty()) return spawn_failed("cannot run \"" + req.argv[0] + "\": not found in PATH");
+  LogFile out_log(req.stdout_log, req.log_limit_bytes), err_log(req.stderr_log, req.log_limit_bytes);
+  // O_CLOEXEC everywhere: trials started by other threads must not inherit our pipe ends.
+  int p_out[2], p_err[2];
+  if (::pipe2(p_out, O_CLOEXEC) != 0) throw_runtime(std::string("pipe: ") + std::strerror(errno));
+  Fd out_r(p_out[0]), out_w(p_out[1]);
+  if (::pipe2(p_err, O_CLOEXEC) != 0) throw_runtime(std::string("pipe: ") + std::strerror(errno));
+  Fd err_r(p_err[0]), err_w(p_err[1]);
+  spec.argv = req.argv;
+  spec.inherit_env = false;
+  spec.env = req.env;
+  spec.cwd = req.cwd;
+  spec.stdout_fd = out_w.get();
+  spec.stderr_fd = err_w.get();
+  const core_detail::Spawned child = core_detail::spawn_child(spec);
+  if (child.pid < 0) return spawn_failed(child.error);
+  Reaper reaper(child.pid);
+  out_w.reset();
+  err_w.reset();
+
+  StdoutParser parser(out_log, out, on_report);
+  ChildOutput output(std::move(out_r), std::move(err_r), parser, err_log, out.stderr_tail);
+  const KillPlan k = watch_child(child.pid, output, parser, limits, t0);
+  ::kill(-child.pid, SIGKILL);  // children that outlived it
+  output.drain();
   int status = 0;
-  reap(&status);
-  out.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  reaper.reap(&status);
+  out.seconds = seconds_since(t0);
   if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
-  if (term_sent) out.cause = kill_cause;
+  if (k.term_sent) out.cause = k.cause;
   else out.cause = WIFSIGNALED(status) ? EndCause::kSignaled : EndCause::kExited;
+  std::string& tail = out.stderr_tail;
   if (tail.size() > (8 << 10)) tail.erase(0, tail.size() - (8 << 10));
   return out;
 }
