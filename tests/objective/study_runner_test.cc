@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -177,6 +178,14 @@ TEST_F(ResolveStudyConfig, NamesTheStudyAndDerivesSeedAndDirection) {
   EXPECT_FALSE(with_url.study().contains("storage"));
   EXPECT_FALSE(with_url.to_stored()["config"]["study"].contains("storage"));
   EXPECT_EQ(study_config_from_stored(with_url.to_stored(), "here").cfg, with_url.cfg);
+}
+
+TEST_F(ResolveStudyConfig, OverridesApplyBeforeTheDirectionIsDerived) {
+  const std::string path = write_config("iris", kIrisStudy);
+  StudyConfig sc = load_study_config(path, {"study.metric=val_loss", "study.n_trials=6"});
+  EXPECT_EQ(sc.metric, "val_loss");
+  EXPECT_EQ(sc.study()["direction"], "minimize");  // from the overridden metric, not val_accuracy
+  EXPECT_EQ(sc.n_trials(), 6);
 }
 
 TEST_F(ResolveStudyConfig, BadStudyKeysAreOneErrorBeforeAnyDatabaseExists) {
@@ -354,6 +363,31 @@ TEST_F(RunStudy, RunsTheQueueOnceTagsEveryTrialAndWritesTheOutputs) {
   ASSERT_EQ(r.top.size(), 3u);
   EXPECT_EQ(*r.top[0].value, *r.best->value);
   for (size_t i = 1; i < r.top.size(); ++i) EXPECT_GE(*r.top[i - 1].value, *r.top[i].value);
+}
+
+TEST_F(RunStudy, AStoppedRunLeavesItsQueueWaitingAndOutOfTheOutputs) {
+  StudyConfig sc = config("iris");
+  PreparedStudy p = prepare_study(sc, {.storage_url = db_url()});
+  const std::atomic<bool> stop{true};  // Ctrl-C before the first trial
+  StudyResult r = [&] {
+    StudyRunner runner(sc, {.cores = 2, .out = out(), .stop = &stop});
+    const double seconds = runner.run(*p.study, {.queued = p.queued});
+    return finish_study(*p.study, runner, out(), seconds, /*interrupted=*/true);
+  }();
+  EXPECT_EQ(queue_state(*p.study).waiting, 4);  // nothing claimed
+  EXPECT_EQ(r.n_trials, 0);                     // WAITING trials are not results
+  EXPECT_EQ(json::parse(slurp(out() + "/trials.json")), json::array());
+  EXPECT_EQ(r.exit_code(), 130);
+
+  // Preparing again continues the same queue, baseline first.
+  StudyConfig again = config("iris");
+  PreparedStudy q = prepare_study(again, {.storage_url = db_url()});
+  EXPECT_TRUE(q.existed);
+  r = run_and_finish(again, q);
+  EXPECT_EQ(r.n_trials, 4);
+  EXPECT_EQ(r.complete, 4);
+  ASSERT_TRUE(r.baseline);
+  EXPECT_EQ(r.baseline->number, 0);
 }
 
 TEST_F(RunStudy, CrossValidatedGridWritesCvResultsAndRefitsTheBest) {
