@@ -13,13 +13,12 @@
 #include "cli/util.h"
 #include "hone/error.h"
 #include "hone/store.h"
+#include "hone/study_runner.h"  // kDefaultStudyStorage
 #include "hone/tune/study.h"
 
 namespace hone::cli {
 
 namespace {
-
-const char* kDefaultStorage = "sqlite:///hone.db";
 
 std::string fmt_opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : "-"; }
 
@@ -30,7 +29,7 @@ class StudiesCommand : public Command {
     sub_->require_subcommand(1);
     auto storage = [&](CLI::App* c) {
       c->add_option("--storage", storage_, "Storage URL (sqlite:///file.db, postgresql://...)")
-          ->default_val(kDefaultStorage);
+          ->default_val(kDefaultStudyStorage);
     };
     list_ = sub_->add_subcommand("list", "One line per study: direction, trials by state, best value");
     storage(list_);
@@ -160,24 +159,13 @@ class StudiesCommand : public Command {
     if (to_url == storage_ && to_name == name_)
       throw_invalid("studies copy: give --to (another storage) or --to-name (another name)");
     auto dst = to_url == storage_ ? src : open_storage(to_url);
-    int64_t sid = src->get_study_id_from_name(name_);
-    // Optuna's copy_study: same direction and attrs; trials in number order, so numbers match.
-    int64_t did = dst->create_new_study(src->get_study_direction(sid), to_name);
-    try {
-      for (auto& [k, v] : src->get_study_user_attrs(sid)) dst->set_study_user_attr(did, k, v);
-      for (auto& [k, v] : src->get_study_system_attrs(sid)) dst->set_study_system_attr(did, k, v);
-      auto trials = src->get_all_trials(sid);
-      for (auto& t : trials) dst->create_new_trial(did, &t);
-      std::printf("copied study \"%s\" (%zu trials) to \"%s\" in %s\n", name_.c_str(), trials.size(),
-                  to_name.c_str(), mask_storage_url(to_url).c_str());
-    } catch (...) {
-      dst->delete_study(did);  // no half-copied study left behind
-      throw;
-    }
+    const int64_t n = copy_study(*src, name_, *dst, to_name);
+    std::printf("copied study \"%s\" (%lld trials) to \"%s\" in %s\n", name_.c_str(), static_cast<long long>(n),
+                to_name.c_str(), mask_storage_url(to_url).c_str());
     return 0;
   }
 
-  std::string storage_ = kDefaultStorage, name_, format_ = "csv", out_, to_, to_name_;
+  std::string storage_ = kDefaultStudyStorage, name_, format_ = "csv", out_, to_, to_name_;
   int limit_ = 20;
   bool yes_ = false;
   CLI::App *list_ = nullptr, *show_ = nullptr, *del_ = nullptr, *export_ = nullptr, *copy_ = nullptr;

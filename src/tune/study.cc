@@ -403,8 +403,9 @@ StudyOptions study_options_from_json(const json& c, const std::string& where) {
   o.name = get_string(c, "name", "", where);
   o.direction = Direction::kMinimize;
   if (c.contains("direction")) {
+    const std::string d = get_string(c, "direction", "minimize", where);  // names the key itself
     try {
-      o.direction = direction_from_string(get_string(c, "direction", "minimize", where));
+      o.direction = direction_from_string(d);
     } catch (const Error& e) {
       throw_invalid(where + "." + e.what());
     }
@@ -419,6 +420,21 @@ StudyOptions study_options_from_json(const json& c, const std::string& where) {
 
 std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& where) {
   return create_study(study_options_from_json(c, where));
+}
+
+int64_t copy_study(Storage& from, const std::string& from_name, Storage& to, const std::string& to_name) {
+  const int64_t sid = from.get_study_id_from_name(from_name);
+  const int64_t did = to.create_new_study(from.get_study_direction(sid), to_name);
+  try {
+    for (auto& [k, v] : from.get_study_user_attrs(sid)) to.set_study_user_attr(did, k, v);
+    for (auto& [k, v] : from.get_study_system_attrs(sid)) to.set_study_system_attr(did, k, v);
+    auto trials = from.get_all_trials(sid);
+    for (auto& t : trials) to.create_new_trial(did, &t);
+    return static_cast<int64_t>(trials.size());
+  } catch (...) {
+    to.delete_study(did);  // no half-copied study left behind
+    throw;
+  }
 }
 
 OptimizeOptions optimize_options_from_json(const json& c, const std::string& where) {

@@ -501,9 +501,6 @@ TEST_F(RunStudy, JobsAreCappedAtTheCoresAndThreadsShareThem) {
 }
 
 TEST_F(RunStudy, NJobsMinusOneRunsOneTrialPerCore) {
-  GTEST_SKIP() << "BUG: src/objective/study_runner.cc StudyRunner::StudyRunner throws \"study.n_jobs must be >= 1\" "
-                  "for study.n_jobs = -1, which resolve_study_config accepts (optimize_options_from_json: -1 = "
-                  "hardware threads), so the error comes after prepare_study has created the database";
   StudyConfig sc = config("every_core", kIrisStudy, [](json& c) { c["study"]["n_jobs"] = -1; });
   StudyRunner runner(std::move(sc), {.cores = 2, .out = out()});
   EXPECT_EQ(runner.n_jobs(), 2);  // every core this process has, one trial each

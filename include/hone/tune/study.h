@@ -224,6 +224,10 @@ std::shared_ptr<Study> load_study(const std::string& name, const StorageSpec& st
 StudyOptions study_options_from_json(const json& config, const std::string& where = "study");
 // create_study(study_options_from_json(config, where)).
 std::shared_ptr<Study> create_study_from_json(const json& config, const std::string& where = "study");
+// Optuna's copy_study: the study `from_name` of `from` copied into `to` as `to_name` (the same
+// direction and attributes; every trial, in number order, so numbers match). Returns the number
+// of trials copied. On any failure the half-made copy is deleted and the error rethrown.
+int64_t copy_study(Storage& from, const std::string& from_name, Storage& to, const std::string& to_name);
 OptimizeOptions optimize_options_from_json(const json& config, const std::string& where = "study");
 
 }  // namespace hone
