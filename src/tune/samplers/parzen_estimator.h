@@ -93,7 +93,6 @@ class ParzenEstimator {
 
   // Internals in Optuna's order (observations, then the prior): normalised mixture weights;
   // numerical mus/sigmas; categorical probability rows (n_components x n_choices, row-major).
-  size_t n_components() const { return n_comp_; }
   const std::vector<double>& weights() const { return w_; }
   const std::vector<double>& mus(size_t d) const { return mus_[d]; }
   const std::vector<double>& sigmas(size_t d) const { return sigmas_[d]; }
