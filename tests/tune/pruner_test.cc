@@ -1,5 +1,6 @@
 // Pruner stories: each assertion says what happens and why, in the order a study lives it.
 #include <cmath>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -209,6 +210,65 @@ TEST(PrunerRegistry, MakesEveryNamedPruner) {
   }
   EXPECT_THROW(make_pruner({{"type", "patient"}}), Error);
   EXPECT_THROW(make_pruner({{"type", "hyperband"}, {"bootstrap_count", 2}}), Error);
+}
+
+TEST(PrunerRegistry, UnknownNameListsEveryRegisteredPruner) {
+  try {
+    make_pruner("patient");
+    FAIL() << "an unknown pruner must throw";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    // The message names the bad type and where it was given...
+    EXPECT_NE(what.find("pruner.type"), std::string::npos) << what;
+    EXPECT_NE(what.find("\"patient\""), std::string::npos) << what;
+    // ...and every name the registry knows, aliases included.
+    for (auto& n : pruner_names()) EXPECT_NE(what.find(n), std::string::npos) << n << " missing: " << what;
+  }
+}
+
+TEST(PrunerRegistry, EveryNameBuildsWithDefaults) {
+  // percentile and threshold have no meaningful default (a percentile, a bound): given only
+  // that, every registered name builds; the rest build from a bare type string.
+  const std::map<std::string, json> required = {{"percentile", {{"percentile", 25}}},
+                                                {"threshold", {{"upper", 1.0}}}};
+  for (auto& n : pruner_names()) {
+    json c = required.count(n) ? required.at(n) : json::object();
+    if (c.empty()) {
+      EXPECT_NE(make_pruner(n), nullptr) << n;
+    } else {
+      c["type"] = n;
+      EXPECT_NE(make_pruner(c), nullptr) << n;
+    }
+  }
+  // The table names what the pruners call themselves (aliases map to the same pruner).
+  EXPECT_EQ(make_pruner("none")->name(), "nop");
+  EXPECT_EQ(make_pruner("sha")->name(), "asha");
+  EXPECT_EQ(make_pruner(json::object())->name(), "median");  // no type: median
+}
+
+TEST(PrunerRegistry, OptionsAreRangeChecked) {
+  // Each message names the key as the config spells it.
+  auto message = [](const json& c) {
+    try {
+      make_pruner(c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({{"type", "median"}, {"interval_steps", 0}}).find("pruner.interval_steps must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(message({{"type", "asha"}, {"reduction_factor", 1}}).find("pruner.reduction_factor must be >= 2"),
+            std::string::npos);
+  EXPECT_NE(message({{"type", "asha"}, {"min_resource", 0}}).find("pruner.min_resource must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(message({{"type", "hyperband"}, {"max_resource", "soon"}}).find("integer or \"auto\""),
+            std::string::npos);
+  EXPECT_NE(message({{"type", "threshold"}, {"upper", 1.0}, {"n_warmup_steps", -1}})
+                .find("pruner.n_warmup_steps must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(message({{"type", "percentile"}, {"percentile", 101}}).find("pruner.percentile"), std::string::npos);
+  EXPECT_NE(message({{"type", "median"}, {"percentile", 20}}).find("unknown option"), std::string::npos);
 }
 
 }  // namespace

@@ -122,6 +122,78 @@ TEST(GridSampler, DeterministicOrderAndErrors) {
   EXPECT_NE(s2->trials()[0].fail_reason().find("zzz"), std::string::npos);
 }
 
+TEST(GridSpace, PointsInMixedRadixOrderFirstNameSlowest) {
+  // Names are sorted whatever the table's order; ids count as itertools.product over them.
+  GridSpace g({{"b", {10, 20, 30}}, {"a", {1, 2}}});
+  EXPECT_EQ(g.size(), 6u);
+  EXPECT_EQ(g.order(), (std::vector<size_t>{0, 1, 2, 3, 4, 5}));
+  std::vector<json> points;
+  for (size_t id = 0; id < g.size(); ++id) points.push_back(g.point(id));
+  EXPECT_EQ(points, (std::vector<json>{{{"a", 1}, {"b", 10}}, {{"a", 1}, {"b", 20}}, {{"a", 1}, {"b", 30}},
+                                       {{"a", 2}, {"b", 10}}, {{"a", 2}, {"b", 20}}, {{"a", 2}, {"b", 30}}}));
+  EXPECT_EQ(*g.value(4, "b"), 20);
+  EXPECT_EQ(g.value(4, "c"), nullptr);
+  EXPECT_EQ(g.to_json(), (json{{"a", {1, 2}}, {"b", {10, 20, 30}}}));
+  EXPECT_THROW(GridSpace(std::map<std::string, std::vector<json>>{{"a", {}}}), Error);
+}
+
+TEST(GridSpace, SeededOrderIsAFixedPermutation) {
+  const json space = {{"x", {0, 1, 2, 3}}, {"y", {"p", "q", "r"}}};
+  GridSpace plain = GridSpace::from_json(space, std::nullopt), s1 = GridSpace::from_json(space, 1),
+            s1b = GridSpace::from_json(space, 1), s2 = GridSpace::from_json(space, 2);
+  EXPECT_EQ(s1.order(), s1b.order());  // same seed, same order
+  EXPECT_NE(s1.order(), s2.order());
+  EXPECT_NE(s1.order(), plain.order());
+  std::vector<size_t> sorted = s1.order();
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, plain.order());  // a permutation: every id once
+  // grid_points is point(id) over order().
+  std::vector<json> expect;
+  for (size_t id : s1.order()) expect.push_back(s1.point(id));
+  EXPECT_EQ(grid_points(space, 1), expect);
+  EXPECT_EQ(grid_points(space).front(), (json{{"x", 0}, {"y", "p"}}));
+}
+
+TEST(GridSpace, FromJsonNamesTheBadEntry) {
+  auto message = [](const json& space) {
+    try {
+      GridSpace::from_json(space, std::nullopt);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(json::array()).find("sampler.search_space: expected a table"), std::string::npos);
+  EXPECT_NE(message({{"x", json::array()}}).find("sampler.search_space.x: expected a non-empty list"),
+            std::string::npos);
+  EXPECT_NE(message({{"x", 3}}).find("sampler.search_space.x"), std::string::npos);
+}
+
+TEST(GridSpace, IsWhatTheGridSamplerProposesAndClaims) {
+  // Seeded or not, serial or parallel, trial k of a grid study evaluates grid_points[k] and
+  // stamps grid_id = order()[k] with search_space = to_json() (Optuna's claim attrs).
+  const json space = {{"a", {1, 2, 3}}, {"b", {"x", "y"}}, {"c", {0.5, 1.5}}};
+  for (std::optional<uint64_t> seed : {std::optional<uint64_t>(), std::optional<uint64_t>(7)}) {
+    const GridSpace grid = GridSpace::from_json(space, seed);
+    const std::vector<json> points = grid_points(space, seed);
+    json config = {{"type", "grid"}, {"search_space", space}};
+    if (seed) config["seed"] = *seed;  // a grid is shuffled by its own seed only
+    auto study = create_study({.sampler = make_sampler(config), .pruner = make_nop_pruner()});
+    study->optimize([](Trial& t) {
+      t.suggest_int("a", 1, 3);
+      t.suggest_categorical("b", std::vector<std::string>{"x", "y"});
+      return t.suggest_float("c", 0, 2);
+    }, {.n_trials = 100});
+    auto ts = study->trials();
+    ASSERT_EQ(ts.size(), points.size());
+    for (size_t k = 0; k < ts.size(); ++k) {
+      EXPECT_EQ(ts[k].params_json(), points[k]) << "trial " << k;
+      EXPECT_EQ(ts[k].system_attrs.at("grid_id"), grid.order()[k]);
+      EXPECT_EQ(ts[k].system_attrs.at("search_space"), grid.to_json());
+    }
+  }
+}
+
 TEST(QmcSampler, SobolFillsTheUnitSquareEvenly) {
   auto study = create_study({.sampler = make_qmc_sampler("sobol", 0, false), .pruner = make_nop_pruner()});
   int cells[4][4] = {};

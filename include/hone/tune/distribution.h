@@ -73,8 +73,7 @@ class Distribution {
   // Same kind, same log flag and (categoricals) the same choices in the same order: what Optuna
   // requires of every use of one parameter name in a study.
   bool compatible(const Distribution& other) const;
-  bool operator==(const Distribution& other) const;
-  bool operator!=(const Distribution& other) const { return !(*this == other); }
+  bool operator==(const Distribution& other) const;  // (C++20 derives != from it)
   // "float[1e-05, 0.1] log", "int[0, 10] step 2", "categorical[a, b]" — for messages.
   std::string describe() const;
 

@@ -4,6 +4,9 @@
 // Trial::should_prune() with a fresh snapshot of the trial. Pruners are shared by all worker
 // threads: prune() must be thread-safe. Single-objective only. A NaN intermediate value prunes
 // (Optuna semantics) in every pruner except nop.
+//
+// New pruners: one .cc file in src/tune/pruners/ plus its builder's declaration and one row in
+// the registry table (src/tune/pruners/registry.cc).
 #pragma once
 
 #include <memory>
@@ -56,10 +59,14 @@ std::shared_ptr<Pruner> make_successive_halving_pruner(const SuccessiveHalvingOp
 std::shared_ptr<Pruner> make_hyperband_pruner(const HyperbandOptions& options = {});
 std::shared_ptr<Pruner> make_threshold_pruner(const ThresholdOptions& options);
 
-// {"type": "median"|"percentile"|"asha"|"successive_halving"|"hyperband"|"threshold"|"nop", ...}
-// with the option names above ("min_resource": "auto" or an int). Throws Error(kInvalidArgument)
-// naming an unknown type or key.
+// {"type": "median"|"percentile"|"asha"|"successive_halving"|"sha"|"hyperband"|"threshold"|
+// "nop"|"none", ...} (a bare string is {type = ...}; no type = median) with the option names
+// above ("min_resource", "max_resource": "auto" or an int >= 1). Throws Error(kInvalidArgument)
+// naming an unknown type (and every registered name), an unknown key, or an option out of range
+// ("pruner.interval_steps must be >= 1, got 0"). "percentile" needs "percentile"; "threshold"
+// needs "lower" and/or "upper"; every other type builds from defaults alone.
 std::shared_ptr<Pruner> make_pruner(const json& config);
+// The registered type names, aliases included, in registry order.
 std::vector<std::string> pruner_names();
 
 // The Hyperband bracket of a trial (Optuna: crc32("<study>_<number>") walked over the brackets'

@@ -91,11 +91,62 @@ struct TpeOptions {
 std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed = std::nullopt,
                                              bool per_trial_stream = false);
 std::shared_ptr<Sampler> make_tpe_sampler(const TpeOptions& options = {});
-// Cartesian product of value lists, parameter names sorted. Every grid point is claimed by
-// exactly one trial (in-process, also with n_jobs > 1), in order 0, 1, 2, ... unless `seed` is
-// set (then a seeded permutation). The study stops starting trials when all points are claimed.
+// The points of a grid: the Cartesian product of value lists, and the order GridSampler visits
+// them in. The one definition of grid enumeration: GridSampler proposes these points, and code
+// that lays out a grid study ahead of time (a queue of WAITING trials) uses the same ids.
+//
+// A point's grid id is a mixed-radix index over the parameter names sorted (the first name
+// varying slowest, as Python's itertools.product over Optuna's sorted names): with names a < b
+// and values a: [1, 2], b: [10, 20, 30], ids 0..5 are (1,10) (1,20) (1,30) (2,10) (2,20) (2,30).
+// Immutable after construction: safe to share between threads.
+class GridSpace {
+ public:
+  // Throws Error(kInvalidArgument) if a parameter has no values. `seed`: see order().
+  explicit GridSpace(std::map<std::string, std::vector<json>> values,
+                     std::optional<uint64_t> seed = std::nullopt);
+  // From a config table {name = [values...]} (a grid sampler's "search_space"); `where` names it
+  // in messages ("sampler.search_space.x: expected a non-empty list of values").
+  static GridSpace from_json(const json& search_space, std::optional<uint64_t> seed,
+                             const std::string& where = "sampler.search_space");
+
+  // Number of points (the product of the value counts).
+  size_t size() const { return order_.size(); }
+  // Every grid id once, in visit order: 0, 1, ..., size() - 1 without a seed; with one,
+  // std::shuffle of that sequence by hone::Rng(seed) (a fixed permutation per seed).
+  const std::vector<size_t>& order() const { return order_; }
+  // The point with grid id `id`: {name: value, ...} with the values as given.
+  // REQUIRES: id < size().
+  json point(size_t id) const;
+  // The value of parameter `name` at grid id `id`, or nullptr if `name` is not in the grid.
+  // REQUIRES: id < size().
+  const json* value(size_t id, const std::string& name) const;
+  // The parameter names (sorted) and their values.
+  const std::map<std::string, std::vector<json>>& values() const { return values_; }
+  // {name: [values...]}: what GridSampler (like Optuna) stores as a claimed trial's "search_space"
+  // system attr next to its "grid_id"; a trial carrying both claims that point of this grid.
+  const json& to_json() const { return json_; }
+
+ private:
+  std::map<std::string, std::vector<json>> values_;
+  json json_;
+  std::vector<size_t> order_;
+};
+
+// The points of the grid {name = [values...]} in visit order: GridSpace::from_json(search_space,
+// seed), then point(id) for each id of order(). Throws as GridSpace::from_json.
+std::vector<json> grid_points(const json& search_space, std::optional<uint64_t> seed = std::nullopt);
+
+// GridSampler: proposes GridSpace(search_space, seed)'s points. Every grid point is claimed by
+// exactly one trial (in-process, also with n_jobs > 1), in GridSpace::order(): before_trial
+// stamps the trial with system attrs "grid_id" (the point's id) and "search_space"
+// (GridSpace::to_json()), taking the first id not yet carried by a RUNNING or finished trial
+// with the same "search_space"; an enqueued trial ("fixed_params") is left as it is, its
+// values given (a queue that tags it with both attrs makes it count as that point's claim once
+// it runs). The study stops starting trials when all points are claimed.
 std::shared_ptr<Sampler> make_grid_sampler(std::map<std::string, std::vector<json>> search_space,
                                            std::optional<uint64_t> seed = std::nullopt);
+// The same sampler over a grid already built (GridSpace::from_json of a config table).
+std::shared_ptr<Sampler> make_grid_sampler(GridSpace grid);
 // Scrambled quasi-Monte-Carlo: "sobol" (Joe-Kuo direction numbers, up to 21 dimensions, random
 // digital shift) or "halton" (randomly permuted digits). Dimensions are assigned to parameter
 // names in order of first appearance; the point index is the trial number.

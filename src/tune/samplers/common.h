@@ -1,5 +1,5 @@
 // Helpers shared by the samplers: per-trial random streams, uniform sampling of a
-// distribution (Optuna's RandomSampler transforms), and the normal CDF / quantile.
+// distribution (Optuna's RandomSampler transforms), and the normal distribution's tails / quantile.
 #pragma once
 
 #include <cmath>
@@ -69,8 +69,6 @@ inline double from_unit(const Distribution& d, double u) {
   return d.low();
 }
 
-// Standard normal CDF, accurate in both tails.
-inline double norm_cdf(double x) { return 0.5 * std::erfc(-x * M_SQRT1_2); }
 // log(Phi(b) - Phi(a)) for a < b, computed on the side of the tail that keeps precision.
 inline double log_gauss_mass(double a, double b) {
   if (a >= 0) {  // both in the upper tail: use the complementary CDF
@@ -134,7 +132,6 @@ class LegacyRandomState {
     const uint32_t a = mt_() >> 5, b = mt_() >> 6;
     return (a * 67108864.0 + b) / 9007199254740992.0;
   }
-  double uniform(double low, double high) { return low + (high - low) * random_sample(); }
 
  private:
   std::mt19937 mt_;

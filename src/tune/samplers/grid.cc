@@ -19,19 +19,7 @@ namespace {
 
 class GridSampler final : public Sampler {
  public:
-  GridSampler(std::map<std::string, std::vector<json>> space, std::optional<uint64_t> seed)
-      : space_(std::move(space)) {
-    total_ = 1;
-    for (auto& [k, v] : space_) {
-      if (v.empty()) throw_invalid("grid sampler: parameter \"" + k + "\" has no values");
-      total_ *= v.size();
-    }
-    order_.resize(total_);
-    std::iota(order_.begin(), order_.end(), 0);
-    if (seed) std::shuffle(order_.begin(), order_.end(), Rng(*seed));
-    space_json_ = json::object();
-    for (auto& [k, v] : space_) space_json_[k] = v;
-  }
+  explicit GridSampler(GridSpace grid) : grid_(std::move(grid)) {}
   std::string name() const override { return "grid"; }
 
   void before_trial(const Study& study, const FrozenTrial& trial) override {
@@ -39,42 +27,35 @@ class GridSampler final : public Sampler {
     std::lock_guard<std::mutex> lock(mu_);
     std::set<int64_t> claimed, finished;
     read_claims(study, claimed, finished);
+    const std::vector<size_t>& order = grid_.order();
     int64_t pick = -1;
-    for (size_t id : order_)
+    for (size_t id : order)
       if (!claimed.count(static_cast<int64_t>(id))) {
         pick = static_cast<int64_t>(id);
         break;
       }
     if (pick < 0) {  // all claimed (direct ask() past the end): re-evaluate, unfinished first
-      for (size_t id : order_)
+      for (size_t id : order)
         if (!finished.count(static_cast<int64_t>(id))) {
           pick = static_cast<int64_t>(id);
           break;
         }
-      if (pick < 0) pick = static_cast<int64_t>(order_[static_cast<size_t>(trial.number) % total_]);
+      if (pick < 0) pick = static_cast<int64_t>(order[static_cast<size_t>(trial.number) % grid_.size()]);
     }
-    study.storage().set_trial_system_attr(trial.trial_id, "search_space", space_json_);
+    study.storage().set_trial_system_attr(trial.trial_id, "search_space", grid_.to_json());
     study.storage().set_trial_system_attr(trial.trial_id, "grid_id", pick);
   }
 
   double sample_independent(const Study&, const FrozenTrial& trial, const std::string& name,
                             const Distribution& dist) override {
-    auto it = space_.find(name);
-    if (it == space_.end())
+    if (!grid_.values().count(name))
       throw_invalid("grid sampler: parameter \"" + name + "\" is not in the grid (grid has: " +
                     keys() + ")");
     auto g = trial.system_attrs.find("grid_id");
     if (g == trial.system_attrs.end())
       throw_invalid("grid sampler: trial #" + std::to_string(trial.number) +
                     " has no grid point (an enqueued trial must fix every grid parameter)");
-    size_t id = g->second.get<size_t>();
-    // mixed radix, first (sorted) name slowest, as itertools.product
-    size_t stride = total_;
-    for (auto& [k, v] : space_) {
-      stride /= v.size();
-      if (k == name) return dist.to_internal(v[(id / stride) % v.size()]);
-    }
-    return 0;
+    return dist.to_internal(*grid_.value(g->second.get<size_t>() % grid_.size(), name));
   }
 
   void after_trial(Study& study, const FrozenTrial& trial, TrialState, std::optional<double>) override {
@@ -83,14 +64,14 @@ class GridSampler final : public Sampler {
     read_claims(study, claimed, finished);
     auto g = trial.system_attrs.find("grid_id");
     if (g != trial.system_attrs.end()) finished.insert(g->second.get<int64_t>());
-    if (finished.size() >= total_) study.stop();
+    if (finished.size() >= grid_.size()) study.stop();
   }
 
   bool exhausted(const Study& study) override {
     std::lock_guard<std::mutex> lock(mu_);
     std::set<int64_t> claimed, finished;
     read_claims(study, claimed, finished);
-    return claimed.size() >= total_;
+    return claimed.size() >= grid_.size();
   }
 
  private:
@@ -98,7 +79,7 @@ class GridSampler final : public Sampler {
     for (auto& t : study.storage().get_all_trials(study.study_id())) {
       auto g = t.system_attrs.find("grid_id");
       auto s = t.system_attrs.find("search_space");
-      if (g == t.system_attrs.end() || s == t.system_attrs.end() || s->second != space_json_) continue;
+      if (g == t.system_attrs.end() || s == t.system_attrs.end() || s->second != grid_.to_json()) continue;
       int64_t id = g->second.get<int64_t>();
       if (t.state == TrialState::kRunning || is_finished(t.state)) claimed.insert(id);
       if (is_finished(t.state)) finished.insert(id);
@@ -106,22 +87,68 @@ class GridSampler final : public Sampler {
   }
   std::string keys() const {
     std::string s;
-    for (auto& [k, v] : space_) s += (s.empty() ? "" : ", ") + k;
+    for (auto& [k, v] : grid_.values()) s += (s.empty() ? "" : ", ") + k;
     return s;
   }
 
-  std::map<std::string, std::vector<json>> space_;
-  json space_json_;
-  size_t total_;
-  std::vector<size_t> order_;
-  std::mutex mu_;
+  const GridSpace grid_;
+  std::mutex mu_;  // orders claims: read_claims + stamping in before_trial
 };
 
 }  // namespace
 
+GridSpace::GridSpace(std::map<std::string, std::vector<json>> values, std::optional<uint64_t> seed)
+    : values_(std::move(values)), json_(json::object()) {
+  size_t total = 1;
+  for (auto& [k, v] : values_) {
+    if (v.empty()) throw_invalid("grid sampler: parameter \"" + k + "\" has no values");
+    total *= v.size();
+    json_[k] = v;
+  }
+  order_.resize(total);
+  std::iota(order_.begin(), order_.end(), 0);
+  if (seed) std::shuffle(order_.begin(), order_.end(), Rng(*seed));
+}
+
+GridSpace GridSpace::from_json(const json& search_space, std::optional<uint64_t> seed, const std::string& where) {
+  if (!search_space.is_object()) throw_invalid(where + ": expected a table {name = [values...]}");
+  std::map<std::string, std::vector<json>> values;
+  for (auto& [k, v] : search_space.items()) {
+    if (!v.is_array() || v.empty()) throw_invalid(where + "." + k + ": expected a non-empty list of values");
+    values[k] = v.get<std::vector<json>>();
+  }
+  return GridSpace(std::move(values), seed);
+}
+
+// Mixed radix, the first (sorted) name slowest, as itertools.product.
+const json* GridSpace::value(size_t id, const std::string& name) const {
+  size_t stride = size();
+  for (auto& [k, v] : values_) {
+    stride /= v.size();
+    if (k == name) return &v[(id / stride) % v.size()];
+  }
+  return nullptr;
+}
+
+json GridSpace::point(size_t id) const {
+  json p = json::object();
+  for (auto& [k, v] : values_) p[k] = *value(id, k);
+  return p;
+}
+
+std::vector<json> grid_points(const json& search_space, std::optional<uint64_t> seed) {
+  const GridSpace grid = GridSpace::from_json(search_space, seed);
+  std::vector<json> points;
+  points.reserve(grid.size());
+  for (size_t id : grid.order()) points.push_back(grid.point(id));
+  return points;
+}
+
 std::shared_ptr<Sampler> make_grid_sampler(std::map<std::string, std::vector<json>> space,
                                            std::optional<uint64_t> seed) {
-  return std::make_shared<GridSampler>(std::move(space), seed);
+  return make_grid_sampler(GridSpace(std::move(space), seed));
 }
+
+std::shared_ptr<Sampler> make_grid_sampler(GridSpace grid) { return std::make_shared<GridSampler>(std::move(grid)); }
 
 }  // namespace hone

@@ -238,9 +238,28 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     : dims_(dims), normalized_(cfg.normalized_kernels) {
   const size_t n = weights.size();
   const bool prior = cfg.consider_prior || n == 0;
-  n_comp_ = n + (prior ? 1 : 0);
+  set_weights(weights, prior, cfg.prior_weight);
+  const size_t D = dims.size();
+  mus_.assign(D, {});
+  sigmas_.assign(D, {});
+  log_z_.assign(D, {});
+  cat_p_.assign(D, {});
+  cat_logp_.assign(D, {});
+  double sigma0 = 0;
+  if (cfg.multivariate)
+    sigma0 = 0.2 * std::pow(static_cast<double>(std::max<size_t>(n, 1)), -1.0 / (static_cast<double>(D) + 4.0));
+  for (size_t d = 0; d < D; ++d) {
+    if (dims[d].categorical) build_categorical(d, obs[d], n, prior, cfg);
+    else build_numerical(d, obs[d], n, prior, sigma0, cfg);
+  }
+}
+
+// Mixture weights: the observations', then the prior's; normalised, their logs and the cdf
+// numpy's choice searches.
+void ParzenEstimator::set_weights(const std::vector<double>& weights, bool prior, double prior_weight) {
+  n_comp_ = weights.size() + (prior ? 1 : 0);
   w_ = weights;
-  if (prior) w_.push_back(cfg.prior_weight);
+  if (prior) w_.push_back(prior_weight);
   double sum = std::accumulate(w_.begin(), w_.end(), 0.0);
   log_w_.resize(n_comp_);
   cum_w_.resize(n_comp_);
@@ -252,69 +271,66 @@ ParzenEstimator::ParzenEstimator(const std::vector<ParzenDim>& dims,
     cum_w_[i] = acc;
   }
   for (auto& c : cum_w_) c /= acc;
-  const size_t D = dims.size();
-  mus_.assign(D, {});
-  sigmas_.assign(D, {});
-  log_z_.assign(D, {});
-  cat_p_.assign(D, {});
-  cat_logp_.assign(D, {});
-  double sigma0 = 0;
-  if (cfg.multivariate)
-    sigma0 = 0.2 * std::pow(static_cast<double>(std::max<size_t>(n, 1)), -1.0 / (static_cast<double>(D) + 4.0));
+}
 
-  for (size_t d = 0; d < D; ++d) {
-    const ParzenDim& dim = dims[d];
-    if (dim.categorical) {
-      const size_t K = static_cast<size_t>(dim.n_choices);
-      const double fill = prior ? cfg.prior_weight / static_cast<double>(n + 1)
-                                : cfg.prior_weight / static_cast<double>(n);
-      auto& p = cat_p_[d];
-      p.assign(n_comp_ * K, fill);
-      for (size_t i = 0; i < n; ++i) p[i * K + static_cast<size_t>(obs[d][i])] += 1.0;
-      for (size_t i = 0; i < n_comp_; ++i) {
-        double s = 0;
-        for (size_t c = 0; c < K; ++c) s += p[i * K + c];
-        for (size_t c = 0; c < K; ++c) p[i * K + c] /= s;
-      }
-      auto& lp = cat_logp_[d];
-      lp.resize(p.size());
-      for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
-      if (D == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
-        cat_marginal_logp_.assign(K, 0.0);
-        for (size_t c = 0; c < K; ++c) {
-          double s = 0;
-          for (size_t i = 0; i < n_comp_; ++i) s += p[i * K + c] * w_[i];
-          cat_marginal_logp_[c] = std::log(s);
-        }
-      }
-      continue;
+// Dimension d categorical: one smoothed one-hot row per component (the prior's uniform).
+void ParzenEstimator::build_categorical(size_t d, const std::vector<double>& obs, size_t n, bool prior,
+                                        const ParzenConfig& cfg) {
+  const size_t K = static_cast<size_t>(dims_[d].n_choices);
+  const double fill = prior ? cfg.prior_weight / static_cast<double>(n + 1)
+                            : cfg.prior_weight / static_cast<double>(n);
+  auto& p = cat_p_[d];
+  p.assign(n_comp_ * K, fill);
+  for (size_t i = 0; i < n; ++i) p[i * K + static_cast<size_t>(obs[i])] += 1.0;
+  for (size_t i = 0; i < n_comp_; ++i) {
+    double s = 0;
+    for (size_t c = 0; c < K; ++c) s += p[i * K + c];
+    for (size_t c = 0; c < K; ++c) p[i * K + c] /= s;
+  }
+  auto& lp = cat_logp_[d];
+  lp.resize(p.size());
+  for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
+  if (dims_.size() == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
+    cat_marginal_logp_.assign(K, 0.0);
+    for (size_t c = 0; c < K; ++c) {
+      double s = 0;
+      for (size_t i = 0; i < n_comp_; ++i) s += p[i * K + c] * w_[i];
+      cat_marginal_logp_[c] = std::log(s);
     }
-    const double low = dim.low, high = dim.high, range = high - low;
-    auto& mus = mus_[d];
-    auto& sig = sigmas_[d];
-    mus.resize(n_comp_);
-    sig.resize(n_comp_);
-    for (size_t i = 0; i < n; ++i) mus[i] = obs[d][i];
-    if (prior) mus[n] = 0.5 * (low + high);
-    if (cfg.multivariate) {
-      std::fill(sig.begin(), sig.end(), sigma0 * range);
-    } else {
-      std::vector<size_t> order;
-      numpy_argsort(mus.data(), n_comp_, order);  // Optuna: np.argsort(mus), mus = [obs..., prior]
-      std::vector<double> smu(n_comp_), ssig(n_comp_);
-      for (size_t k = 0; k < n_comp_; ++k) smu[k] = mus[order[k]];
-      univariate_sigmas(smu.data(), ssig.data(), n_comp_, low, high, cfg);
-      for (size_t k = 0; k < n_comp_; ++k) sig[order[k]] = ssig[k];
-    }
-    const double minsigma = min_sigma_of(cfg, range, n_comp_);
-    for (auto& s : sig) s = std::clamp(s, minsigma, range);
-    if (prior) sig[n] = range;
-    auto& lz = log_z_[d];
-    lz.resize(n_comp_);
-    for (size_t k = 0; k < n_comp_; ++k) {
-      double a = (low - mus[k]) / sig[k], b = (high - mus[k]) / sig[k];
-      lz[k] = (a < -kZWindow && b > kZWindow) ? 0.0 : log_gauss_mass(a, b);
-    }
+  }
+}
+
+// Dimension d numerical: mus (observations, then the prior at the centre), sigmas (Optuna's
+// neighbour gaps univariately, sigma0 * range jointly; clipped; the prior's the range) and the
+// kernels' log truncation masses.
+void ParzenEstimator::build_numerical(size_t d, const std::vector<double>& obs, size_t n, bool prior, double sigma0,
+                                      const ParzenConfig& cfg) {
+  const ParzenDim& dim = dims_[d];
+  const double low = dim.low, high = dim.high, range = high - low;
+  auto& mus = mus_[d];
+  auto& sig = sigmas_[d];
+  mus.resize(n_comp_);
+  sig.resize(n_comp_);
+  for (size_t i = 0; i < n; ++i) mus[i] = obs[i];
+  if (prior) mus[n] = 0.5 * (low + high);
+  if (cfg.multivariate) {
+    std::fill(sig.begin(), sig.end(), sigma0 * range);
+  } else {
+    std::vector<size_t> order;
+    numpy_argsort(mus.data(), n_comp_, order);  // Optuna: np.argsort(mus), mus = [obs..., prior]
+    std::vector<double> smu(n_comp_), ssig(n_comp_);
+    for (size_t k = 0; k < n_comp_; ++k) smu[k] = mus[order[k]];
+    univariate_sigmas(smu.data(), ssig.data(), n_comp_, low, high, cfg);
+    for (size_t k = 0; k < n_comp_; ++k) sig[order[k]] = ssig[k];
+  }
+  const double minsigma = min_sigma_of(cfg, range, n_comp_);
+  for (auto& s : sig) s = std::clamp(s, minsigma, range);
+  if (prior) sig[n] = range;
+  auto& lz = log_z_[d];
+  lz.resize(n_comp_);
+  for (size_t k = 0; k < n_comp_; ++k) {
+    double a = (low - mus[k]) / sig[k], b = (high - mus[k]) / sig[k];
+    lz[k] = (a < -kZWindow && b > kZWindow) ? 0.0 : log_gauss_mass(a, b);
   }
 }
 
@@ -409,51 +425,8 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
   normalized_ = cfg.normalized_kernels;
   const bool prior = cfg.consider_prior || n == 0;
   const size_t m = n + (prior ? 1 : 0);
-  const double low = dim.low, high = dim.high, range = high - low, mid = 0.5 * (low + high);
-  // The prior sits after observations equal to it (a stable argsort of [obs..., prior]).
-  size_t pp = prior ? static_cast<size_t>(std::upper_bound(values, values + n, mid) - values) : m;
-  mu_.resize(m);
-  w_.resize(m);
-  sigma_.resize(m);
-  src_.resize(m);
-  const size_t head = std::min(pp, n);  // observations before the prior
-  std::copy(values, values + head, mu_.begin());
-  std::copy(weights, weights + head, w_.begin());
-  std::iota(src_.begin(), src_.begin() + static_cast<long>(head), size_t{0});
-  if (prior) {
-    mu_[pp] = mid;
-    w_[pp] = cfg.prior_weight;
-    src_[pp] = n;
-    std::copy(values + head, values + n, mu_.begin() + static_cast<long>(pp) + 1);
-    std::copy(weights + head, weights + n, w_.begin() + static_cast<long>(pp) + 1);
-    std::iota(src_.begin() + static_cast<long>(pp) + 1, src_.end(), head);
-  }
-  // Equal values get their widths by position in the sorted order (the first of a run the gap
-  // below, the last the gap above): the order within a run matters when its components differ
-  // (weights, or the prior, whose width is replaced). Then order as numpy's argsort does.
-  if (rank) {
-    chron_.resize(m);
-    pos_of_rank_.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-      chron_[rank[i]] = values[i];
-      pos_of_rank_[rank[i]] = i;
-    }
-    if (prior) chron_[n] = mid;
-    numpy_argsort(chron_.data(), m, perm_);
-    for (size_t k = 0; k < m; ++k) {
-      const size_t c = perm_[k];
-      if (c == n) {
-        pp = k;
-        mu_[k] = mid;
-        w_[k] = cfg.prior_weight;
-        src_[k] = n;
-      } else {
-        src_[k] = pos_of_rank_[c];
-        mu_[k] = values[src_[k]];
-        w_[k] = weights[src_[k]];
-      }
-    }
-  }
+  const double low = dim.low, high = dim.high, range = high - low;
+  const size_t pp = place_components(values, weights, n, prior, cfg.prior_weight, rank);
   double wsum = 0;
   for (size_t k = 0; k < m; ++k) wsum += w_[k];
   const double inv_wsum = 1.0 / wsum;
@@ -467,6 +440,69 @@ void SortedParzen1D::build(const ParzenDim& dim, const double* values, const dou
   // with F = 1/min_sigma for normalised kernels (else 1); log_floor_ = log(F / (2 Z_min)).
   log_floor_ = std::log(0.5 / kMinZ) - (normalized_ ? std::log(min_sigma_) : 0.0);
 
+  build_tiers(n, cache);
+}
+
+// mu_, w_ (unnormalised), src_ in component order: the values as given with the prior inserted
+// at its stable position, or (rank) in numpy's argsort order. Returns the prior's position
+// (m without a prior).
+size_t SortedParzen1D::place_components(const double* values, const double* weights, size_t n, bool prior,
+                                        double prior_weight, const size_t* rank) {
+  const size_t m = n + (prior ? 1 : 0);
+  const double mid = 0.5 * (dim_.low + dim_.high);
+  // The prior sits after observations equal to it (a stable argsort of [obs..., prior]).
+  size_t pp = prior ? static_cast<size_t>(std::upper_bound(values, values + n, mid) - values) : m;
+  mu_.resize(m);
+  w_.resize(m);
+  sigma_.resize(m);
+  src_.resize(m);
+  const size_t head = std::min(pp, n);  // observations before the prior
+  std::copy(values, values + head, mu_.begin());
+  std::copy(weights, weights + head, w_.begin());
+  std::iota(src_.begin(), src_.begin() + static_cast<long>(head), size_t{0});
+  if (prior) {
+    mu_[pp] = mid;
+    w_[pp] = prior_weight;
+    src_[pp] = n;
+    std::copy(values + head, values + n, mu_.begin() + static_cast<long>(pp) + 1);
+    std::copy(weights + head, weights + n, w_.begin() + static_cast<long>(pp) + 1);
+    std::iota(src_.begin() + static_cast<long>(pp) + 1, src_.end(), head);
+  }
+  // Equal values get their widths by position in the sorted order (the first of a run the gap
+  // below, the last the gap above): the order within a run matters when its components differ
+  // (weights, or the prior, whose width is replaced). Then order as numpy's argsort does.
+  if (rank) {
+    chron_values_.resize(m);
+    pos_of_rank_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      chron_values_[rank[i]] = values[i];
+      pos_of_rank_[rank[i]] = i;
+    }
+    if (prior) chron_values_[n] = mid;
+    numpy_argsort(chron_values_.data(), m, argsort_perm_);
+    for (size_t k = 0; k < m; ++k) {
+      const size_t c = argsort_perm_[k];
+      if (c == n) {
+        pp = k;
+        mu_[k] = mid;
+        w_[k] = prior_weight;
+        src_[k] = n;
+      } else {
+        src_[k] = pos_of_rank_[c];
+        mu_[k] = values[src_[k]];
+        w_[k] = weights[src_[k]];
+      }
+    }
+  }
+  return pp;
+}
+
+// The components into tiers_ (grouped by sigma, equal kernels merged), each with its
+// coefficient w / Z (the truncation mass Z read from, or written to, the caller's ZCache).
+void SortedParzen1D::build_tiers(size_t n, ZCache* const* cache) {
+  const ParzenDim& dim = dim_;
+  const size_t m = mu_.size();
+  const double low = dim.low, high = dim.high;
   if (tiers_.empty()) tiers_.resize(1);
   for (auto& t : tiers_) {
     t.sigma_max = 0;

@@ -93,20 +93,30 @@ class ParzenEstimator {
 
   // Internals in Optuna's order (observations, then the prior): normalised mixture weights;
   // numerical mus/sigmas; categorical probability rows (n_components x n_choices, row-major).
-  size_t n_components() const { return n_comp_; }
   const std::vector<double>& weights() const { return w_; }
   const std::vector<double>& mus(size_t d) const { return mus_[d]; }
   const std::vector<double>& sigmas(size_t d) const { return sigmas_[d]; }
   const std::vector<double>& categorical_probs(size_t d) const { return cat_p_[d]; }
 
  private:
-  std::vector<ParzenDim> dims_;
+  std::vector<ParzenDim> dims_;   // (D,)
   bool normalized_ = false;
-  size_t n_comp_ = 0;
+  size_t n_comp_ = 0;             // n observations + the prior
+  // (n_comp,) normalised component weights, their logs, and their running sum / total (the cdf
+  // numpy's choice searches)
   std::vector<double> w_, log_w_, cum_w_;
+  // (D, n_comp) numerical dims: kernel centre, width, log truncation mass on [low, high]
+  // (empty rows for categorical dims)
   std::vector<std::vector<double>> mus_, sigmas_, log_z_;
-  std::vector<std::vector<double>> cat_p_, cat_logp_;  // [d][i*K + c]
-  std::vector<double> cat_marginal_logp_;              // univariate categorical: log p(c)
+  // (D, n_comp * K) categorical dims: row i's probability of choice c at [i * K + c], and its log
+  std::vector<std::vector<double>> cat_p_, cat_logp_;
+  std::vector<double> cat_marginal_logp_;  // (K,) D == 1 categorical: the mixture's log p(c)
+
+  // Steps of the constructor (n observations; prior: with the prior component).
+  void set_weights(const std::vector<double>& weights, bool prior, double prior_weight);
+  void build_categorical(size_t d, const std::vector<double>& obs, size_t n, bool prior, const ParzenConfig& cfg);
+  void build_numerical(size_t d, const std::vector<double>& obs, size_t n, bool prior, double sigma0,
+                       const ParzenConfig& cfg);
 };
 
 // Univariate numerical Parzen estimator over observations sorted by value; equal to
@@ -156,17 +166,25 @@ class SortedParzen1D {
     double inv(size_t i) const { return inv_sigma.empty() ? inv0 : inv_sigma[i]; }
     std::vector<double> cum;                  // cum[i] = coef[0] + ... + coef[i-1]
   };
+  // Steps of build: components in order (returns the prior's position), then the tiers.
+  size_t place_components(const double* values, const double* weights, size_t n, bool prior, double prior_weight,
+                          const size_t* rank);
+  void build_tiers(size_t n, ZCache* const* cache);
   double sum_window(double x, double radius) const;
   double tier_sum(const Tier& t, double x, size_t lo, size_t hi) const;
 
   ParzenDim dim_;
   bool normalized_ = false;
-  double min_sigma_ = 0, log_floor_ = 0;
+  double min_sigma_ = 0, log_floor_ = 0;  // smallest kernel width; log_pdf's error bound (build)
+  // (m,) components in order (m = n + the prior): centre, width, normalised weight, and the
+  // input index it came from (n = the prior)
   std::vector<double> mu_, sigma_, w_;
-  std::vector<size_t> src_;               // component -> input index (n = the prior)
-  std::vector<size_t> perm_, pos_of_rank_;  // numpy tie order (scratch)
-  std::vector<double> chron_;
-  std::vector<Tier> tiers_;
+  std::vector<size_t> src_;
+  // Scratch of the tie-ordering path (rank given): (m,) values in chronological order (prior
+  // last), (m,) numpy's argsort of them, (n,) input index of each chronological rank
+  std::vector<double> chron_values_;
+  std::vector<size_t> argsort_perm_, pos_of_rank_;
+  std::vector<Tier> tiers_;  // components by sigma tier (tier 0: sigma == min_sigma_)
 };
 
 }  // namespace hone::tune_detail

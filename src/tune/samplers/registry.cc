@@ -54,15 +54,9 @@ std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::stri
 
 std::shared_ptr<Sampler> grid_from_json(const json& c, Seed seed, const std::string& w) {
   check_keys(c, {"type", "seed", "search_space"}, w);
-  if (!c.contains("search_space") || !c.at("search_space").is_object())
-    throw_invalid(w + ".search_space: expected a table {name = [values...]}");
-  std::map<std::string, std::vector<json>> space;
-  for (auto& [k, v] : c.at("search_space").items()) {
-    if (!v.is_array() || v.empty())
-      throw_invalid(w + ".search_space." + k + ": expected a non-empty list of values");
-    space[k] = v.get<std::vector<json>>();
-  }
-  return make_grid_sampler(space, c.contains("seed") ? seed : std::nullopt);
+  // the study's seed does not shuffle a grid: only the sampler's own "seed" does
+  return make_grid_sampler(GridSpace::from_json(c.value("search_space", json()),
+                                                c.contains("seed") ? seed : std::nullopt, w + ".search_space"));
 }
 
 std::shared_ptr<Sampler> qmc_from_json(const json& c, Seed seed, const std::string& w) {

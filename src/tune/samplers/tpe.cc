@@ -137,6 +137,9 @@ class TpeSampler final : public Sampler {
     return out;
   }
 
+  // Optuna's univariate TPE for one parameter: l(x) from the below observations, g(x) from the
+  // above ones and the running trials' liars, and the candidate drawn from l with the largest
+  // log l(x) - log g(x).
   double sample_independent(const Study& study, const FrozenTrial& trial, const std::string& name,
                             const Distribution& dist) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -151,229 +154,19 @@ class TpeSampler final : public Sampler {
     split(study);
     const std::vector<double>* col = column(name);
     const ParzenDim dim = tune_detail::parzen_dim(dist);
-    const std::vector<ParzenDim> dims{dim};
-
-    // below (l): chronological, those having the parameter
-    std::vector<std::vector<double>> bvals(1);
-    for (size_t id : below_ids_)
-      if (col && !std::isnan((*col)[id])) bvals[0].push_back(to_t(dist, (*col)[id]));
-    ParzenEstimator l(dims, bvals, default_weights(bvals[0].size()), pcfg_);
-
-    // above (g): the other observations having the parameter plus the liars, weighted by their
-    // chronological rank among themselves (Optuna's default_weights over the above group).
-    liar_vals_.clear();
-    for (auto& lr : liars_) {
-      auto it = lr.params.find(name);
-      if (it != lr.params.end()) liar_vals_.emplace_back(lr.number, to_t(dist, it->second));
-    }
-    std::sort(liar_vals_.begin(), liar_vals_.end());
-    liar_w_.resize(liar_vals_.size());
-    // n_above first, so that each observation's weight (default_weights(n_above) at its
-    // chronological rank) is written in the same pass that ranks it: wid_[id], 0 = not above
-    size_t n_above = liar_vals_.size();
-    if (col) {
-      n_above += sorted_.at(name).size();
-      for (size_t id : below_ids_) n_above -= !std::isnan((*col)[id]);
-    }
-    const tune_detail::WeightRamp ramp(n_above);
-    size_t li = 0, r = 0;
-    if (col) {
-      if (wid_.size() < numbers_.size()) wid_.resize(numbers_.size());
-      const std::vector<double>& c = *col;
-      const char* below = is_below_.data();
-      double* wid = wid_.data();
-      if (liar_vals_.empty()) {
-        for (size_t id : chron_) wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
-      } else {
-        for (size_t id : chron_) {
-          while (li < liar_vals_.size() && liar_vals_[li].first < numbers_[id]) liar_w_[li++] = ramp(r++);
-          wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
-        }
-      }
-    }
-    while (li < liar_vals_.size()) liar_w_[li++] = ramp(r++);
-
-    auto score_candidates = [&](auto&& log_g) {
-      std::vector<std::vector<double>> cand;
-      l.sample(draw, opt_.n_ei_candidates, cand);
-      double best = -INFINITY, best_v = 0;
-      bool have = false;
-      for (double cnd : cand[0]) {
-        // back-transform (grid, exp) and score in the transformed domain again, as Optuna
-        double v = from_t(dist, cnd);
-        double x = to_t(dist, v);
-        double s = l.log_pdf(&x) - log_g(x);
-        if (!have || s > best) {
-          best = s;
-          best_v = v;
-          have = true;
-        }
-      }
-      return best_v;
-    };
-
+    const ParzenEstimator l = below_estimator(col, dist, dim);
+    const size_t n_above = weigh_above(name, col, dist);
     if (dist.is_categorical()) {
-      // The mixture marginal p(c) = sum_k w_k row_k(c) directly from weighted counts.
-      const size_t K = dist.n_choices();
-      std::vector<double> wc(K, 0.0);
-      double wobs = 0;
-      if (col)
-        for (size_t id : chron_)
-          if (wid_[id] != 0) {
-            wc[static_cast<size_t>((*col)[id])] += wid_[id];
-            wobs += wid_[id];
-          }
-      for (size_t i = 0; i < liar_vals_.size(); ++i) {
-        wc[static_cast<size_t>(liar_vals_[i].second)] += liar_w_[i];
-        wobs += liar_w_[i];
-      }
-      const bool prior = pcfg_.consider_prior || n_above == 0;
-      const double fill = pcfg_.prior_weight / static_cast<double>(prior ? n_above + 1 : n_above);
-      const double wp = prior ? pcfg_.prior_weight : 0.0, total = wobs + wp;
-      std::vector<double> logp(K);
-      for (size_t c = 0; c < K; ++c) {
-        // observation rows (fill + [c]) / (fill K + 1); the prior row uniform
-        double p = (fill * wobs + wc[c]) / (fill * static_cast<double>(K) + 1.0) + wp / static_cast<double>(K);
-        logp[c] = std::log(p / total);
-      }
-      return score_candidates([&](double x) { return logp[static_cast<size_t>(x)]; });
+      const std::vector<double> log_g = above_categorical_log_pmf(col, dist.n_choices(), n_above);
+      return best_candidate(l, dist, draw, [&](double x) { return log_g[static_cast<size_t>(x)]; });
     }
-
-    // numerical: one pass over the value-sorted list; liars (few) merged in by value
-    lv_.clear();
-    for (size_t i = 0; i < liar_vals_.size(); ++i) lv_.push_back({liar_vals_[i].second, liar_w_[i], i});
-    std::stable_sort(lv_.begin(), lv_.end(), [](auto& a, auto& b) { return a.value < b.value; });
-    // sizes known in advance: write through indices (this pass runs over the whole history).
-    // with_rank: also each value's position in Optuna's chronological "above" array (rank_,
-    // liar_rank_).
-    auto fill = [&](bool with_rank) {
-      avals_.resize(n_above);
-      aw_.resize(n_above);
-      zc_.resize(n_above);
-      if (with_rank) arank_.resize(n_above);
-      size_t out = 0, lj = 0;
-      if (col) {
-        const double* wid = wid_.data();
-        for (SortedObs& o : sorted_.at(name)) {
-          const double w = wid[o.id];
-          if (w == 0) continue;  // below
-          while (lj < lv_.size() && lv_[lj].value < o.value) {
-            if (with_rank) arank_[out] = liar_rank_[lv_[lj].liar];
-            avals_[out] = lv_[lj].value;
-            aw_[out] = lv_[lj].weight;
-            zc_[out++] = nullptr;
-            ++lj;
-          }
-          if (with_rank) arank_[out] = rank_[o.id];
-          avals_[out] = o.value;
-          aw_[out] = w;
-          zc_[out++] = &o.z;
-        }
-      }
-      for (; lj < lv_.size(); ++lj) {
-        if (with_rank) arank_[out] = liar_rank_[lv_[lj].liar];
-        avals_[out] = lv_[lj].value;
-        aw_[out] = lv_[lj].weight;
-        zc_[out++] = nullptr;
-      }
-      avals_.resize(out);  // == n_above unless a stored value was NaN
-      aw_.resize(out);
-    };
-    fill(false);
-    // (the per-trial stream does not reproduce Optuna's trials anyway: it keeps the cheaper
-    // stable order, a sort less per parameter)
-    if (opt_.per_trial_stream ||
-        !tune_detail::SortedParzen1D::tie_order_matters(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_)) {
-      g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data());
-    } else {
-      // Equal values whose order changes the mixture (discrete parameters): build with Optuna's
-      // order for them, which needs the chronological ranks (the weight pass's walk again, only
-      // here: the hot path does not pay for ranks).
-      if (rank_.size() < numbers_.size()) rank_.resize(numbers_.size());
-      liar_rank_.resize(liar_vals_.size());
-      size_t rk = 0, l2 = 0;
-      if (col)
-        for (size_t id : chron_) {
-          while (l2 < liar_vals_.size() && liar_vals_[l2].first < numbers_[id]) liar_rank_[l2++] = rk++;
-          if (!is_below_[id] && !std::isnan((*col)[id])) rank_[id] = rk++;
-        }
-      while (l2 < liar_vals_.size()) liar_rank_[l2++] = rk++;
-      fill(true);
-      g1d_.build(dim, avals_.data(), aw_.data(), avals_.size(), pcfg_, zc_.data(), arank_.data());
-    }
-    if (avals_.size() < kBoundsFrom) return score_candidates([&](double x) { return g1d_.log_pdf(x); });
+    build_above_estimator(name, col, dim, n_above);
+    if (above_values_.size() < kBoundsFrom)
+      return best_candidate(l, dist, draw, [&](double x) { return above_estimator_.log_pdf(x); });
     return argmax_with_bounds(l, dist, draw);
   }
 
  private:
-  // The uniforms for the candidates: the per-trial stream, or Optuna's TPE stream.
-  std::function<double()> uniforms(Rng& rng) {
-    if (opt_.per_trial_stream) return [&rng] { return tune_detail::uniform01(rng); };
-    return [this] { return tpe_rs_.random_sample(); };
-  }
-
-  // Below this many "above" observations every candidate is scored exactly.
-  static constexpr size_t kBoundsFrom = 64;
-
-  // The candidate that score_candidates would pick with log_g = g1d_.log_pdf, found with fewer
-  // kernel evaluations: every candidate's log g is first bracketed by g1d_.log_pdf_bounds with a
-  // narrow window (then a wider one for the candidates still in the running); a candidate whose
-  // best possible score is below the best guaranteed score of another cannot be the argmax.
-  // The remaining contenders are scored with g1d_.log_pdf exactly as score_candidates does, in
-  // candidate order with the same first-maximum rule, so the pick is the same: the bounds hold
-  // for the values log_pdf computes (see SortedParzen1D::log_pdf_bounds).
-  double argmax_with_bounds(const tune_detail::ParzenEstimator& l, const Distribution& dist,
-                            const std::function<double()>& draw) {
-    l.sample(draw, opt_.n_ei_candidates, cand_);
-    const size_t K = cand_[0].size();
-    cv_.resize(K);
-    cx_.resize(K);
-    cl_.resize(K);
-    clo_.resize(K);
-    chi_.resize(K);
-    alive_.assign(K, 1);
-    for (size_t k = 0; k < K; ++k) {
-      cv_[k] = from_t(dist, cand_[0][k]);
-      cx_[k] = to_t(dist, cv_[k]);
-      cl_[k] = l.log_pdf(&cx_[k]);
-    }
-    size_t n_alive = K;
-    for (double radius : {4.0, 6.0}) {
-      if (n_alive <= 1) break;
-      double best_lo = -INFINITY;
-      for (size_t k = 0; k < K; ++k) {
-        if (!alive_[k]) continue;
-        double glo, ghi;
-        g1d_.log_pdf_bounds(cx_[k], radius, glo, ghi);
-        clo_[k] = cl_[k] - ghi;  // score bounds
-        chi_[k] = cl_[k] - glo;
-        if (!std::isfinite(clo_[k]) || !std::isfinite(chi_[k])) {  // no cheap bound: keep all
-          clo_[k] = -INFINITY;
-          chi_[k] = INFINITY;
-        }
-        best_lo = std::max(best_lo, clo_[k]);
-      }
-      n_alive = 0;
-      for (size_t k = 0; k < K; ++k) {
-        if (alive_[k] && chi_[k] < best_lo) alive_[k] = 0;
-        n_alive += alive_[k];
-      }
-    }
-    double best = -INFINITY, best_v = 0;
-    bool have = false;
-    for (size_t k = 0; k < K; ++k) {
-      if (!alive_[k]) continue;
-      if (n_alive == 1) return cv_[k];
-      double s = cl_[k] - g1d_.log_pdf(cx_[k]);
-      if (!have || s > best) {
-        best = s;
-        best_v = cv_[k];
-        have = true;
-      }
-    }
-    return best_v;
-  }
-
   struct Liar {
     int64_t number;
     std::map<std::string, double> params;
@@ -387,6 +180,255 @@ class TpeSampler final : public Sampler {
     // build reads it sequentially
     tune_detail::SortedParzen1D::ZCache z;
   };
+
+  // l(x) of sample_independent: the below observations having the parameter, chronologically,
+  // with default_weights.
+  ParzenEstimator below_estimator(const std::vector<double>* col, const Distribution& dist,
+                                  const ParzenDim& dim) const {
+    std::vector<std::vector<double>> below_values(1);
+    for (size_t id : below_ids_)
+      if (col && !std::isnan((*col)[id])) below_values[0].push_back(to_t(dist, (*col)[id]));
+    return ParzenEstimator({dim}, below_values, default_weights(below_values[0].size()), pcfg_);
+  }
+
+  // Weights of g(x)'s observations: the above observations having the parameter plus the liars,
+  // weighted by their chronological rank among themselves (Optuna's default_weights over the
+  // above group). Fills above_liars_, above_liar_weight_ and above_weight_by_id_; returns the
+  // size of the above group. n_above comes first, so that each observation's weight
+  // (default_weights(n_above) at its chronological rank) is written in the same pass that
+  // ranks it.
+  size_t weigh_above(const std::string& name, const std::vector<double>* col, const Distribution& dist) {
+    above_liars_.clear();
+    for (auto& lr : liars_) {
+      auto it = lr.params.find(name);
+      if (it != lr.params.end()) above_liars_.emplace_back(lr.number, to_t(dist, it->second));
+    }
+    std::sort(above_liars_.begin(), above_liars_.end());
+    above_liar_weight_.resize(above_liars_.size());
+    size_t n_above = above_liars_.size();
+    if (col) {
+      n_above += sorted_.at(name).size();
+      for (size_t id : below_ids_) n_above -= !std::isnan((*col)[id]);
+    }
+    const tune_detail::WeightRamp ramp(n_above);
+    size_t li = 0, r = 0;
+    if (col) {
+      if (above_weight_by_id_.size() < numbers_.size()) above_weight_by_id_.resize(numbers_.size());
+      const std::vector<double>& c = *col;
+      const char* below = is_below_.data();
+      double* wid = above_weight_by_id_.data();
+      if (above_liars_.empty()) {
+        for (size_t id : chron_) wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
+      } else {
+        for (size_t id : chron_) {
+          while (li < above_liars_.size() && above_liars_[li].first < numbers_[id])
+            above_liar_weight_[li++] = ramp(r++);
+          wid[id] = !below[id] && !std::isnan(c[id]) ? ramp(r++) : 0.0;
+        }
+      }
+    }
+    while (li < above_liars_.size()) above_liar_weight_[li++] = ramp(r++);
+    return n_above;
+  }
+
+  // log g(c) of a categorical parameter, (n_choices,): the mixture marginal
+  // p(c) = sum_k w_k row_k(c) directly from the weighted counts of weigh_above.
+  std::vector<double> above_categorical_log_pmf(const std::vector<double>* col, size_t n_choices,
+                                                size_t n_above) const {
+    const size_t K = n_choices;
+    std::vector<double> wc(K, 0.0);  // (K,) summed weight of the above observations per choice
+    double wobs = 0;
+    if (col)
+      for (size_t id : chron_)
+        if (above_weight_by_id_[id] != 0) {
+          wc[static_cast<size_t>((*col)[id])] += above_weight_by_id_[id];
+          wobs += above_weight_by_id_[id];
+        }
+    for (size_t i = 0; i < above_liars_.size(); ++i) {
+      wc[static_cast<size_t>(above_liars_[i].second)] += above_liar_weight_[i];
+      wobs += above_liar_weight_[i];
+    }
+    const bool prior = pcfg_.consider_prior || n_above == 0;
+    const double fill = pcfg_.prior_weight / static_cast<double>(prior ? n_above + 1 : n_above);
+    const double wp = prior ? pcfg_.prior_weight : 0.0, total = wobs + wp;
+    std::vector<double> logp(K);
+    for (size_t c = 0; c < K; ++c) {
+      // observation rows (fill + [c]) / (fill K + 1); the prior row uniform
+      double p = (fill * wobs + wc[c]) / (fill * static_cast<double>(K) + 1.0) + wp / static_cast<double>(K);
+      logp[c] = std::log(p / total);
+    }
+    return logp;
+  }
+
+  // g(x) of a numerical parameter into above_estimator_: the above observations and liars in
+  // value order (gather_above), with Optuna's order for equal values where it changes the
+  // mixture.
+  void build_above_estimator(const std::string& name, const std::vector<double>* col, const ParzenDim& dim,
+                             size_t n_above) {
+    std::vector<SortedObs>* sorted = col ? &sorted_.at(name) : nullptr;
+    liars_by_value_.clear();
+    for (size_t i = 0; i < above_liars_.size(); ++i)
+      liars_by_value_.push_back({above_liars_[i].second, above_liar_weight_[i], i});
+    std::stable_sort(liars_by_value_.begin(), liars_by_value_.end(),
+                     [](auto& a, auto& b) { return a.value < b.value; });
+    gather_above(sorted, n_above, false);
+    // (the per-trial stream does not reproduce Optuna's trials anyway: it keeps the cheaper
+    // stable order, a sort less per parameter)
+    if (opt_.per_trial_stream ||
+        !tune_detail::SortedParzen1D::tie_order_matters(dim, above_values_.data(), above_weights_.data(),
+                                                        above_values_.size(), pcfg_)) {
+      above_estimator_.build(dim, above_values_.data(), above_weights_.data(), above_values_.size(), pcfg_,
+                             above_zcache_.data());
+      return;
+    }
+    // Equal values whose order changes the mixture (discrete parameters): build with Optuna's
+    // order for them, which needs the chronological ranks (the weight pass's walk again, only
+    // here: the hot path does not pay for ranks).
+    rank_above_chronologically(col);
+    gather_above(sorted, n_above, true);
+    above_estimator_.build(dim, above_values_.data(), above_weights_.data(), above_values_.size(), pcfg_,
+                           above_zcache_.data(), above_chron_rank_.data());
+  }
+
+  // Each above observation's and liar's position in Optuna's chronological "above" array, into
+  // chron_rank_by_id_ and liar_chron_rank_ (weigh_above's walk, recording ranks).
+  void rank_above_chronologically(const std::vector<double>* col) {
+    if (chron_rank_by_id_.size() < numbers_.size()) chron_rank_by_id_.resize(numbers_.size());
+    liar_chron_rank_.resize(above_liars_.size());
+    size_t rk = 0, l2 = 0;
+    if (col)
+      for (size_t id : chron_) {
+        while (l2 < above_liars_.size() && above_liars_[l2].first < numbers_[id]) liar_chron_rank_[l2++] = rk++;
+        if (!is_below_[id] && !std::isnan((*col)[id])) chron_rank_by_id_[id] = rk++;
+      }
+    while (l2 < above_liars_.size()) liar_chron_rank_[l2++] = rk++;
+  }
+
+  // The above group in value order, into above_values_, above_weights_, above_zcache_ (and
+  // with_rank: above_chron_rank_): one pass over the parameter's value-sorted list (`sorted`,
+  // null if no finished trial has the parameter), the liars (few) merged in by value. Sizes are
+  // known in advance, so it writes through indices (this pass runs over the whole history).
+  void gather_above(std::vector<SortedObs>* sorted, size_t n_above, bool with_rank) {
+    above_values_.resize(n_above);
+    above_weights_.resize(n_above);
+    above_zcache_.resize(n_above);
+    if (with_rank) above_chron_rank_.resize(n_above);
+    size_t out = 0, lj = 0;
+    auto put_liar = [&] {
+      if (with_rank) above_chron_rank_[out] = liar_chron_rank_[liars_by_value_[lj].liar];
+      above_values_[out] = liars_by_value_[lj].value;
+      above_weights_[out] = liars_by_value_[lj].weight;
+      above_zcache_[out++] = nullptr;
+      ++lj;
+    };
+    if (sorted) {
+      const double* wid = above_weight_by_id_.data();
+      for (SortedObs& o : *sorted) {
+        const double w = wid[o.id];
+        if (w == 0) continue;  // below
+        while (lj < liars_by_value_.size() && liars_by_value_[lj].value < o.value) put_liar();
+        if (with_rank) above_chron_rank_[out] = chron_rank_by_id_[o.id];
+        above_values_[out] = o.value;
+        above_weights_[out] = w;
+        above_zcache_[out++] = &o.z;
+      }
+    }
+    while (lj < liars_by_value_.size()) put_liar();
+    above_values_.resize(out);  // == n_above unless a stored value was NaN
+    above_weights_.resize(out);
+  }
+
+  // Optuna's pick: n_ei_candidates draws from l, each back-transformed (grid, exp) and scored in
+  // the transformed domain again, log l(x) - log_g(x); the first maximum wins.
+  template <class LogG>
+  double best_candidate(const ParzenEstimator& l, const Distribution& dist, const std::function<double()>& draw,
+                        LogG&& log_g) {
+    std::vector<std::vector<double>> cand;
+    l.sample(draw, opt_.n_ei_candidates, cand);
+    double best = -INFINITY, best_v = 0;
+    bool have = false;
+    for (double cnd : cand[0]) {
+      double v = from_t(dist, cnd);
+      double x = to_t(dist, v);
+      double s = l.log_pdf(&x) - log_g(x);
+      if (!have || s > best) {
+        best = s;
+        best_v = v;
+        have = true;
+      }
+    }
+    return best_v;
+  }
+
+  // The uniforms for the candidates: the per-trial stream, or Optuna's TPE stream.
+  std::function<double()> uniforms(Rng& rng) {
+    if (opt_.per_trial_stream) return [&rng] { return tune_detail::uniform01(rng); };
+    return [this] { return tpe_rs_.random_sample(); };
+  }
+
+  // Below this many "above" observations every candidate is scored exactly.
+  static constexpr size_t kBoundsFrom = 64;
+
+  // The candidate that best_candidate would pick with log_g = above_estimator_.log_pdf, found
+  // with fewer kernel evaluations: every candidate's log g is first bracketed by
+  // above_estimator_.log_pdf_bounds with a
+  // narrow window (then a wider one for the candidates still in the running); a candidate whose
+  // best possible score is below the best guaranteed score of another cannot be the argmax.
+  // The remaining contenders are scored with above_estimator_.log_pdf exactly as best_candidate
+  // does, in
+  // candidate order with the same first-maximum rule, so the pick is the same: the bounds hold
+  // for the values log_pdf computes (see SortedParzen1D::log_pdf_bounds).
+  double argmax_with_bounds(const tune_detail::ParzenEstimator& l, const Distribution& dist,
+                            const std::function<double()>& draw) {
+    l.sample(draw, opt_.n_ei_candidates, candidates_);
+    const size_t K = candidates_[0].size();
+    cand_value_.resize(K);
+    cand_x_.resize(K);
+    cand_log_l_.resize(K);
+    score_lo_.resize(K);
+    score_hi_.resize(K);
+    contender_.assign(K, 1);
+    for (size_t k = 0; k < K; ++k) {
+      cand_value_[k] = from_t(dist, candidates_[0][k]);
+      cand_x_[k] = to_t(dist, cand_value_[k]);
+      cand_log_l_[k] = l.log_pdf(&cand_x_[k]);
+    }
+    size_t n_alive = K;
+    for (double radius : {4.0, 6.0}) {
+      if (n_alive <= 1) break;
+      double best_lo = -INFINITY;
+      for (size_t k = 0; k < K; ++k) {
+        if (!contender_[k]) continue;
+        double glo, ghi;
+        above_estimator_.log_pdf_bounds(cand_x_[k], radius, glo, ghi);
+        score_lo_[k] = cand_log_l_[k] - ghi;  // score bounds
+        score_hi_[k] = cand_log_l_[k] - glo;
+        if (!std::isfinite(score_lo_[k]) || !std::isfinite(score_hi_[k])) {  // no cheap bound: keep all
+          score_lo_[k] = -INFINITY;
+          score_hi_[k] = INFINITY;
+        }
+        best_lo = std::max(best_lo, score_lo_[k]);
+      }
+      n_alive = 0;
+      for (size_t k = 0; k < K; ++k) {
+        if (contender_[k] && score_hi_[k] < best_lo) contender_[k] = 0;
+        n_alive += contender_[k];
+      }
+    }
+    double best = -INFINITY, best_v = 0;
+    bool have = false;
+    for (size_t k = 0; k < K; ++k) {
+      if (!contender_[k]) continue;
+      if (n_alive == 1) return cand_value_[k];
+      double s = cand_log_l_[k] - above_estimator_.log_pdf(cand_x_[k]);
+      if (!have || s > best) {
+        best = s;
+        best_v = cand_value_[k];
+        have = true;
+      }
+    }
+    return best_v;
+  }
 
   size_t n_obs() const { return numbers_.size(); }
   const std::vector<double>* column(const std::string& name) const {
@@ -500,27 +542,44 @@ class TpeSampler final : public Sampler {
   // observation cache (ids in insertion order)
   int64_t cursor_ = 0;
   std::set<int64_t> seen_;  // finished numbers >= cursor_ already read
+  // (n_obs,) per observation id: trial number; split key (-inf COMPLETE, -last step PRUNED with
+  // values, 1 without); score (value, negated when maximising; +inf for a NaN last value);
+  // 1 if in the below group (split)
   std::vector<int64_t> numbers_;
   std::vector<double> keys_, scores_;
   std::vector<char> is_below_;
-  std::vector<size_t> chron_, below_ids_;
+  std::vector<size_t> chron_;      // (n_obs,) observation ids by trial number
+  std::vector<size_t> below_ids_;  // (n_below,) ids of the below group, by trial number
+  // name -> (n_obs,) the parameter's internal value per observation id, NaN where absent
   std::unordered_map<std::string, std::vector<double>> cols_;
+  // name -> (n_obs having it,) its transformed values ascending, ties by trial number
   std::unordered_map<std::string, std::vector<SortedObs>> sorted_;
-  std::vector<Liar> liars_;
-  // per-call scratch, kept to avoid reallocating
-  std::vector<std::pair<int64_t, double>> liar_vals_;
-  struct AboveLiar {  // a liar of the "above" group: value, weight, index in liar_vals_
+  std::vector<Liar> liars_;  // (n_running,) with constant_liar: the other running trials
+
+  // Scratch of sample_independent for one parameter, kept to avoid reallocating. "above" is the
+  // g(x) group: above observations having the parameter plus liars having it.
+  std::vector<std::pair<int64_t, double>> above_liars_;  // (n_liars,) (trial number, transformed value), by number
+  std::vector<double> above_liar_weight_;                // (n_liars,) weight in g of above_liars_[i]
+  std::vector<double> above_weight_by_id_;               // (n_obs,) weight in g per observation id; 0 = not above
+  struct AboveLiar {  // a liar of the "above" group: value, weight, index in above_liars_
     double value, weight;
     size_t liar;
   };
-  std::vector<AboveLiar> lv_;
-  std::vector<double> liar_w_, wid_, avals_, aw_;
-  std::vector<size_t> rank_, liar_rank_, arank_;
-  std::vector<tune_detail::SortedParzen1D::ZCache*> zc_;
-  tune_detail::SortedParzen1D g1d_;
-  std::vector<std::vector<double>> cand_;
-  std::vector<double> cv_, cx_, cl_, clo_, chi_;
-  std::vector<char> alive_;
+  std::vector<AboveLiar> liars_by_value_;  // (n_liars,) above_liars_ sorted by value (stable)
+  // (n_above,) g's observations in value order: transformed value, weight, and the kernel's
+  // ZCache (in sorted_; null for a liar)
+  std::vector<double> above_values_, above_weights_;
+  std::vector<tune_detail::SortedParzen1D::ZCache*> above_zcache_;
+  // Chronological ranks in Optuna's "above" array, written only when tie order matters:
+  // (n_obs,) per observation id, (n_liars,) per above_liars_ index, (n_above,) per above_values_
+  std::vector<size_t> chron_rank_by_id_, liar_chron_rank_, above_chron_rank_;
+  tune_detail::SortedParzen1D above_estimator_;  // g(x) of a numerical parameter
+  // argmax_with_bounds: (1, n_ei) candidates drawn from l (transformed); then per candidate
+  // (n_ei,): its internal value, the transformed x it is scored at, log l(x), bounds on its
+  // score log l(x) - log g(x), and whether it may still be the argmax
+  std::vector<std::vector<double>> candidates_;
+  std::vector<double> cand_value_, cand_x_, cand_log_l_, score_lo_, score_hi_;
+  std::vector<char> contender_;
   SearchSpace intersection_;
   bool first_obs_ = true;
   uint64_t version_ = 0, split_version_ = ~0ull;

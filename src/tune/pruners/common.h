@@ -1,0 +1,54 @@
+// Helpers shared by the pruners (internal to src/tune/pruners/), and the registry's builders.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hone/config.h"
+#include "hone/error.h"
+#include "hone/tune/frozen_trial.h"
+#include "hone/tune/pruner.h"
+
+namespace hone::pruner_detail {
+
+// A pruner made from its config table, `where` naming the table in messages ("pruner"). The
+// registry has already checked the table's keys against the pruner's row.
+using Builder = std::shared_ptr<Pruner> (*)(const json& config, const std::string& where);
+
+// True if `step` is the first report at or after the latest pruning check point
+// (Optuna's _is_first_in_interval_step).
+inline bool first_in_interval(int64_t step, const std::map<int64_t, double>& steps, int warmup, int interval) {
+  int64_t nearest = (step - warmup) / interval * interval + warmup;
+  int64_t second_last = -1;
+  for (auto& [s, v] : steps)
+    if (s > second_last && s != step) second_last = s;
+  return second_last < nearest;
+}
+
+// Successive halving of `trial` among `competing` (the whole study, or one Hyperband bracket),
+// writing completed_rung_<k> on the trial as Optuna does. Defined in successive_halving.cc.
+bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
+                              const std::vector<FrozenTrial>& competing, int64_t min_resource, int eta,
+                              int min_early_stopping_rate, int bootstrap_count);
+
+// An int option read with the core's range-checked getter ("<where>.<key> must be >= lo").
+inline int int_at_least(const json& c, const std::string& key, int64_t def, int64_t lo, const std::string& where) {
+  return static_cast<int>(get_int_at_least(c, key, def, lo, where));
+}
+
+// A resource option: an integer >= 1, or "auto" (nullopt); `def` when absent.
+inline std::optional<int64_t> resource_option(const json& c, const std::string& key, std::optional<int64_t> def,
+                                              const std::string& where) {
+  if (!c.contains(key)) return def;
+  const json& v = c.at(key);
+  if (v.is_string() && v.get<std::string>() == "auto") return std::nullopt;
+  if (!v.is_number_integer())
+    throw_invalid(where + "." + key + ": expected an integer or \"auto\", got " + v.dump());
+  return get_int_at_least(c, key, 1, 1, where);
+}
+
+}  // namespace hone::pruner_detail

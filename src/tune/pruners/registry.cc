@@ -1,0 +1,72 @@
+// The pruner registry: one row per name in kPruners (a pruner is one file plus a builder
+// declaration and a row here).
+#include "tune/pruners/common.h"
+
+namespace hone {
+namespace pruner_detail {
+
+// Builders, each defined in its pruner's file.
+std::shared_ptr<Pruner> nop_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> median_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> percentile_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> successive_halving_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> hyperband_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> threshold_from_json(const json& config, const std::string& where);
+
+}  // namespace pruner_detail
+
+namespace {
+
+struct PrunerRow {
+  const char* name;
+  std::vector<std::string> keys;  // the options it takes besides "type" (check_keys)
+  pruner_detail::Builder build;
+};
+
+const std::vector<PrunerRow>& pruners() {
+  using namespace pruner_detail;
+  static const std::vector<std::string> kPercentileKeys = {"n_startup_trials", "n_warmup_steps",
+                                                           "interval_steps", "n_min_trials"};
+  static const std::vector<std::string> kShaKeys = {"min_resource", "reduction_factor",
+                                                    "min_early_stopping_rate", "bootstrap_count"};
+  static const std::vector<PrunerRow> kPruners = {
+      {"nop", {}, nop_from_json},
+      {"none", {}, nop_from_json},
+      {"median", kPercentileKeys, median_from_json},
+      {"percentile", {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"},
+       percentile_from_json},
+      {"asha", kShaKeys, successive_halving_from_json},
+      {"successive_halving", kShaKeys, successive_halving_from_json},
+      {"sha", kShaKeys, successive_halving_from_json},
+      {"hyperband", {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"}, hyperband_from_json},
+      {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps"}, threshold_from_json},
+  };
+  return kPruners;
+}
+
+}  // namespace
+
+std::vector<std::string> pruner_names() {
+  std::vector<std::string> names;
+  for (auto& row : pruners()) names.push_back(row.name);
+  return names;
+}
+
+std::shared_ptr<Pruner> make_pruner(const json& spec) {
+  const std::string w = "pruner";
+  const json c = typed_table(spec);
+  if (!c.is_object()) throw_invalid(w + ": expected a table such as {type = \"median\"}");
+  const std::string type = get_string(c, "type", "median", w);
+  for (auto& row : pruners()) {
+    if (type != row.name) continue;
+    std::vector<std::string> allowed = {"type"};
+    allowed.insert(allowed.end(), row.keys.begin(), row.keys.end());
+    check_keys(c, allowed, w);
+    return row.build(c, w);
+  }
+  std::string known;
+  for (auto& n : pruner_names()) known += (known.empty() ? "" : ", ") + n;
+  throw_invalid(w + ".type: unknown pruner \"" + type + "\" (known: " + known + ")");
+}
+
+}  // namespace hone
