@@ -3,64 +3,34 @@
 
 #include <algorithm>
 #include <limits>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "hone/random.h"
+#include "hone/tune/sampler.h"
 
 namespace hone {
 
 namespace {
 
-// The grid of a grid sampler's table, in GridSampler's order: names sorted, point i is the
-// mixed-radix index i over the value lists, visited in a seeded permutation when there is a seed.
-class GridPoints {
- public:
-  explicit GridPoints(const json& sampler) : space_(sampler.at("search_space")) {
-    size_t total = 1;
-    for (auto& [name, values] : space_.items()) {  // json objects iterate in sorted key order
-      names_.push_back(name);
-      values_.push_back(values.get<std::vector<json>>());
-      total *= values_.back().size();
-    }
-    order_.resize(total);
-    std::iota(order_.begin(), order_.end(), 0);
-    if (sampler.contains("seed")) {
-      Rng rng(static_cast<uint64_t>(sampler["seed"].get<int64_t>()));
-      std::shuffle(order_.begin(), order_.end(), rng);
-    }
-  }
-  const json& space() const { return space_; }
-  const std::vector<size_t>& order() const { return order_; }
-  json point(size_t id) const {
-    json p = json::object();
-    size_t stride = order_.size();
-    for (size_t i = 0; i < names_.size(); ++i) {
-      stride /= values_[i].size();
-      p[names_[i]] = values_[i][(id / stride) % values_[i].size()];
-    }
-    return p;
-  }
-  // The grid point whose every parameter `params` fixes to that point's value, if any.
-  std::optional<size_t> find(const json& params) const {
-    for (size_t id : order_) {
-      bool same = true;
-      const json p = point(id);
-      for (auto& [k, v] : p.items()) same = same && params.contains(k) && params[k] == v;
-      if (same) return id;
-    }
-    return std::nullopt;
-  }
+// The grid of a grid sampler's table ({"search_space": ..., "seed"?}), as GridSampler reads it.
+GridSpace grid_of(const json& sampler) {
+  std::optional<uint64_t> seed;
+  if (sampler.contains("seed")) seed = static_cast<uint64_t>(sampler["seed"].get<int64_t>());
+  return GridSpace::from_json(sampler.at("search_space"), seed);
+}
 
- private:
-  json space_;
-  std::vector<std::string> names_;
-  std::vector<std::vector<json>> values_;
-  std::vector<size_t> order_;
-};
+// The grid point whose every parameter `params` fixes to that point's value, if any.
+std::optional<size_t> find_point(const GridSpace& grid, const json& params) {
+  for (size_t id : grid.order()) {
+    bool same = true;
+    for (const auto& [name, values] : grid.values())
+      same = same && params.contains(name) && params[name] == *grid.value(id, name);
+    if (same) return id;
+  }
+  return std::nullopt;
+}
 
 // One pass over the study's trials: the counts, whether the baseline is there, and which grid
 // points of `space` are taken.
@@ -110,12 +80,12 @@ QueueState fill_blank(Study& study, QueueContents q, const json* baseline, int64
   return q.state;
 }
 
-QueueState fill_grid(Study& study, QueueContents q, const json* baseline, const GridPoints& grid, int64_t target) {
+QueueState fill_grid(Study& study, QueueContents q, const json* baseline, const GridSpace& grid, int64_t target) {
   if (target <= 0) target = std::numeric_limits<int64_t>::max();
-  const json& space = grid.space();
+  const json& space = grid.to_json();
   if (baseline && q.state.total() < target) {
     // The baseline is one of the grid points when it fixes every grid parameter to a grid value.
-    if (const auto match = grid.find(*baseline)) {
+    if (const auto match = find_point(grid, *baseline)) {
       const auto id = static_cast<int64_t>(*match);
       if (q.grid_ids.insert(id).second) add_waiting(study, q.state, *baseline, kBaselineAttrs, &space, id);
     } else {
@@ -147,9 +117,9 @@ QueueState queue_state(const Study& study) {
 }
 
 QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target) {
-  std::optional<GridPoints> grid;
-  if (!plan.grid.is_null()) grid.emplace(plan.grid);
-  QueueContents q = read_queue(study, grid ? &grid->space() : nullptr);
+  std::optional<GridSpace> grid;
+  if (!plan.grid.is_null()) grid.emplace(grid_of(plan.grid));
+  QueueContents q = read_queue(study, grid ? &grid->to_json() : nullptr);
   const json* baseline = q.has_baseline || plan.baseline.is_null() ? nullptr : &plan.baseline;
   return grid ? fill_grid(study, std::move(q), baseline, *grid, target)
               : fill_blank(study, std::move(q), baseline, target);
