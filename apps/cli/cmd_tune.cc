@@ -28,7 +28,7 @@
 #include "hone/store.h"
 #include "hone/tune/command.h"
 #include "hone/tune/tune.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 namespace hone::cli {
 

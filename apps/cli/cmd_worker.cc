@@ -18,7 +18,7 @@
 #include "hone/config.h"
 #include "hone/error.h"
 #include "hone/store.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 namespace hone::cli {
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hone/dataset.h"
+#include "hone/log.h"
 #include "hone/model.h"
 #include "hone/trainer.h"
 

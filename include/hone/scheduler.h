@@ -15,17 +15,14 @@
 // Thread safety: one thread at a time.
 #pragma once
 
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace hone {
+#include "hone/log.h"
 
-using Logs = std::map<std::string, double>;  // "loss", "val_loss", "val_accuracy", "lr", ...
-using LogSink = std::function<void(const std::string&)>;
+namespace hone {
 
 class LrScheduler {
  public:

@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "hone/dataset.h"
+#include "hone/log.h"
 #include "hone/loss.h"
 #include "hone/model.h"
 #include "hone/optimizer.h"

@@ -9,7 +9,7 @@
 
 #include "hone/error.h"
 #include "hone/metrics.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 namespace hone {
 
