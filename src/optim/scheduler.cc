@@ -10,7 +10,7 @@
 
 namespace hone::optim {
 
-void Schedule::begin(double base_lr, int64_t steps_per_epoch, int epochs) {
+void Schedule::start(double base_lr, int64_t steps_per_epoch, int epochs) {
   if (!(base_lr > 0.0) || !std::isfinite(base_lr))
     throw_invalid(where_ + ": the base learning rate must be a finite number > 0, got " +
                   python_float_repr(base_lr));
@@ -22,7 +22,7 @@ void Schedule::begin(double base_lr, int64_t steps_per_epoch, int epochs) {
 
 void Schedule::begin_span(double base_lr, int64_t steps_per_epoch, int epochs,
                           int64_t total_steps) {
-  LrScheduler::begin(base_lr, steps_per_epoch, epochs);
+  LrScheduler::start(base_lr, steps_per_epoch, epochs);
   total_steps_ = std::max<int64_t>(total_steps, 1);
 }
 

@@ -101,10 +101,9 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   const int64_t batches = (n + bs - 1) / bs;
   const bool classify = train.is_classification();
 
-  const double base_lr = opt_.lr();
   if (sched_) {
     sched_->set_log(log_);
-    sched_->begin(base_lr, batches, opts_.epochs);
+    sched_->begin(opt_, batches, opts_.epochs);
   }
   const std::vector<Param> params = model_.params();  // built once: no allocation per step
 
@@ -149,7 +148,7 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
       }
       if (opts_.clip_value > 0) clip_grad_value(params, opts_.clip_value);
       if (opts_.clip_norm > 0) clip_grad_norm(params, opts_.clip_norm);
-      if (sched_) opt_.set_lr(sched_->lr_at_step(step, epoch));
+      if (sched_) sched_->step(step, epoch);
       lr = opt_.lr();
       opt_.step(params);
       ++step;
@@ -182,6 +181,7 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
     if (stop) break;
   }
   for (auto& cb : callbacks_) cb->on_train_end(*this);
+  if (sched_) sched_->end();
   return history_;
 }
 
