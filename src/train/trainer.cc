@@ -186,11 +186,19 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
 }
 
 Logs Trainer::evaluate(const Dataset& d) {
+  return hone::evaluate(model_, loss_, d, {opts_.threads, opts_.eval_batch_size, opts_.metrics},
+                        &eval_pred_);
+}
+
+Logs evaluate(Model& model, const Loss& loss, const Dataset& d, const EvalOptions& o,
+              Tensor* predictions) {
   Logs out;
   const int64_t n = d.size();
   if (n == 0) return out;
-  ThreadScope threads(opts_.threads);
-  const int64_t bs = std::max<int64_t>(1, opts_.eval_batch_size);
+  Tensor own;
+  Tensor& pred = predictions ? *predictions : own;
+  ThreadScope threads(o.threads);
+  const int64_t bs = std::max<int64_t>(1, o.batch_size);
   std::vector<int64_t> idx(static_cast<size_t>(std::min(bs, n)));
   Tensor xb, yb;
   double loss_sum = 0.0;
@@ -199,19 +207,19 @@ Logs Trainer::evaluate(const Dataset& d) {
     for (int64_t i = 0; i < m; ++i) idx[static_cast<size_t>(i)] = start + i;
     xb.copy_rows_from(d.x, idx.data(), m);
     yb.copy_rows_from(d.y, idx.data(), m);
-    const Tensor& o = model_.forward(xb, /*training=*/false);
-    loss_sum += loss_.compute(o, yb, nullptr) * static_cast<double>(m);
+    const Tensor& p = model.forward(xb, /*training=*/false);
+    loss_sum += loss.compute(p, yb, nullptr) * static_cast<double>(m);
     if (start == 0) {
-      Shape s = o.shape();
+      Shape s = p.shape();
       s[0] = n;
-      eval_pred_.resize(s);
+      pred.resize(s);
     }
-    std::copy(o.data(), o.data() + o.size(), eval_pred_.data() + start * (o.size() / m));
+    std::copy(p.data(), p.data() + p.size(), pred.data() + start * (p.size() / m));
   }
   out["loss"] = loss_sum / static_cast<double>(n);
-  std::vector<std::string> names = opts_.metrics;
+  std::vector<std::string> names = o.metrics;
   if (names.empty() && d.is_classification()) names = {"accuracy"};
-  for (const auto& name : names) out[name] = compute_metric(name, eval_pred_, d.y, d.num_classes);
+  for (const auto& name : names) out[name] = compute_metric(name, pred, d.y, d.num_classes);
   return out;
 }
 
