@@ -143,9 +143,7 @@ class Trainer {
   Logs evaluate(const Dataset& d);
 
   Model& model() { return model_; }
-  Optimizer& optimizer() { return opt_; }
   const TrainOptions& options() const { return opts_; }
-  const History& history() const { return history_; }
   void log(const std::string& msg) const { if (log_) log_(msg); }
   // True when the last fit() stopped early because of the stop flag.
   bool interrupted() const { return interrupted_; }
