@@ -38,7 +38,7 @@
 #include "hone/model.h"
 #include "hone/optimizer.h"
 #include "hone/trainer.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 // Replaces the global allocation functions in this binary (counting only while armed).
 #define HONE_ALLOC_COUNTER_DEFINE

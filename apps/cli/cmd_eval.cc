@@ -34,12 +34,10 @@ std::unique_ptr<Loss> loss_from_meta(const nlohmann::json& meta, bool classifica
 
 Logs evaluate_on(Model& model, const Dataset& d, const nlohmann::json& meta) {
   auto loss = loss_from_meta(meta, d.is_classification());
-  auto opt = make_optimizer({{"type", "sgd"}, {"lr", 0.1}});
-  TrainOptions o;
+  EvalOptions o;
   if (d.is_classification()) o.metrics = {"accuracy", "balanced_accuracy", "f1_macro", "log_loss"};
   else o.metrics = {"mse", "mae", "r2"};
-  Trainer t(model, *loss, *opt, nullptr, o);
-  return t.evaluate(d);
+  return evaluate(model, *loss, d, o);
 }
 
 class EvalCommand : public Command {

@@ -31,7 +31,7 @@ class TrainCommand : public Command {
   int run() override {
     nlohmann::json cfg = load_config(config_, sets_);
     if (threads_ > 0) set_path(cfg, "train.threads", threads_);
-    validate_run_config(cfg);
+    TrainingParts parts = validate_run_config(cfg);  // before any data is read
     const std::string out = !out_.empty() ? out_
                             : cfg.contains("output") && cfg["output"].contains("dir")
                                 ? cfg["output"]["dir"].get<std::string>()
@@ -53,7 +53,7 @@ class TrainCommand : public Command {
     hooks.log = [progress](const std::string& m) { progress->message(m); };
     hooks.stop = stop;
     hooks.checkpoint_path = (std::filesystem::path(out) / "best.hone").string();
-    RunResult r = train_model(cfg, data, hooks);
+    RunResult r = train_model(cfg, data, hooks, std::move(parts));
 
     nlohmann::json meta = data.meta;
     meta["config"] = cfg;

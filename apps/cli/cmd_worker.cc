@@ -16,7 +16,7 @@
 #include "hone/error.h"
 #include "hone/store.h"
 #include "hone/study_runner.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 namespace hone::cli {
 

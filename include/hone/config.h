@@ -49,6 +49,11 @@ void check_keys(const json& obj, const std::vector<std::string>& allowed, const 
 void require_positive(double v, const std::string& key, const std::string& where);
 void require_nonnegative(double v, const std::string& key, const std::string& where);
 void require_in_range(double v, double lo, double hi, const std::string& key, const std::string& where);
+// The checks behind get_positive, get_nonnegative and get_unit below, for values that come from
+// a typed options struct rather than a config table (same messages).
+void require_finite_positive(double v, const std::string& key, const std::string& where);
+void require_finite_nonnegative(double v, const std::string& key, const std::string& where);
+void require_unit(double v, const std::string& key, const std::string& where);
 
 // Range-checked lookups (the value, or `def` when the key is absent or null), with the messages
 // above: finite and > 0 (learning rates, factors); finite and >= 0 (decays, epsilons); in [0, 1)
@@ -62,5 +67,26 @@ int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, i
 // layer): a bare string means a table with only that type, so `optimizer = "adam"` is
 // `optimizer = { type = "adam" }`. Anything else is returned unchanged (the caller checks it).
 json typed_table(const json& spec);
+
+// The other half of that rule: a registry, one row per type, each row with a `name` member
+// (const char* or std::string). find_registered returns the row named `type`; it throws
+// Error(kInvalidArgument) "<where>.type: required option is missing (a, b, c)" for an empty
+// type and "<where>.type: unknown <what> \"x\" (known: a, b, c)" for an unregistered one, the
+// names listed from the table in its order. registered_names is that "a, b, c".
+template <typename Row>
+std::string registered_names(const std::vector<Row>& rows) {
+  std::string out;
+  for (const Row& r : rows) out += (out.empty() ? "" : ", ") + std::string(r.name);
+  return out;
+}
+[[noreturn]] void throw_unregistered(const std::string& type, const std::string& names,
+                                     const std::string& what, const std::string& where);
+template <typename Row>
+const Row& find_registered(const std::vector<Row>& rows, const std::string& type,
+                           const std::string& what, const std::string& where) {
+  for (const Row& r : rows)
+    if (type == r.name) return r;
+  throw_unregistered(type, registered_names(rows), what, where);
+}
 
 }  // namespace hone

@@ -24,7 +24,10 @@ class Loss {
   virtual bool is_classification() const { return false; }
 };
 
-// {"type": "cross_entropy"} / "binary_cross_entropy" / "mse" / "mae" / {"type":"huber","delta":1.0}.
+// {"type": "cross_entropy"} / "binary_cross_entropy" / "mse" / "mae" / {"type":"huber","delta":1.0};
+// a bare string "mse" means {"type": "mse"}. Every loss is one row of a registry in src/nn/loss.cc.
+// Throws Error(kInvalidArgument) "<where>.type: unknown loss \"x\" (known: ...)" listing the
+// registered names, or naming the option for an unknown option or an invalid value.
 std::unique_ptr<Loss> make_loss(const nlohmann::json& config, const std::string& where = "loss");
 
 }  // namespace hone

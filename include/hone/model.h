@@ -51,7 +51,6 @@ class Model {
   std::vector<Param> params();
   std::vector<Buffer> buffers();
   int64_t num_params();
-  size_t num_layers() const { return layers_.size(); }
   Layer& layer(size_t i) { return *layers_[i]; }
   double flops_per_sample() const;
 

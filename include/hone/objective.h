@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hone/log.h"
 #include "hone/run.h"
 #include "hone/tune/study.h"
 

@@ -23,6 +23,8 @@ class Optimizer {
   virtual std::string type() const = 0;
   // Applies one update to every param from its grad.
   virtual void step(const std::vector<Param>& params) = 0;
+  // The learning rate of the next step(). The optimizer is the one owner of the current rate: a
+  // scheduler (hone/scheduler.h) writes it through set_lr() before each step and keeps no copy.
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
   int64_t steps() const { return t_; }
@@ -34,22 +36,53 @@ class Optimizer {
   int64_t t_ = 0;  // number of steps taken
 };
 
-// From {"type": "sgd"|"gd"|"adam"|"adamw"|"rmsprop"|"adagrad", "lr": ..., options...}; a bare
-// string "adam" means {"type": "adam"}. Options (PyTorch 1.13 names, update rules and defaults;
-// the rules are in docs/OPTIMIZERS.md):
-//   sgd/gd:  lr=0.01, momentum=0, nesterov=false, dampening=0, weight_decay=0
-//   adam:    lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0 (L2, added to the
-//            gradient), amsgrad=false
-//   adamw:   lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01 (decoupled:
-//            θ ← θ − lr·wd·θ before the Adam step), amsgrad=false
-//   rmsprop: lr=0.01, alpha=0.99, eps=1e-8, momentum=0, centered=false, weight_decay=0
-//   adagrad: lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10
-// weight_decay only touches params with Param::decay == true (weights, not biases or norms);
-// this differs from torch, where it applies to every param of the group.
-// "gd" is SGD used with full-batch training (the trainer sets batch_size to the data set size).
-// Throws Error(kInvalidArgument) naming `where` and the option for invalid values (lr <= 0,
-// betas outside [0, 1), negative eps or weight_decay, nesterov without momentum, an unknown
-// type or an unknown option).
+// Typed constructors. Each options struct holds PyTorch 1.13's names and defaults (update rules
+// and citations in docs/OPTIMIZERS.md); `lr` is the initial rate, which the optimizer then owns
+// (lr()/set_lr()). weight_decay only touches params with Param::decay == true (weights, not
+// biases or norms); this differs from torch, where it applies to every param of the group.
+// Each constructor throws Error(kInvalidArgument) "<name>.<option> must be ..." (e.g.
+// "adam.beta1 must be in [0, 1), got 1") for invalid values: lr not finite and > 0, betas,
+// momentum and alpha outside [0, 1), negative or non-finite eps, weight_decay, lr_decay or
+// initial_accumulator_value, dampening outside [0, 1], nesterov without momentum > 0 and
+// dampening = 0.
+struct SgdOptions {
+  double lr = 0.01;  // torch has no default; Keras's
+  double momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
+  bool nesterov = false;
+};
+// Adam adds weight_decay·θ to the gradient (L2); AdamW decays θ ← θ − lr·wd·θ before the Adam
+// step (decoupled) and defaults to weight_decay = 0.01, as torch's AdamW.
+template <double kDefaultWeightDecay>
+struct AdamFamilyOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = kDefaultWeightDecay;
+  bool amsgrad = false;
+};
+using AdamOptions = AdamFamilyOptions<0.0>;
+using AdamWOptions = AdamFamilyOptions<0.01>;
+struct RmsPropOptions {
+  double lr = 0.01;
+  double alpha = 0.99, eps = 1e-8, momentum = 0.0, weight_decay = 0.0;
+  bool centered = false;
+};
+struct AdagradOptions {
+  double lr = 0.01;
+  double lr_decay = 0.0, weight_decay = 0.0, initial_accumulator_value = 0.0, eps = 1e-10;
+};
+std::unique_ptr<Optimizer> make_sgd(const SgdOptions& o = {});
+std::unique_ptr<Optimizer> make_adam(const AdamOptions& o = {});
+std::unique_ptr<Optimizer> make_adamw(const AdamWOptions& o = {});
+std::unique_ptr<Optimizer> make_rmsprop(const RmsPropOptions& o = {});
+std::unique_ptr<Optimizer> make_adagrad(const AdagradOptions& o = {});
+
+// The config form, built on the typed constructors above: {"type": "sgd"|"gd"|"adam"|"adamw"|
+// "rmsprop"|"adagrad", options...} with the options structs' field names (type is
+// case-insensitive); a bare string "adam" means {"type": "adam"}. "gd" is SGD used with
+// full-batch training (the trainer sets batch_size to the data set size). Every type is one row
+// of a registry in src/optim/make_optimizer.cc (name, option keys, builder).
+// Throws Error(kInvalidArgument) naming `where` and the option for invalid values (as above),
+// an unknown type (listing the registered ones) or an unknown option.
 std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config,
                                           const std::string& where = "optimizer");
 

@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "hone/dataset.h"
+#include "hone/log.h"
+#include "hone/loss.h"
+#include "hone/optimizer.h"
+#include "hone/scheduler.h"
 #include "hone/model.h"
 #include "hone/trainer.h"
 
@@ -48,11 +52,31 @@ struct RunResult {
   std::string stop_reason;   // "", "early_stopping", "diverged", "interrupted", "callback"
 };
 
-// Trains the model described by `config` on `data`. Throws Error(kInvalidArgument) for a bad
-// config, naming the key.
-RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks);
+// The parts of a run that come from [train] alone, built once: the loss (null when train.loss is
+// not set: the run then picks cross_entropy or mse from the data), the optimizer (train.optimizer
+// with the train.lr shorthand), and the scheduler (null without train.scheduler or with type
+// "none"). A TrainingParts serves one run: the optimizer and scheduler keep their state.
+struct TrainingParts {
+  std::unique_ptr<Loss> loss;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<LrScheduler> scheduler;
+};
 
-// Fills defaults and checks every key of a run config, so typos fail before any work starts.
-void validate_run_config(const nlohmann::json& config);
+// Builds the TrainingParts of a [train] table. Throws Error(kInvalidArgument) naming the key
+// ("train.optimizer.lr", "train.lr and train.optimizer.lr are both set; keep one", ...).
+TrainingParts make_training_parts(const nlohmann::json& train);
+
+// Checks every key of a run config and builds its TrainingParts, so that typos and bad values
+// fail before any data is loaded; the result is the parts the run then trains with.
+// Throws Error(kInvalidArgument) naming the key.
+TrainingParts validate_run_config(const nlohmann::json& config);
+
+// Trains the model described by `config` on `data`: validate_run_config(config), then the
+// overload below. Throws Error(kInvalidArgument) for a bad config, naming the key.
+RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks);
+// Trains with parts already built by validate_run_config(config) (`hone train` validates before
+// loading the data and keeps them). REQUIRES: parts = validate_run_config(config), unused.
+RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks,
+                      TrainingParts parts);
 
 }  // namespace hone

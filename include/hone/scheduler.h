@@ -1,46 +1,72 @@
 // hone/scheduler.h — learning-rate schedules.
 //
+// Who owns the learning rate: the optimizer holds the one current rate (Optimizer::lr(), what
+// its next step() uses). A scheduler is attached to an optimizer by begin(), takes that
+// optimizer's rate at that moment as its base rate (the only rate it keeps), and from then on
+// writes the rate of every step through Optimizer::set_lr(); it never reads the current rate
+// back. So the rate a run starts from is configured in one place, the optimizer (`train.lr` or
+// `train.optimizer.lr`), and a value set by hand between steps lasts until the next step().
+//
 // The trainer calls, in this order:
-//   begin(base_lr, steps_per_epoch, epochs)   once, before training
-//   lr_at_step(step, epoch)                   before every optimizer step (step counts from 0
-//                                             over the whole run, epoch from 0); the trainer sets
-//                                             the optimizer's lr to the returned value
-//   end_epoch(epoch, logs)                    after every epoch with that epoch's metrics
+//   begin(optimizer, steps_per_epoch, epochs)  once, before training
+//   step(step, epoch)                          before every optimizer step (step counts from 0
+//                                              over the whole run, epoch from 0): sets the
+//                                              optimizer's rate to lr_at_step(step, epoch)
+//   end_epoch(epoch, logs)                     after every epoch with that epoch's metrics
+//   end()                                      after training: the optimizer's rate is the base
+//                                              rate again, so that a new run starts from it
 // Epoch-based schedules (step, multistep, exponential, cosine) change the rate at epoch
 // boundaries, like PyTorch's schedulers stepped once per epoch; warmup and one-cycle change it
 // every step. ReduceLROnPlateau follows Keras (monitor, mode, factor, patience, min_delta,
 // cooldown, min_lr) and prints Keras's message through the log sink when it lowers the rate:
 // "Epoch N: ReduceLROnPlateau reducing learning rate to X." (N = epoch + 1, X as Python prints
 // a float). begin() may be called again to start a new run; it resets all state.
+// ReduceLROnPlateau's lowered rate is schedule state (what it has decided), written to the
+// optimizer at every step like any other schedule's rate.
 // Thread safety: one thread at a time.
 #pragma once
 
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace hone {
+#include "hone/log.h"
+#include "hone/optimizer.h"
 
-using Logs = std::map<std::string, double>;  // "loss", "val_loss", "val_accuracy", "lr", ...
-using LogSink = std::function<void(const std::string&)>;
+namespace hone {
 
 class LrScheduler {
  public:
   virtual ~LrScheduler() = default;
   virtual std::string type() const = 0;
-  virtual void begin(double base_lr, int64_t steps_per_epoch, int epochs) {
-    base_lr_ = base_lr;
-    steps_per_epoch_ = steps_per_epoch;
-    epochs_ = epochs;
+  // Attaches to `opt` for a run of `epochs` epochs of `steps_per_epoch` steps; the base rate is
+  // opt.lr() now. `opt` is held by reference until end() or the next begin().
+  void begin(Optimizer& opt, int64_t steps_per_epoch, int epochs) {
+    opt_ = &opt;
+    start(opt.lr(), steps_per_epoch, epochs);
   }
+  // REQUIRES: begin() was called. Sets the attached optimizer's rate for this step.
+  void step(int64_t step, int epoch) { opt_->set_lr(lr_at_step(step, epoch)); }
+  // REQUIRES: begin() was called. Puts the base rate back on the optimizer and detaches.
+  void end() {
+    opt_->set_lr(base_lr_);
+    opt_ = nullptr;
+  }
+  // The rate of (step, epoch) in the current run (what step() writes); a function of the base
+  // rate, the position and, for plateau, the metrics seen by end_epoch().
   virtual double lr_at_step(int64_t step, int epoch) = 0;
   virtual void end_epoch(int /*epoch*/, const Logs& /*logs*/) {}
   void set_log(LogSink sink) { log_ = std::move(sink); }
 
  protected:
+  // Starts a run from `base_lr`: resets every piece of state.
+  virtual void start(double base_lr, int64_t steps_per_epoch, int epochs) {
+    base_lr_ = base_lr;
+    steps_per_epoch_ = steps_per_epoch;
+    epochs_ = epochs;
+  }
+  Optimizer* opt_ = nullptr;  // attached by begin(); not owned
   double base_lr_ = 0.0;
   int64_t steps_per_epoch_ = 1;
   int epochs_ = 1;
@@ -71,8 +97,10 @@ class LrScheduler {
 // (step − S)/steps_per_epoch, its default t_max / one-cycle length cover the remaining steps,
 // and a plateau only sees the epochs that had a step after the warmup (its messages keep the
 // real epoch numbers). Milestones and step sizes therefore count from the end of the warmup.
+// Every type is one row of a registry in src/optim/scheduler.cc (name, option keys, reader).
 // Throws Error(kInvalidArgument) naming `where` and the option for invalid values and unknown
-// types or options; begin() throws it for base_lr <= 0, steps_per_epoch < 1 or epochs < 1.
+// types (listing the registered ones) or options; begin() throws it for an optimizer rate that
+// is not finite and > 0, steps_per_epoch < 1 or epochs < 1.
 std::unique_ptr<LrScheduler> make_scheduler(const nlohmann::json& config,
                                             const std::string& where = "scheduler");
 

@@ -73,9 +73,6 @@ class Tensor {
   // Resizes to (count, src's other dims) and copies row rows[i] of src into row i (a mini-batch gather).
   void copy_rows_from(const Tensor& src, const int64_t* rows, int64_t count);
 
-  // Throws Error(kInvalidArgument) naming `what` if the shape differs.
-  void check_shape(const Shape& expected, const char* what) const;
-
   size_t capacity() const { return capacity_; }
 
  private:

@@ -1,10 +1,10 @@
-// hone/trainer.h — the fit loop, callbacks and history.
+// hone/trainer.h — the fit loop, callbacks, history, and evaluation.
 //
 // Trainer::fit runs epochs of shuffled mini-batches: forward, loss, backward, L2 penalty,
 // gradient clipping, scheduler, optimizer step; then evaluates on the validation set and hands
 // the epoch's logs to every callback. A callback returning true from on_epoch_end stops
 // training (early stopping, pruning, Ctrl-C). A training step allocates no heap memory after
-// the first step.
+// the first step. Evaluating a model needs no optimizer: see evaluate() below.
 #pragma once
 
 #include <atomic>
@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "hone/dataset.h"
+#include "hone/log.h"
 #include "hone/loss.h"
 #include "hone/model.h"
 #include "hone/optimizer.h"
@@ -92,8 +93,37 @@ class ModelCheckpoint : public Callback {
   double best_ = 0;
 };
 
+// What evaluate() computes and how: `metrics` as in TrainOptions ("accuracy" when empty and
+// the data are classification), in batches of `batch_size` rows with `threads` threads.
+struct EvalOptions {
+  int threads = 1;
+  int64_t batch_size = 1024;
+  std::vector<std::string> metrics;
+};
+
+// Loss and metrics of `model` on `d` in inference mode (no dropout, batch norm's running
+// statistics). Keys: "loss" and the metric names; empty when `d` is empty. When `predictions`
+// is not null it receives the model's outputs for all of `d` (reused between calls: no
+// allocation once it is large enough). The model's forward buffers change; its weights do not.
+// REQUIRES: model built for d's sample shape; `loss` fits d's targets.
+// Throws Error(kInvalidArgument) for an unknown metric name.
+Logs evaluate(Model& model, const Loss& loss, const Dataset& d, const EvalOptions& options = {},
+              Tensor* predictions = nullptr);
+
+// The fit loop over one model.
+//
+// Holds by reference, without owning, the model, the loss, the optimizer and the scheduler
+// (which may be null): each must outlive the Trainer. A data set is only borrowed for the
+// duration of the fit() or evaluate() call it is passed to. Callbacks are shared with the
+// caller and kept until the Trainer is destroyed.
+// fit() changes the model's weights and the optimizer's state and rate; with a scheduler, the
+// optimizer's rate is its base rate again when fit() returns (see hone/scheduler.h).
+// Thread safety: one thread at a time (fit() runs its math on `threads` threads of its own);
+// the stop flag is the one thing another thread may touch during fit(). Two Trainers may run
+// at once on different threads as long as they share no model, optimizer or scheduler.
 class Trainer {
  public:
+  // Throws Error(kInvalidArgument) for epochs < 0, threads < 1 or l2 < 0.
   Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* scheduler, TrainOptions opts);
 
   void add_callback(std::shared_ptr<Callback> cb) { callbacks_.push_back(std::move(cb)); }
@@ -102,14 +132,18 @@ class Trainer {
   // Set from a signal handler or another thread: the current epoch ends at the next batch.
   void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
 
+  // Trains for options().epochs epochs (fewer when a callback, the stop flag or divergence ends
+  // it) and returns the history of the complete epochs. Builds the model from train's sample
+  // shape if it is not built yet. `val` may be null; when given, every epoch's logs get its
+  // "val_"-prefixed loss and metrics.
+  // Throws Error(kInvalidArgument) for an empty training set, a sample shape the model does not
+  // take, or a classification loss on regression data.
   History fit(const Dataset& train, const Dataset* val);
-  // Loss and metrics of the model on `d` (inference mode). Keys: "loss", metric names.
+  // evaluate(model(), loss, d, {threads, eval_batch_size, metrics}) with this trainer's options.
   Logs evaluate(const Dataset& d);
 
   Model& model() { return model_; }
-  Optimizer& optimizer() { return opt_; }
   const TrainOptions& options() const { return opts_; }
-  const History& history() const { return history_; }
   void log(const std::string& msg) const { if (log_) log_(msg); }
   // True when the last fit() stopped early because of the stop flag.
   bool interrupted() const { return interrupted_; }

@@ -292,23 +292,41 @@ json typed_table(const json& spec) {
   return spec.is_string() ? json{{"type", spec.get<std::string>()}} : spec;
 }
 
-double get_positive(const json& obj, const std::string& key, double def, const std::string& where) {
-  const double v = get_double(obj, key, def, where);
+void throw_unregistered(const std::string& type, const std::string& names, const std::string& what,
+                        const std::string& where) {
+  if (type.empty()) throw_invalid(where + ".type: required option is missing (" + names + ")");
+  throw_invalid(where + ".type: unknown " + what + " \"" + type + "\" (known: " + names + ")");
+}
+
+void require_finite_positive(double v, const std::string& key, const std::string& where) {
   require_positive(v, key, where);
   if (!std::isfinite(v)) throw_invalid(key_of(where, key) + " must be finite, got " + num(v));
+}
+
+void require_finite_nonnegative(double v, const std::string& key, const std::string& where) {
+  require_nonnegative(v, key, where);
+  if (!std::isfinite(v)) throw_invalid(key_of(where, key) + " must be finite, got " + num(v));
+}
+
+void require_unit(double v, const std::string& key, const std::string& where) {
+  if (!(v >= 0.0 && v < 1.0)) throw_invalid(key_of(where, key) + " must be in [0, 1), got " + num(v));
+}
+
+double get_positive(const json& obj, const std::string& key, double def, const std::string& where) {
+  const double v = get_double(obj, key, def, where);
+  require_finite_positive(v, key, where);
   return v;
 }
 
 double get_nonnegative(const json& obj, const std::string& key, double def, const std::string& where) {
   const double v = get_double(obj, key, def, where);
-  require_nonnegative(v, key, where);
-  if (!std::isfinite(v)) throw_invalid(key_of(where, key) + " must be finite, got " + num(v));
+  require_finite_nonnegative(v, key, where);
   return v;
 }
 
 double get_unit(const json& obj, const std::string& key, double def, const std::string& where) {
   const double v = get_double(obj, key, def, where);
-  if (!(v >= 0.0 && v < 1.0)) throw_invalid(key_of(where, key) + " must be in [0, 1), got " + num(v));
+  require_unit(v, key, where);
   return v;
 }
 

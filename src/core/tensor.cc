@@ -162,9 +162,4 @@ void Tensor::copy_rows_from(const Tensor& src, const int64_t* rows, int64_t coun
   }
 }
 
-void Tensor::check_shape(const Shape& expected, const char* what) const {
-  if (shape_ != expected)
-    throw_invalid(std::string(what) + ": expected shape " + expected.str() + ", got " + shape_.str());
-}
-
 }  // namespace hone

@@ -119,23 +119,52 @@ class Regression final : public Loss {
 
 }  // namespace
 
+namespace {
+
+struct LossRow {
+  const char* name;
+  std::vector<std::string> keys;  // every option it reads, for check_keys
+  std::unique_ptr<Loss> (*from_config)(const json& c, const std::string& where);
+};
+
+// One row per loss; the order is the order of the "known: ..." list in error messages.
+const std::vector<LossRow>& loss_registry() {
+  static const std::vector<LossRow> rows = {
+      {"cross_entropy", {"type"},
+       [](const json&, const std::string&) -> std::unique_ptr<Loss> {
+         return std::make_unique<CrossEntropy>();
+       }},
+      {"binary_cross_entropy", {"type"},
+       [](const json&, const std::string&) -> std::unique_ptr<Loss> {
+         return std::make_unique<BinaryCrossEntropy>();
+       }},
+      {"mse", {"type"},
+       [](const json&, const std::string&) -> std::unique_ptr<Loss> {
+         return std::make_unique<Regression>(Reg::kMse, 0.0f);
+       }},
+      {"mae", {"type"},
+       [](const json&, const std::string&) -> std::unique_ptr<Loss> {
+         return std::make_unique<Regression>(Reg::kMae, 0.0f);
+       }},
+      {"huber", {"type", "delta"},
+       [](const json& c, const std::string& where) -> std::unique_ptr<Loss> {
+         double delta = get_double(c, "delta", 1.0, where);
+         require_positive(delta, "delta", where);
+         return std::make_unique<Regression>(Reg::kHuber, static_cast<float>(delta));
+       }},
+  };
+  return rows;
+}
+
+}  // namespace
+
 std::unique_ptr<Loss> make_loss(const nlohmann::json& config, const std::string& where) {
   json cfg = typed_table(config);
   if (!cfg.is_object()) throw_invalid(where + ": expected a loss name or {type = ...}, got " + config.dump());
-  std::string type = get_string(cfg, "type", "", where);
-  if (type == "huber") {
-    check_keys(cfg, {"type", "delta"}, where);
-    double delta = get_double(cfg, "delta", 1.0, where);
-    require_positive(delta, "delta", where);
-    return std::make_unique<Regression>(Reg::kHuber, static_cast<float>(delta));
-  }
-  check_keys(cfg, {"type"}, where);
-  if (type == "cross_entropy") return std::make_unique<CrossEntropy>();
-  if (type == "binary_cross_entropy") return std::make_unique<BinaryCrossEntropy>();
-  if (type == "mse") return std::make_unique<Regression>(Reg::kMse, 0.0f);
-  if (type == "mae") return std::make_unique<Regression>(Reg::kMae, 0.0f);
-  throw_invalid(where + ": unknown loss \"" + type +
-                "\" (known: cross_entropy, binary_cross_entropy, mse, mae, huber)");
+  const auto& rows = loss_registry();
+  const LossRow& row = find_registered(rows, get_string(cfg, "type", "", where), "loss", where);
+  check_keys(cfg, row.keys, where);
+  return row.from_config(cfg, where);
 }
 
 }  // namespace hone

@@ -139,8 +139,8 @@ void Adam::step(const std::vector<Param>& params) {
   for (size_t i = 0; i < params.size(); ++i) {
     const Param& prm = params[i];
     const bool wd = prm.decay && o_.weight_decay != 0.0;
-    const bool l2 = wd && !o_.decoupled;
-    const bool decoupled = wd && o_.decoupled;
+    const bool l2 = wd && !decoupled_;
+    const bool decoupled = wd && decoupled_;
     float* m = state(i, 0).data();
     float* v = state(i, 1).data();
     if (o_.amsgrad)

@@ -47,11 +47,9 @@ class StatefulOptimizer : public Optimizer {
 //   θ ← θ − α d
 class Sgd : public StatefulOptimizer {
  public:
-  struct Options {
-    double momentum = 0.0, dampening = 0.0, weight_decay = 0.0;
-    bool nesterov = false;
-  };
-  Sgd(std::string type, double lr, Options o) : type_(std::move(type)), o_(o) { lr_ = lr; }
+  using Options = SgdOptions;
+  // REQUIRES: o checked (make_sgd / make_optimizer do).
+  Sgd(std::string type, const Options& o) : type_(std::move(type)), o_(o) { lr_ = o.lr; }
   std::string type() const override { return type_; }
   void step(const std::vector<Param>& params) override;
 
@@ -71,17 +69,15 @@ class Sgd : public StatefulOptimizer {
 // evaluates it. One fused pass over θ, g, m, v per param.
 class Adam : public StatefulOptimizer {
  public:
-  struct Options {
-    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
-    bool amsgrad = false;
-    bool decoupled = false;  // AdamW
-  };
-  Adam(double lr, Options o) : o_(o) { lr_ = lr; }
-  std::string type() const override { return o_.decoupled ? "adamw" : "adam"; }
+  using Options = AdamOptions;
+  // decoupled: AdamW. REQUIRES: o checked (make_adam / make_adamw / make_optimizer do).
+  Adam(const Options& o, bool decoupled) : o_(o), decoupled_(decoupled) { lr_ = o.lr; }
+  std::string type() const override { return decoupled_ ? "adamw" : "adam"; }
   void step(const std::vector<Param>& params) override;
 
  private:
   Options o_;
+  bool decoupled_;
 };
 
 // RMSprop (Hinton, Lecture 6e; torch.optim.RMSprop).
@@ -91,11 +87,9 @@ class Adam : public StatefulOptimizer {
 //   μ > 0:  b ← μ b + g/r;  θ ← θ − α b                    else θ ← θ − α g/r
 class RmsProp : public StatefulOptimizer {
  public:
-  struct Options {
-    double alpha = 0.99, eps = 1e-8, momentum = 0.0, weight_decay = 0.0;
-    bool centered = false;
-  };
-  RmsProp(double lr, Options o) : o_(o) { lr_ = lr; }
+  using Options = RmsPropOptions;
+  // REQUIRES: o checked (make_rmsprop / make_optimizer do).
+  explicit RmsProp(const Options& o) : o_(o) { lr_ = o.lr; }
   std::string type() const override { return "rmsprop"; }
   void step(const std::vector<Param>& params) override;
 
@@ -109,10 +103,9 @@ class RmsProp : public StatefulOptimizer {
 //   θ ← θ − α_t g / (√s + ε)
 class Adagrad : public StatefulOptimizer {
  public:
-  struct Options {
-    double lr_decay = 0.0, weight_decay = 0.0, initial_accumulator_value = 0.0, eps = 1e-10;
-  };
-  Adagrad(double lr, Options o) : o_(o) { lr_ = lr; }
+  using Options = AdagradOptions;
+  // REQUIRES: o checked (make_adagrad / make_optimizer do).
+  explicit Adagrad(const Options& o) : o_(o) { lr_ = o.lr; }
   std::string type() const override { return "adagrad"; }
   void step(const std::vector<Param>& params) override;
 

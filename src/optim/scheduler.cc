@@ -10,7 +10,7 @@
 
 namespace hone::optim {
 
-void Schedule::begin(double base_lr, int64_t steps_per_epoch, int epochs) {
+void Schedule::start(double base_lr, int64_t steps_per_epoch, int epochs) {
   if (!(base_lr > 0.0) || !std::isfinite(base_lr))
     throw_invalid(where_ + ": the base learning rate must be a finite number > 0, got " +
                   python_float_repr(base_lr));
@@ -22,7 +22,7 @@ void Schedule::begin(double base_lr, int64_t steps_per_epoch, int epochs) {
 
 void Schedule::begin_span(double base_lr, int64_t steps_per_epoch, int epochs,
                           int64_t total_steps) {
-  LrScheduler::begin(base_lr, steps_per_epoch, epochs);
+  LrScheduler::start(base_lr, steps_per_epoch, epochs);
   total_steps_ = std::max<int64_t>(total_steps, 1);
 }
 
@@ -234,10 +234,108 @@ std::string show(double v) { return python_float_repr(v); }
 
 bool has(const json& c, const std::string& key) { return c.contains(key) && !c[key].is_null(); }
 
-std::vector<std::string> with_common(std::vector<std::string> keys) {
-  for (const char* k : {"type", "warmup_epochs", "warmup_steps", "warmup_start_factor"})
-    keys.emplace_back(k);
-  return keys;
+// ---------------------------------------------------------------- config readers (registry)
+// Each reads its own options (check_keys has run) and returns the schedule; the warmup options
+// are read once for all of them in make_scheduler.
+
+std::unique_ptr<Schedule> constant_from(const json&, const std::string& where) {
+  return std::make_unique<Constant>(where);
+}
+
+std::unique_ptr<Schedule> step_from(const json& c, const std::string& where) {
+  if (!has(c, "step_size")) throw_invalid(where + ".step_size: required option is missing");
+  int64_t step_size = get_int_at_least(c, "step_size", 1, 1, where);
+  return std::make_unique<StepDecay>(where, step_size, get_positive(c, "gamma", 0.1, where));
+}
+
+std::unique_ptr<Schedule> multistep_from(const json& c, const std::string& where) {
+  if (!has(c, "milestones")) throw_invalid(where + ".milestones: required option is missing");
+  std::vector<int64_t> ms = get_ints(c, "milestones", {}, where);
+  if (ms.empty()) throw_invalid(where + ".milestones: expected at least one epoch");
+  for (int64_t m : ms)
+    if (m < 0) throw_invalid(where + ".milestones: epochs must be >= 0, got " + std::to_string(m));
+  return std::make_unique<MultiStep>(where, ms, get_positive(c, "gamma", 0.1, where));
+}
+
+std::unique_ptr<Schedule> exponential_from(const json& c, const std::string& where) {
+  if (!has(c, "gamma")) throw_invalid(where + ".gamma: required option is missing");
+  return std::make_unique<Exponential>(where, get_positive(c, "gamma", 1.0, where));
+}
+
+std::unique_ptr<Schedule> cosine_from(const json& c, const std::string& where) {
+  int64_t t_max = has(c, "t_max") ? get_int_at_least(c, "t_max", 1, 1, where) : 0;
+  double eta_min = get_nonnegative(c, "eta_min", 0.0, where);
+  bool restarts = get_bool(c, "restarts", false, where);
+  int64_t t_mult = get_int_at_least(c, "t_mult", 1, 1, where);
+  if (t_mult != 1 && !restarts)
+    throw_invalid(where + ".t_mult: only used with restarts = true (SGDR); set restarts = true"
+                  " or remove t_mult");
+  return std::make_unique<Cosine>(where, t_max, eta_min, restarts, t_mult);
+}
+
+std::unique_ptr<Schedule> plateau_from(const json& c, const std::string& where) {
+  Plateau::Options o;
+  o.monitor = get_string(c, "monitor", o.monitor, where);
+  if (o.monitor.empty()) throw_invalid(where + ".monitor: must name a metric, e.g. \"val_loss\"");
+  o.mode = lower(get_string(c, "mode", o.mode, where));
+  if (o.mode != "auto" && o.mode != "min" && o.mode != "max")
+    throw_invalid(where + ".mode: expected \"auto\", \"min\" or \"max\", got \"" + o.mode + "\"");
+  o.factor = get_double(c, "factor", o.factor, where);
+  if (!(o.factor > 0.0 && o.factor < 1.0))
+    throw_invalid(where + ".factor must be in (0, 1) (ReduceLROnPlateau does not support a "
+                  "factor >= 1.0), got " + show(o.factor));
+  o.patience = get_int_at_least(c, "patience", o.patience, 0, where);
+  o.min_delta = get_nonnegative(c, "min_delta", o.min_delta, where);
+  o.cooldown = get_int_at_least(c, "cooldown", o.cooldown, 0, where);
+  o.min_lr = get_nonnegative(c, "min_lr", o.min_lr, where);
+  if (has(c, "verbose") && c["verbose"].is_number())
+    o.verbose = get_double(c, "verbose", 1, where) > 0;  // Keras's verbose=0/1
+  else
+    o.verbose = get_bool(c, "verbose", o.verbose, where);
+  return std::make_unique<Plateau>(where, o);
+}
+
+std::unique_ptr<Schedule> onecycle_from(const json& c, const std::string& where) {
+  OneCycle::Options o;
+  if (has(c, "max_lr")) o.max_lr = get_positive(c, "max_lr", 1.0, where);
+  o.pct_start = get_double(c, "pct_start", o.pct_start, where);
+  require_in_range(o.pct_start, 0.0, 1.0, "pct_start", where);
+  o.div_factor = get_positive(c, "div_factor", o.div_factor, where);
+  o.final_div_factor = get_positive(c, "final_div_factor", o.final_div_factor, where);
+  if (has(c, "anneal") && has(c, "anneal_strategy"))
+    throw_invalid(where + ": give anneal or anneal_strategy, not both");
+  const std::string akey = has(c, "anneal_strategy") ? "anneal_strategy" : "anneal";
+  const std::string anneal = lower(get_string(c, akey, "cos", where));
+  if (anneal != "cos" && anneal != "linear")
+    throw_invalid(where + "." + akey + ": expected \"cos\" or \"linear\", got \"" + anneal + "\"");
+  o.cos = anneal == "cos";
+  o.three_phase = get_bool(c, "three_phase", false, where);
+  return std::make_unique<OneCycle>(where, o);
+}
+
+struct ScheduleRow {
+  const char* name;
+  std::vector<std::string> keys;  // its own options; the warmup ones are added for check_keys
+  std::unique_ptr<Schedule> (*from_config)(const json& c, const std::string& where);
+};
+
+// One row per schedule; the order is the order of the "known: ..." lists in error messages.
+const std::vector<ScheduleRow>& schedule_registry() {
+  static const std::vector<ScheduleRow> rows = {
+      {"constant", {}, &constant_from},
+      {"step", {"step_size", "gamma"}, &step_from},
+      {"multistep", {"milestones", "gamma"}, &multistep_from},
+      {"exponential", {"gamma"}, &exponential_from},
+      {"cosine", {"t_max", "eta_min", "restarts", "t_mult"}, &cosine_from},
+      {"plateau",
+       {"monitor", "mode", "factor", "patience", "min_delta", "cooldown", "min_lr", "verbose"},
+       &plateau_from},
+      {"onecycle",
+       {"max_lr", "pct_start", "div_factor", "final_div_factor", "anneal", "anneal_strategy",
+        "three_phase"},
+       &onecycle_from},
+  };
+  return rows;
 }
 
 }  // namespace
@@ -248,93 +346,18 @@ namespace hone {
 
 std::unique_ptr<LrScheduler> make_scheduler(const json& config, const std::string& where) {
   using namespace optim;
+  const auto& rows = schedule_registry();
   json c = typed_table(config);
   if (!c.is_object())
-    throw_invalid(where + ": expected a table with \"type\" (constant, step, multistep, "
-                  "exponential, cosine, plateau, onecycle), got " + c.dump());
+    throw_invalid(where + ": expected a table with \"type\" (" + registered_names(rows) +
+                  "), got " + c.dump());
   const std::string type = lower(get_string(c, "type", "", where));
-  std::unique_ptr<Schedule> s;
-
-  if (type == "constant") {
-    check_keys(c, with_common({}), where);
-    s = std::make_unique<Constant>(where);
-  } else if (type == "step") {
-    check_keys(c, with_common({"step_size", "gamma"}), where);
-    if (!has(c, "step_size")) throw_invalid(where + ".step_size: required option is missing");
-    int64_t step_size = get_int_at_least(c, "step_size", 1, 1, where);
-    s = std::make_unique<StepDecay>(where, step_size, get_positive(c, "gamma", 0.1, where));
-  } else if (type == "multistep") {
-    check_keys(c, with_common({"milestones", "gamma"}), where);
-    if (!has(c, "milestones")) throw_invalid(where + ".milestones: required option is missing");
-    std::vector<int64_t> ms = get_ints(c, "milestones", {}, where);
-    if (ms.empty()) throw_invalid(where + ".milestones: expected at least one epoch");
-    for (int64_t m : ms)
-      if (m < 0)
-        throw_invalid(where + ".milestones: epochs must be >= 0, got " + std::to_string(m));
-    s = std::make_unique<MultiStep>(where, ms, get_positive(c, "gamma", 0.1, where));
-  } else if (type == "exponential") {
-    check_keys(c, with_common({"gamma"}), where);
-    if (!has(c, "gamma")) throw_invalid(where + ".gamma: required option is missing");
-    s = std::make_unique<Exponential>(where, get_positive(c, "gamma", 1.0, where));
-  } else if (type == "cosine") {
-    check_keys(c, with_common({"t_max", "eta_min", "restarts", "t_mult"}), where);
-    int64_t t_max = has(c, "t_max") ? get_int_at_least(c, "t_max", 1, 1, where) : 0;
-    double eta_min = get_nonnegative(c, "eta_min", 0.0, where);
-    bool restarts = get_bool(c, "restarts", false, where);
-    int64_t t_mult = get_int_at_least(c, "t_mult", 1, 1, where);
-    if (t_mult != 1 && !restarts)
-      throw_invalid(where + ".t_mult: only used with restarts = true (SGDR); set restarts = true"
-                    " or remove t_mult");
-    s = std::make_unique<Cosine>(where, t_max, eta_min, restarts, t_mult);
-  } else if (type == "plateau") {
-    check_keys(c, with_common({"monitor", "mode", "factor", "patience", "min_delta", "cooldown",
-                               "min_lr", "verbose"}),
-               where);
-    Plateau::Options o;
-    o.monitor = get_string(c, "monitor", o.monitor, where);
-    if (o.monitor.empty()) throw_invalid(where + ".monitor: must name a metric, e.g. \"val_loss\"");
-    o.mode = lower(get_string(c, "mode", o.mode, where));
-    if (o.mode != "auto" && o.mode != "min" && o.mode != "max")
-      throw_invalid(where + ".mode: expected \"auto\", \"min\" or \"max\", got \"" + o.mode + "\"");
-    o.factor = get_double(c, "factor", o.factor, where);
-    if (!(o.factor > 0.0 && o.factor < 1.0))
-      throw_invalid(where + ".factor must be in (0, 1) (ReduceLROnPlateau does not support a "
-                    "factor >= 1.0), got " + show(o.factor));
-    o.patience = get_int_at_least(c, "patience", o.patience, 0, where);
-    o.min_delta = get_nonnegative(c, "min_delta", o.min_delta, where);
-    o.cooldown = get_int_at_least(c, "cooldown", o.cooldown, 0, where);
-    o.min_lr = get_nonnegative(c, "min_lr", o.min_lr, where);
-    if (has(c, "verbose") && c["verbose"].is_number())
-      o.verbose = get_double(c, "verbose", 1, where) > 0;  // Keras's verbose=0/1
-    else
-      o.verbose = get_bool(c, "verbose", o.verbose, where);
-    s = std::make_unique<Plateau>(where, o);
-  } else if (type == "onecycle") {
-    check_keys(c, with_common({"max_lr", "pct_start", "div_factor", "final_div_factor", "anneal",
-                               "anneal_strategy", "three_phase"}),
-               where);
-    OneCycle::Options o;
-    if (has(c, "max_lr")) o.max_lr = get_positive(c, "max_lr", 1.0, where);
-    o.pct_start = get_double(c, "pct_start", o.pct_start, where);
-    require_in_range(o.pct_start, 0.0, 1.0, "pct_start", where);
-    o.div_factor = get_positive(c, "div_factor", o.div_factor, where);
-    o.final_div_factor = get_positive(c, "final_div_factor", o.final_div_factor, where);
-    if (has(c, "anneal") && has(c, "anneal_strategy"))
-      throw_invalid(where + ": give anneal or anneal_strategy, not both");
-    const std::string akey = has(c, "anneal_strategy") ? "anneal_strategy" : "anneal";
-    const std::string anneal = lower(get_string(c, akey, "cos", where));
-    if (anneal != "cos" && anneal != "linear")
-      throw_invalid(where + "." + akey + ": expected \"cos\" or \"linear\", got \"" + anneal + "\"");
-    o.cos = anneal == "cos";
-    o.three_phase = get_bool(c, "three_phase", false, where);
-    s = std::make_unique<OneCycle>(where, o);
-  } else if (type.empty()) {
-    throw_invalid(where + ".type: required option is missing (constant, step, multistep, "
-                  "exponential, cosine, plateau, onecycle)");
-  } else {
-    throw_invalid(where + ".type: unknown scheduler \"" + type +
-                  "\" (known: constant, step, multistep, exponential, cosine, plateau, onecycle)");
-  }
+  const ScheduleRow& row = find_registered(rows, type, "scheduler", where);
+  std::vector<std::string> keys = row.keys;
+  for (const char* k : {"type", "warmup_epochs", "warmup_steps", "warmup_start_factor"})
+    keys.emplace_back(k);
+  check_keys(c, keys, where);
+  std::unique_ptr<Schedule> s = row.from_config(c, where);
 
   if (has(c, "warmup_epochs") && has(c, "warmup_steps"))
     throw_invalid(where + ": give warmup_epochs or warmup_steps, not both");

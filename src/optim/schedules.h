@@ -22,9 +22,9 @@ class Schedule : public LrScheduler {
   explicit Schedule(std::string where) : where_(std::move(where)) {}
   // Checks the arguments (Error(kInvalidArgument) naming `where` otherwise) and starts a span
   // of steps_per_epoch × epochs steps.
-  void begin(double base_lr, int64_t steps_per_epoch, int epochs) override;
+  void start(double base_lr, int64_t steps_per_epoch, int epochs) override;
   // Starts a span of `total_steps` steps; `epochs` is the number of (possibly partial) epochs
-  // it touches. Called by begin() and by the warmup in front of this schedule.
+  // it touches. Called by start() and by the warmup in front of this schedule.
   virtual void begin_span(double base_lr, int64_t steps_per_epoch, int epochs,
                           int64_t total_steps);
 
@@ -57,14 +57,15 @@ class Plateau : public Schedule {
   std::string type() const override { return "plateau"; }
   void begin_span(double base_lr, int64_t steps_per_epoch, int epochs,
                   int64_t total_steps) override;
-  double lr_at_step(int64_t step, int epoch) override { return lr_; }
+  double lr_at_step(int64_t, int) override { return lr_; }
   void end_epoch(int epoch, const Logs& logs) override;
 
  private:
   bool improved(double current) const;
   Options o_;
   bool maximize_ = false;
-  double lr_ = 0.0, best_ = 0.0;
+  double lr_ = 0.0;  // the rate it has lowered to: its decision, not a copy of the optimizer's
+  double best_ = 0.0;
   int64_t wait_ = 0, cooldown_counter_ = 0;
 };
 

@@ -199,7 +199,18 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
   return out;
 }
 
-void validate_run_config(const nlohmann::json& config) {
+TrainingParts make_training_parts(const nlohmann::json& train) {
+  TrainingParts p;
+  if (train.contains("loss")) p.loss = make_loss(typed_table(train["loss"]), "train.loss");
+  p.optimizer = make_optimizer(optimizer_config(train), "train.optimizer");
+  if (train.contains("scheduler")) {
+    const nlohmann::json s = typed_table(train["scheduler"]);
+    if (s.value("type", "") != "none") p.scheduler = make_scheduler(s, "train.scheduler");
+  }
+  return p;
+}
+
+TrainingParts validate_run_config(const nlohmann::json& config) {
   if (!config.is_object()) throw_invalid("config: expected a table");
   check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective"},
              "config");
@@ -209,15 +220,17 @@ void validate_run_config(const nlohmann::json& config) {
              {"epochs", "batch_size", "loss", "optimizer", "lr", "scheduler", "l2", "clip_norm",
               "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size"},
              "train");
-  // Build the cheap parts once so that a bad value fails before any data is loaded.
-  if (train.contains("loss")) make_loss(typed_table(train["loss"]), "train.loss");
-  make_optimizer(optimizer_config(train), "train.optimizer");
-  if (train.contains("scheduler") && typed_table(train["scheduler"]).value("type", "") != "none")
-    make_scheduler(typed_table(train["scheduler"]), "train.scheduler");
+  // The cheap parts are built here, so that a bad value fails before any data is loaded, and
+  // kept for the run.
+  return make_training_parts(train);
 }
 
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
-  validate_run_config(config);
+  return train_model(config, data, hooks, validate_run_config(config));
+}
+
+RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks,
+                      TrainingParts parts) {
   const uint64_t seed = static_cast<uint64_t>(get_int(config, "seed", 0, "config"));
   const nlohmann::json train = config.value("train", nlohmann::json::object());
   const std::string w = "train";
@@ -245,18 +258,8 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   }
 
   // The loss: default by task.
-  auto loss = make_loss(
-      typed_table(train.value("loss", nlohmann::json(data.train.is_classification() ? "cross_entropy" : "mse"))),
-      "train.loss");
-  const nlohmann::json opt_cfg = optimizer_config(train);
-  if (opt_cfg.value("type", "") == "gd") o.batch_size = 0;  // GD is full-batch by definition
-  auto opt = make_optimizer(opt_cfg, "train.optimizer");
-
-  std::unique_ptr<LrScheduler> sched;
-  if (train.contains("scheduler")) {
-    nlohmann::json s = typed_table(train["scheduler"]);
-    if (s.value("type", "") != "none") sched = make_scheduler(s, "train.scheduler");
-  }
+  if (!parts.loss) parts.loss = make_loss(data.train.is_classification() ? "cross_entropy" : "mse", "train.loss");
+  if (parts.optimizer->type() == "gd") o.batch_size = 0;  // GD is full-batch by definition
 
   RunResult r;
   nlohmann::json model_cfg = expand_model(config["model"], data);
@@ -272,7 +275,7 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   r.model = Model::from_config(model_cfg, "model");
   if (!r.model.built()) r.model.build(data.train.x.shape().tail(), seed);
 
-  Trainer trainer(r.model, *loss, *opt, sched.get(), o);
+  Trainer trainer(r.model, *parts.loss, *parts.optimizer, parts.scheduler.get(), o);
   trainer.set_log(hooks.log);
   trainer.set_stop_flag(hooks.stop);
   for (auto& cb : hooks.callbacks) trainer.add_callback(cb);

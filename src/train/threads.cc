@@ -1,4 +1,4 @@
-#include "train/threads.h"
+#include "hone/threads.h"
 
 #include <sched.h>
 #include <xmmintrin.h>

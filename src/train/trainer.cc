@@ -9,7 +9,7 @@
 
 #include "hone/error.h"
 #include "hone/metrics.h"
-#include "train/threads.h"
+#include "hone/threads.h"
 
 namespace hone {
 
@@ -101,10 +101,9 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   const int64_t batches = (n + bs - 1) / bs;
   const bool classify = train.is_classification();
 
-  const double base_lr = opt_.lr();
   if (sched_) {
     sched_->set_log(log_);
-    sched_->begin(base_lr, batches, opts_.epochs);
+    sched_->begin(opt_, batches, opts_.epochs);
   }
   const std::vector<Param> params = model_.params();  // built once: no allocation per step
 
@@ -149,7 +148,7 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
       }
       if (opts_.clip_value > 0) clip_grad_value(params, opts_.clip_value);
       if (opts_.clip_norm > 0) clip_grad_norm(params, opts_.clip_norm);
-      if (sched_) opt_.set_lr(sched_->lr_at_step(step, epoch));
+      if (sched_) sched_->step(step, epoch);
       lr = opt_.lr();
       opt_.step(params);
       ++step;
@@ -182,15 +181,24 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
     if (stop) break;
   }
   for (auto& cb : callbacks_) cb->on_train_end(*this);
+  if (sched_) sched_->end();
   return history_;
 }
 
 Logs Trainer::evaluate(const Dataset& d) {
+  return hone::evaluate(model_, loss_, d, {opts_.threads, opts_.eval_batch_size, opts_.metrics},
+                        &eval_pred_);
+}
+
+Logs evaluate(Model& model, const Loss& loss, const Dataset& d, const EvalOptions& o,
+              Tensor* predictions) {
   Logs out;
   const int64_t n = d.size();
   if (n == 0) return out;
-  ThreadScope threads(opts_.threads);
-  const int64_t bs = std::max<int64_t>(1, opts_.eval_batch_size);
+  Tensor own;
+  Tensor& pred = predictions ? *predictions : own;
+  ThreadScope threads(o.threads);
+  const int64_t bs = std::max<int64_t>(1, o.batch_size);
   std::vector<int64_t> idx(static_cast<size_t>(std::min(bs, n)));
   Tensor xb, yb;
   double loss_sum = 0.0;
@@ -199,19 +207,19 @@ Logs Trainer::evaluate(const Dataset& d) {
     for (int64_t i = 0; i < m; ++i) idx[static_cast<size_t>(i)] = start + i;
     xb.copy_rows_from(d.x, idx.data(), m);
     yb.copy_rows_from(d.y, idx.data(), m);
-    const Tensor& o = model_.forward(xb, /*training=*/false);
-    loss_sum += loss_.compute(o, yb, nullptr) * static_cast<double>(m);
+    const Tensor& p = model.forward(xb, /*training=*/false);
+    loss_sum += loss.compute(p, yb, nullptr) * static_cast<double>(m);
     if (start == 0) {
-      Shape s = o.shape();
+      Shape s = p.shape();
       s[0] = n;
-      eval_pred_.resize(s);
+      pred.resize(s);
     }
-    std::copy(o.data(), o.data() + o.size(), eval_pred_.data() + start * (o.size() / m));
+    std::copy(p.data(), p.data() + p.size(), pred.data() + start * (p.size() / m));
   }
   out["loss"] = loss_sum / static_cast<double>(n);
-  std::vector<std::string> names = opts_.metrics;
+  std::vector<std::string> names = o.metrics;
   if (names.empty() && d.is_classification()) names = {"accuracy"};
-  for (const auto& name : names) out[name] = compute_metric(name, eval_pred_, d.y, d.num_classes);
+  for (const auto& name : names) out[name] = compute_metric(name, pred, d.y, d.num_classes);
   return out;
 }
 

@@ -130,10 +130,12 @@ TEST(SchedulerOptions, Warmup) {
 
 TEST(SchedulerOptions, BeginChecksTheRun) {
   auto s = make_scheduler(json{{"type", "constant"}}, "train.scheduler");
-  EXPECT_THROW(s->begin(0.0, 10, 5), Error);
-  EXPECT_THROW(s->begin(0.1, 0, 5), Error);
-  EXPECT_THROW(s->begin(0.1, 10, 0), Error);
-  EXPECT_NO_THROW(s->begin(0.1, 10, 5));
+  auto opt = make_sgd({.lr = 0.1});
+  EXPECT_THROW(s->begin(*opt, 0, 5), Error);
+  EXPECT_THROW(s->begin(*opt, 10, 0), Error);
+  EXPECT_NO_THROW(s->begin(*opt, 10, 5));
+  opt->set_lr(0.0);  // the base rate is the optimizer's rate when begin() is called
+  EXPECT_THROW(s->begin(*opt, 10, 5), Error);
 }
 
 }  // namespace

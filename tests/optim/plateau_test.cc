@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hone/scheduler.h"
+#include "optim/attach.h"
 #include "optim/schedules.h"
 
 namespace hone {
@@ -32,7 +33,7 @@ Story tell(const json& config, const std::vector<double>& values, double base = 
   auto s = make_scheduler(config);
   Story st;
   s->set_log([&](const std::string& m) { st.messages.push_back(m); });
-  s->begin(base, 2, static_cast<int>(values.size()));
+  auto opt = begin_at(*s, base, 2, static_cast<int>(values.size()));
   for (size_t e = 0; e < values.size(); ++e) {
     const double a = s->lr_at_step(static_cast<int64_t>(2 * e), static_cast<int>(e));
     const double b = s->lr_at_step(static_cast<int64_t>(2 * e + 1), static_cast<int>(e));
@@ -136,7 +137,7 @@ TEST(Plateau, MissingMonitorWarnsThroughTheSinkAndChangesNothing) {
   auto s = make_scheduler(json{{"type", "plateau"}, {"patience", 0}});
   std::vector<std::string> msgs;
   s->set_log([&](const std::string& m) { msgs.push_back(m); });
-  s->begin(0.1, 1, 3);
+  auto opt = begin_at(*s, 0.1, 1, 3);
   s->end_epoch(0, Logs{{"accuracy", 0.9}, {"loss", 0.3}});
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs[0],
@@ -168,11 +169,11 @@ TEST(Plateau, VerboseOffStillReducesQuietly) {
 
 TEST(Plateau, BeginResetsTheState) {
   auto s = make_scheduler(json{{"type", "plateau"}, {"factor", 0.5}, {"patience", 1}});
-  s->begin(1.0, 1, 3);
+  auto opt3 = begin_at(*s, 1.0, 1, 3);
   s->end_epoch(0, Logs{{"val_loss", 0.1}});
   s->end_epoch(1, Logs{{"val_loss", 0.2}});
   EXPECT_EQ(s->lr_at_step(2, 2), 0.5);
-  s->begin(1.0, 1, 3);  // a new run: lr, best and wait start over
+  auto opt4 = begin_at(*s, 1.0, 1, 3);  // a new run: lr, best and wait start over
   EXPECT_EQ(s->lr_at_step(0, 0), 1.0);
   s->end_epoch(0, Logs{{"val_loss", 0.3}});  // 0.3 is an improvement over +inf, not over 0.1
   EXPECT_EQ(s->lr_at_step(1, 1), 1.0);
@@ -186,7 +187,7 @@ TEST(Plateau, BehindAWarmupItStartsWhenTheWarmupEnds) {
   EXPECT_EQ(s->type(), "plateau");
   std::vector<std::string> msgs;
   s->set_log([&](const std::string& m) { msgs.push_back(m); });
-  s->begin(1.0, 2, 6);
+  auto opt = begin_at(*s, 1.0, 2, 6);
   // warmup: 1·(0.5 + 0.5·step/4) for steps 0..3
   EXPECT_DOUBLE_EQ(s->lr_at_step(0, 0), 0.5);
   EXPECT_DOUBLE_EQ(s->lr_at_step(3, 1), 0.875);

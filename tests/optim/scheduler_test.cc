@@ -9,6 +9,7 @@
 
 #include "hone/error.h"
 #include "hone/scheduler.h"
+#include "optim/attach.h"
 
 namespace hone {
 namespace {
@@ -17,12 +18,17 @@ using json = nlohmann::json;
 
 // The rate at every step of a run of `epochs` × `spe` steps, the way the trainer asks for it.
 std::vector<double> run(LrScheduler& s, double base, int64_t spe, int epochs) {
-  s.begin(base, spe, epochs);
+  auto opt = begin_at(s, base, spe, epochs);
   std::vector<double> out;
   for (int e = 0; e < epochs; ++e) {
-    for (int64_t b = 0; b < spe; ++b) out.push_back(s.lr_at_step(e * spe + b, e));
+    for (int64_t b = 0; b < spe; ++b) {
+      s.step(e * spe + b, e);
+      out.push_back(opt->lr());
+    }
     s.end_epoch(e, Logs{{"loss", 1.0}, {"val_loss", 1.0}});
   }
+  s.end();
+  EXPECT_EQ(opt->lr(), base) << "end() puts the base rate back";
   return out;
 }
 
@@ -135,7 +141,7 @@ TEST(Schedule, OneCycleHandComputed) {
 
 TEST(Schedule, OneCycleHoldsTheLastValuePastTheEnd) {
   auto s = make_scheduler(json("onecycle"));
-  s->begin(1.0, 5, 2);
+  auto opt = begin_at(*s, 1.0, 5, 2);
   EXPECT_NEAR(s->lr_at_step(9, 1), 4e-6, kTol);
   EXPECT_NEAR(s->lr_at_step(15, 3), 4e-6, kTol);  // torch would raise; we hold
 }

@@ -309,6 +309,65 @@ TEST(RunConfig, TypoAndBadValuesFailBeforeAnyWork) {
   }
 }
 
+TEST(RunConfig, ValidationBuildsThePartsTheRunKeeps) {
+  json cfg = {{"model", {{"layers", {{{"type", "dense"}, {"units", 3}}}}}},
+              {"train", {{"lr", 0.05}, {"optimizer", "sgd"}, {"scheduler", "cosine"}}}};
+  TrainingParts p = validate_run_config(cfg);
+  EXPECT_EQ(p.loss, nullptr);  // not configured: the run picks it from the data
+  ASSERT_NE(p.optimizer, nullptr);
+  EXPECT_EQ(p.optimizer->type(), "sgd");
+  EXPECT_EQ(p.optimizer->lr(), 0.05);  // train.lr folded in
+  ASSERT_NE(p.scheduler, nullptr);
+  EXPECT_EQ(p.scheduler->type(), "cosine");
+  cfg["train"]["scheduler"] = "none";
+  cfg["train"]["loss"] = "mse";
+  p = validate_run_config(cfg);
+  EXPECT_EQ(p.scheduler, nullptr);
+  EXPECT_EQ(p.loss->type(), "mse");
+  // The run trains with those parts.
+  DataSplits d;
+  d.train = blobs(60, 1);
+  json run = {{"model", {{"layers", {{{"type", "dense"}, {"units", 3}}}}}},
+              {"train", {{"epochs", 2}, {"lr", 0.05}, {"optimizer", "sgd"}}}};
+  RunResult r = train_model(run, d, {}, validate_run_config(run));
+  ASSERT_EQ(r.history.rows.size(), 2u);
+  EXPECT_EQ(r.history.rows[0].at("lr"), 0.05);
+}
+
+TEST(Evaluate, NeedsNoOptimizerAndMatchesTheTrainersEvaluation) {
+  Fixture f;
+  auto opt = make_optimizer({{"type", "adam"}, {"lr", 0.01}});
+  TrainOptions o;
+  o.epochs = 2;
+  o.metrics = {"accuracy", "f1_macro"};
+  o.eval_batch_size = 7;  // several batches, the last one partial
+  Trainer t(f.model, *f.loss, *opt, nullptr, o);
+  t.fit(f.train, nullptr);
+  const Logs by_trainer = t.evaluate(f.val);
+  Tensor pred;
+  const Logs alone = evaluate(f.model, *f.loss, f.val, {.batch_size = 7, .metrics = o.metrics}, &pred);
+  EXPECT_EQ(alone, by_trainer);
+  EXPECT_EQ(pred.dim(0), f.val.size());
+  EXPECT_EQ(pred.dim(1), 3);
+  // Defaults: accuracy for classification, one batch.
+  const Logs dflt = evaluate(f.model, *f.loss, f.val);
+  EXPECT_NEAR(dflt.at("loss"), by_trainer.at("loss"), 1e-6);
+  EXPECT_EQ(dflt.at("accuracy"), by_trainer.at("accuracy"));
+  EXPECT_TRUE(evaluate(f.model, *f.loss, Dataset{}).empty());
+}
+
+TEST(Trainer, ASecondFitWithASchedulerStartsFromTheConfiguredRate) {
+  Fixture f;
+  auto opt = make_adam({.lr = 0.01});
+  auto sched = make_scheduler(json("cosine"));
+  TrainOptions o;
+  o.epochs = 3;
+  Trainer t(f.model, *f.loss, *opt, sched.get(), o);
+  const std::vector<double> first = t.fit(f.train, nullptr).values("lr");
+  EXPECT_EQ(opt->lr(), 0.01);  // end() put the base rate back
+  EXPECT_EQ(t.fit(f.train, nullptr).values("lr"), first);
+}
+
 TEST(RunConfig, TrainModelFromConfigWithEarlyStoppingAndTestMetrics) {
   DataSplits d;
   d.train = blobs(300, 1);
