@@ -1,5 +1,5 @@
 // tune_overhead: sampler + storage cost per trial on the trivial 5-parameter objective of
-// /work/shared/peers/optuna_overhead.py (x, y in [-10, 10], z in [0, 1], lr log [1e-5, 1e-1],
+// ../shared/peers/optuna_overhead.py (x, y in [-10, 10], z in [0, 1], lr log [1e-5, 1e-1],
 // c in {a, b, c}). Time per trial = gap between consecutive trial completions (ask, 5 suggests,
 // objective, tell), in-memory storage, one cumulative study; median over the 100 trials before
 // each checkpoint. Also the median thread CPU time per trial (n_jobs = 1, so the whole trial runs

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tune_overhead.sh — TPE cost per trial (ask + 5 suggests + trivial objective + tell, in-memory)
 # at 100 / 1,000 / 10,000 finished trials, hone vs Optuna 3.1 on the 5-parameter space of
-# /work/shared/peers/optuna_overhead.py. The Optuna side runs 1,000 trials (about 35 s; its
-# 3,000-trial run takes 6.6 min, see /work/shared/peers/RESULTS.md section 3).
+# ../shared/peers/optuna_overhead.py. The Optuna side runs 1,000 trials (about 35 s; its
+# 3,000-trial run takes 6.6 min, see ../shared/peers/RESULTS.md section 3).
 #   bench/tune_overhead.sh [HONE_TRIALS=10000]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

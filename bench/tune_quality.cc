@@ -1,4 +1,4 @@
-// tune_quality: hone's samplers on the functions of /work/shared/peers/optuna_quality.py
+// tune_quality: hone's samplers on the functions of ../shared/peers/optuna_quality.py
 // (Branin, Hartmann6, Rosenbrock-10D, Ackley-5D; continuous suggest_float, minimise).
 // Best value after N trials, median and IQR over seeds 0..S-1, and the best value of every seed
 // (for significance tests against Optuna's per-seed results). Prints one JSON line.

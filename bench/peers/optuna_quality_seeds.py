@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """optuna_quality_seeds: Optuna's best value after N trials for every seed of a range, on the problems of
-/work/shared/peers/optuna_quality.py (imported from there, so the functions and samplers are the same).
+../shared/peers/optuna_quality.py (imported from there, so the functions and samplers are the same).
 For significance tests on many seeds and for choosing defaults on seeds held out from the 0..9 of the target.
 
 Usage: /usr/bin/python3 bench/peers/optuna_quality_seeds.py --seed0 100 --seeds 200 --trials 100 \
@@ -9,9 +9,11 @@ Prints one JSON line: {"results": [{"problem", "sampler", "seed0", "best_by_seed
 """
 import argparse
 import json
+import os
 import sys
 
-sys.path.insert(0, "/work/shared/peers")
+# ../shared/peers from the repository root (this file is bench/peers/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "peers"))
 import optuna_quality as oq  # noqa: E402
 
 

@@ -48,8 +48,9 @@ class LrScheduler {
   }
   // REQUIRES: begin() was called. Sets the attached optimizer's rate for this step.
   void step(int64_t step, int epoch) { opt_->set_lr(lr_at_step(step, epoch)); }
-  // REQUIRES: begin() was called. Puts the base rate back on the optimizer and detaches.
+  // Puts the base rate back on the optimizer and detaches (nothing when not attached).
   void end() {
+    if (!opt_) return;
     opt_->set_lr(base_lr_);
     opt_ = nullptr;
   }

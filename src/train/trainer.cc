@@ -101,6 +101,14 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   const int64_t batches = (n + bs - 1) / bs;
   const bool classify = train.is_classification();
 
+  // The scheduler writes the optimizer's rate from begin() to end(); end() puts the base rate back,
+  // also when a callback or the data throws out of fit().
+  struct SchedulerScope {
+    LrScheduler* s;
+    ~SchedulerScope() {
+      if (s) s->end();
+    }
+  } sched_scope{sched_};
   if (sched_) {
     sched_->set_log(log_);
     sched_->begin(opt_, batches, opts_.epochs);
@@ -181,7 +189,6 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
     if (stop) break;
   }
   for (auto& cb : callbacks_) cb->on_train_end(*this);
-  if (sched_) sched_->end();
   return history_;
 }
 

@@ -368,6 +368,24 @@ TEST(Trainer, ASecondFitWithASchedulerStartsFromTheConfiguredRate) {
   EXPECT_EQ(t.fit(f.train, nullptr).values("lr"), first);
 }
 
+TEST(Trainer, AFitThatThrowsStillPutsTheConfiguredRateBack) {
+  struct ThrowsInEpoch2 : Callback {
+    bool on_epoch_end(Trainer&, int epoch, Logs&) override {
+      if (epoch == 1) throw std::runtime_error("callback failed");
+      return false;
+    }
+  };
+  Fixture f;
+  auto opt = make_adam({.lr = 0.01});
+  auto sched = make_scheduler(json("cosine"));
+  TrainOptions o;
+  o.epochs = 4;
+  Trainer t(f.model, *f.loss, *opt, sched.get(), o);
+  t.add_callback(std::make_shared<ThrowsInEpoch2>());
+  EXPECT_THROW(t.fit(f.train, nullptr), std::runtime_error);
+  EXPECT_EQ(opt->lr(), 0.01);  // cosine had lowered it; the throw still ran end()
+}
+
 TEST(RunConfig, TrainModelFromConfigWithEarlyStoppingAndTestMetrics) {
   DataSplits d;
   d.train = blobs(300, 1);
