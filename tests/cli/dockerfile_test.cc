@@ -170,7 +170,7 @@ TEST(Dockerfile, BuildStageInstallsTheBuildPackagesOfInstallDeps) {
 }
 
 TEST(Dockerfile, BuildStageBuildsAPortableReleaseBinaryOnly) {
-  const std::string& build = dockerfile_stages()["build"].text;
+  const std::string build = dockerfile_stages()["build"].text;  // a copy: the map is a temporary
   for (const char* flag : {"-DCMAKE_BUILD_TYPE=Release", "-DHONE_NATIVE=OFF", "-DHONE_BUILD_TESTS=OFF",
                            "-DHONE_BUILD_BENCH=OFF", "--target hone_cli"}) {
     EXPECT_NE(build.find(flag), std::string::npos) << "the build stage lacks " << flag;
