@@ -57,16 +57,11 @@ std::shared_ptr<Pruner> make_pruner(const json& spec) {
   const json c = typed_table(spec);
   if (!c.is_object()) throw_invalid(w + ": expected a table such as {type = \"median\"}");
   const std::string type = get_string(c, "type", "median", w);
-  for (auto& row : pruners()) {
-    if (type != row.name) continue;
-    std::vector<std::string> allowed = {"type"};
-    allowed.insert(allowed.end(), row.keys.begin(), row.keys.end());
-    check_keys(c, allowed, w);
-    return row.build(c, w);
-  }
-  std::string known;
-  for (auto& n : pruner_names()) known += (known.empty() ? "" : ", ") + n;
-  throw_invalid(w + ".type: unknown pruner \"" + type + "\" (known: " + known + ")");
+  const PrunerRow& row = find_registered(pruners(), type, "pruner", w);
+  std::vector<std::string> allowed = {"type"};
+  allowed.insert(allowed.end(), row.keys.begin(), row.keys.end());
+  check_keys(c, allowed, w);
+  return row.build(c, w);
 }
 
 }  // namespace hone

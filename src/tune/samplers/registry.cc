@@ -67,8 +67,13 @@ std::shared_ptr<Sampler> qmc_from_json(const json& c, Seed seed, const std::stri
   return make_qmc_sampler(t, seed, get_bool(c, "scramble", true, w));
 }
 
-const std::vector<std::pair<std::string, Factory>>& samplers() {
-  static const std::vector<std::pair<std::string, Factory>> k = {
+struct SamplerRow {
+  const char* name;
+  Factory build;
+};
+
+const std::vector<SamplerRow>& samplers() {
+  static const std::vector<SamplerRow> k = {
       {"random", random_from_json},
       {"tpe", tpe_from_json},
       {"grid", grid_from_json},
@@ -81,22 +86,17 @@ const std::vector<std::pair<std::string, Factory>>& samplers() {
 
 std::vector<std::string> sampler_names() {
   std::vector<std::string> n;
-  for (auto& [k, f] : samplers()) n.push_back(k);
+  for (auto& row : samplers()) n.push_back(row.name);
   return n;
 }
 
 std::shared_ptr<Sampler> make_sampler(const json& c, std::optional<uint64_t> seed) {
   const std::string w = "sampler";
-  json cfg = c;
-  cfg = typed_table(cfg);
+  const json cfg = typed_table(c);
   if (!cfg.is_object()) throw_invalid(w + ": expected a table such as {type = \"tpe\"}");
-  std::string type = get_string(cfg, "type", "tpe", w);
+  const std::string type = get_string(cfg, "type", "tpe", w);
   if (cfg.contains("seed")) seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, w));
-  for (auto& [k, f] : samplers())
-    if (k == type) return f(cfg, seed, w);
-  std::string known;
-  for (auto& n : sampler_names()) known += (known.empty() ? "" : ", ") + n;
-  throw_invalid(w + ".type: unknown sampler \"" + type + "\" (known: " + known + ")");
+  return find_registered(samplers(), type, "sampler", w).build(cfg, seed, w);
 }
 
 }  // namespace hone
