@@ -355,7 +355,14 @@ std::vector<std::string> compute_views(const json& data) {
     if (run.contains("doctor")) v.push_back("doctor");
     return v;
   }
-  v = {"history", "intermediate", "timeline", "edf"};
+  v = {"history"};
+  for (auto& t : data["trials"])
+    if (t.contains("intermediate") && !t["intermediate"].empty()) {
+      v.push_back("intermediate");
+      break;
+    }
+  v.push_back("timeline");
+  v.push_back("edf");
   if (!data["params"].empty()) {
     v.push_back("slice");
     v.push_back("parallel");

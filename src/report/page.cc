@@ -118,7 +118,7 @@ std::string study_html(const json& data_in, const PageOptions& opts) {
   std::string out;
   const auto plotly = plotly_gz();
   out.reserve(plotly.size() * 4 / 3 + 65536);
-  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + html_escape(title) + "</title>\n";
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n<title>" + html_escape(title) + "</title>\n";
   out += "<style>";
   out += kStyle;
   out += "</style></head>\n<body>\n<header><h1>" + html_escape(title) + "</h1><div id=\"summary\"></div><div id=\"status\">";
