@@ -98,7 +98,9 @@ void add_importance(json& data, Fit& fit, const std::vector<const FrozenTrial*>&
   auto t0 = SteadyClock::now();
   imp["ped_anova"] = as_map(normalized(ped_anova(cols, fit.y)));
   const double ped_s = since(t0);
-  imp["correlation"] = as_map(spearman(cols, fit.y));
+  std::vector<double> raw;  // the objective as the user sees it (the sign of the correlation)
+  for (auto* t : fit.rows) raw.push_back(*t->value);
+  imp["correlation"] = as_map(spearman(cols, raw));
   // The forest sees at most fanova_max_trials rows (a random subset): fANOVA's cost grows as
   // n log n per tree, and a few thousand rows already pin the variance shares down.
   std::vector<Column> fcols = cols;

@@ -87,6 +87,8 @@ TEST(Browser, MultiObjectiveShowsParetoAndHypervolume) {
   EXPECT_NE(d["views"].dump().find("hypervolume"), std::string::npos);
 }
 
+// Five real page loads (about 2 s each on a quiet 2-core machine: Chromium and plotly.js start
+// every time), which is why this test takes over 10 s.
 TEST(Browser, EdgeCasesOpenWithoutErrors) {
   auto s = hone::make_in_memory_storage();
   const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -54,6 +54,28 @@ TEST(StudyData, CarriesTrialsImportanceAblationAndViews) {
   EXPECT_EQ(hone::report::view_ids(d).size(), d["views"].size());
 }
 
+TEST(StudyData, MaximizeTakesTheLargestValueAsBest) {
+  auto s = hone::make_in_memory_storage();
+  const int64_t id = s->create_new_study(hone::Direction::kMaximize, "max");
+  for (int i = 0; i < 40; ++i) {
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    t.distributions["a"] = Distribution::real(0, 1);
+    t.distributions["b"] = Distribution::real(0, 1);
+    t.params["a"] = (i * 7 % 40) / 40.0;
+    t.params["b"] = (i * 13 % 40) / 40.0;
+    t.value = t.params["a"];  // only a matters; larger is better
+    s->create_new_trial(id, &t);
+  }
+  auto d = hone::report::study_data(*s, id);
+  EXPECT_EQ(d["directions"], hone::json({"MAXIMIZE"}));
+  EXPECT_DOUBLE_EQ(d["best"]["value"].get<double>(), 39 / 40.0);
+  ASSERT_TRUE(d.contains("ablation"));
+  EXPECT_EQ(d["ablation"]["steps"][0]["param"], "a");
+  EXPECT_GT(d["ablation"]["steps"][0]["gain"].get<double>(), 0.3);  // an improvement, so positive
+  EXPECT_GT(d["importance"]["correlation"]["a"].get<double>(), 0.99);
+}
+
 TEST(StudyData, ZeroAndOneTrial) {
   auto s = hone::make_in_memory_storage();
   const int64_t id = s->create_new_study(hone::Direction::kMaximize, "empty");
