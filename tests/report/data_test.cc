@@ -52,6 +52,14 @@ TEST(StudyData, CarriesTrialsImportanceAblationAndViews) {
     EXPECT_TRUE(has_view(d, v)) << v;
   EXPECT_FALSE(has_view(d, "pareto"));
   EXPECT_EQ(hone::report::view_ids(d).size(), d["views"].size());
+  // --no-importance: no forest, so no importance, contour or ablation views either.
+  hone::report::DataOptions cheap;
+  cheap.importance = false;
+  auto c = hone::report::study_data(*s, id, cheap);
+  EXPECT_FALSE(c.contains("importance"));
+  EXPECT_FALSE(has_view(c, "contour"));
+  EXPECT_FALSE(has_view(c, "ablation"));
+  EXPECT_TRUE(has_view(c, "slice"));
 }
 
 TEST(StudyData, MaximizeTakesTheLargestValueAsBest) {
