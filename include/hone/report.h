@@ -8,6 +8,7 @@
 //
 // The data object (keys; every view reads only these):
 //   kind "study"|"run", study_name, directions ["MINIMIZE"|"MAXIMIZE", ...], n_trials,
+//   intermediate_total (trials that reported values; at most max_curves of them carry theirs),
 //   generated_at, states {STATE: count}, views [ids the page draws, in order],
 //   params [{name, kind "float"|"int"|"categorical", log, low, high, choices?}],
 //   trials [{number, state, value|null, values [..]|null, params {name: internal double},
@@ -39,6 +40,8 @@ struct DataOptions {
   int fanova_trees = 64;   // the random forest of the fANOVA evaluator (Optuna's default: 64)
   int fanova_max_depth = 64;
   int fanova_max_trials = 2000;  // the forest is fit on a random subset of at most this many trials
+  int max_curves = 300;          // learning curves carried (the page draws no more); 0 = all
+  int max_curve_points = 500;    // points per carried curve (every k-th and the last)
   uint64_t seed = 0;
 };
 
