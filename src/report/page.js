@@ -297,12 +297,15 @@
       const vals = [A.baseline_predicted].concat(A.steps.map(s => s.value));
       note("ablation", `from ${A.baseline_marked ? "the baseline" : "the first complete trial (no trial is marked baseline)"} ` +
         `#${A.baseline} (value ${fmt(A.baseline_value)}) to the best #${A.best} (value ${fmt(A.best_value)}), ` +
-        `one parameter at a time, the change that helps most first; values PREDICTED by the fANOVA forest`);
+        `one parameter at a time, the change that helps most first; the line is PREDICTED by the fANOVA forest, ` +
+        `red diamonds are actual values where a trial had exactly that configuration`);
       table("ablation", A.table.map(r => [r.param, r.before, r.after]), ["parameter", "before (baseline)", "after (best)"]);
       await plot("ablation", [
         {type: "scatter", mode: "lines+markers", name: "predicted value", x: labels, y: vals, line: {shape: "hv"}},
-        {type: "scatter", mode: "markers", name: "actual", x: [labels[0], labels[labels.length - 1]],
-         y: [A.baseline_value, A.best_value], marker: {size: 11, symbol: "diamond", color: "#d62728"}}],
+        {type: "scatter", mode: "markers", name: "actual (a trial had this configuration)",
+         x: [labels[0]].concat(A.steps.map((st, i) => st.actual !== null && st.actual !== undefined ? labels[i + 1] : null)),
+         y: [A.baseline_value].concat(A.steps.map(st => st.actual !== null && st.actual !== undefined ? st.actual : null)),
+         marker: {size: 11, symbol: "diamond", color: "#d62728"}}],
         {xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "objective"}}, height: 440});
     },
     async pareto() {
