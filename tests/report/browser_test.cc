@@ -135,7 +135,7 @@ TEST(Browser, TenThousandTrialsOpenUnderThreeSeconds) {
   // complaint) still does.
   std::printf("10000-trial report rendered in %.2f s\n", p.seconds);
   EXPECT_GT(p.seconds, 0);
-  EXPECT_LT(p.seconds, 10.0);
+  EXPECT_LT(p.seconds, 10.0);  // Chromium is not sanitized, so this holds under ASan too
 }
 
 TEST(Browser, LivePageFetchesNewDataAndRedraws) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "report/fixture.h"
 #include "report/importance.h"
 
 using hone::report::Column;
@@ -95,7 +96,7 @@ TEST(Fanova, ThousandTrialsUnderFiveSeconds) {
   auto imp = f.fanova();
   const double s = secs(t0);
   std::printf("fANOVA, 1000 trials x 5 params, 64 trees: %.3f s\n", s);
-  EXPECT_LT(s, 5.0);
+  if (!hone_report_test::kSanitized) EXPECT_LT(s, 5.0);
   EXPECT_GT(imp[0], imp[1]);
   EXPECT_GT(imp[1], imp[3]);
 }
@@ -108,7 +109,7 @@ TEST(PedAnova, TenThousandTrialsUnderOneSecond) {
   auto imp = hone::report::normalized(hone::report::ped_anova(cols, y));
   const double s = secs(t0);
   std::printf("PED-ANOVA, 10000 trials x 5 params: %.3f s\n", s);
-  EXPECT_LT(s, 1.0);
+  if (!hone_report_test::kSanitized) EXPECT_LT(s, 1.0);
   EXPECT_GE(imp[4], 0.8);
 }
 
