@@ -349,6 +349,7 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
 }
 
 void add_pareto(json& data) {
+  if (!data.contains("directions") || !data.contains("trials")) return;
   const auto& dirs = data["directions"];
   const size_t m = dirs.size();
   if (m < 2 || m > 3) return;
@@ -385,10 +386,16 @@ void add_pareto(json& data) {
 }
 
 std::vector<std::string> compute_views(const json& data) {
+  // Data may come from elsewhere (a dashboard, a test) with keys missing: read it defensively.
+  static const json kNone;
+  auto at = [&](const json& j, const char* key) -> const json& {
+    return j.is_object() && j.contains(key) ? j[key] : kNone;
+  };
   std::vector<std::string> v;
+  if (!data.is_object()) return v;
   if (data.value("kind", "") == "run") {
     v = {"curves"};
-    const auto& run = data["run"];
+    const auto& run = at(data, "run");
     if (run.contains("history") && !run["history"].empty() && run["history"][0].contains("lr")) v.push_back("lr");
     if (run.contains("metrics")) v.push_back("metrics");
     if (run.contains("profile")) v.push_back("profile");
@@ -398,16 +405,16 @@ std::vector<std::string> compute_views(const json& data) {
   v = {"history"};
   bool curves = data.value("intermediate_total", 0) > 0;
   if (!data.contains("intermediate_total"))  // data made elsewhere (tests, a dashboard)
-    for (auto& t : data["trials"]) curves = curves || (t.contains("intermediate") && !t["intermediate"].empty());
+    for (auto& t : at(data, "trials")) curves = curves || (t.is_object() && !at(t, "intermediate").empty());
   if (curves) v.push_back("intermediate");
   v.push_back("timeline");
   v.push_back("edf");
-  if (!data["params"].empty()) {
+  if (!at(data, "params").empty()) {
     v.push_back("slice");
     v.push_back("parallel");
     v.push_back("rank");
   }
-  if (data.contains("importance") && data["importance"].contains("fanova")) v.push_back("importance");
+  if (at(at(data, "importance"), "fanova").is_object()) v.push_back("importance");
   if (data.contains("contour")) v.push_back("contour");
   if (data.contains("ablation")) v.push_back("ablation");
   if (data.contains("pareto")) {

@@ -190,6 +190,18 @@ TEST(StudyData, TenThousandTrialsUnderTwoSecondsAndFiveMegabytes) {
   EXPECT_LT(html.size(), 5000000u);
 }
 
+TEST(StudyData, ViewsOfPartialDataFromElsewhere) {
+  // A dashboard may hand the page less than study_data makes; nothing may be read that is absent.
+  EXPECT_EQ(hone::report::view_ids(hone::json::object()), (std::vector<std::string>{"history", "timeline", "edf"}));
+  EXPECT_TRUE(hone::report::view_ids(hone::json::array()).empty());
+  EXPECT_EQ(hone::report::view_ids(hone::json{{"kind", "run"}}), (std::vector<std::string>{"curves"}));
+  hone::json d = {{"trials", {{{"number", 0}, {"intermediate", {{0, 1.0}}}}}}};
+  EXPECT_EQ(hone::report::view_ids(d)[1], "intermediate");
+  hone::json none = hone::json::object();
+  hone::report::add_pareto(none);
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(RunData, ReadsHistoryAndOptionalFiles) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("hone_report_run_" + std::to_string(getpid()));
