@@ -60,15 +60,16 @@ struct Builder {
   }
 };
 
-// The uniform measure of (a, b] in one parameter's [0, 1]: length, or the share of the choices.
-double mass(double a, double b, int levels) {
-  if (levels <= 0) return std::max(0.0, std::min(b, 1.0) - std::max(a, 0.0));
-  int count = 0;
-  for (int k = 0; k < levels; ++k) {
-    const double p = levels == 1 ? 0.0 : static_cast<double>(k) / (levels - 1);
-    count += p > a && p <= b;
+// The uniform measure of (a, b] in a continuous parameter's [0, 1].
+double mass(double a, double b) { return std::max(0.0, std::min(b, 1.0) - std::max(a, 0.0)); }
+
+// Whether choice j of a one-hot encoded categorical (columns first..first+L-1) lies in the box.
+bool choice_in(const std::vector<double>& lo, const std::vector<double>& hi, int first, int levels, int j) {
+  for (int i = 0; i < levels; ++i) {
+    const double v = i == j ? 1.0 : 0.0;
+    if (!(v > lo[first + i] && v <= hi[first + i])) return false;
   }
-  return static_cast<double>(count) / levels;
+  return true;
 }
 
 struct Leaf {
@@ -141,11 +142,39 @@ std::vector<double> parzen(const std::vector<double>& pts, const std::vector<dou
 
 }  // namespace
 
+std::vector<double> Forest::expand(const std::vector<double>& x) const {
+  std::vector<double> e;
+  for (size_t f = 0; f < levels_.size(); ++f) {
+    if (levels_[f] <= 0) {
+      e.push_back(x[f]);
+      continue;
+    }
+    const long k = levels_[f] > 1 ? std::lround(x[f] * (levels_[f] - 1)) : 0;
+    for (int j = 0; j < levels_[f]; ++j) e.push_back(j == k ? 1.0 : 0.0);
+  }
+  return e;
+}
+
 void Forest::fit(const std::vector<Column>& cols, const std::vector<double>& y, int n_trees, int max_depth,
                  uint64_t seed) {
   trees_.assign(static_cast<size_t>(std::max(0, n_trees)), {});
   levels_.clear();
-  for (auto& c : cols) levels_.push_back(c.levels);
+  first_.clear();
+  // Categoricals are one-hot encoded (as Optuna's evaluator does): one split isolates a choice.
+  std::vector<Column> ex;
+  for (auto& c : cols) {
+    levels_.push_back(c.levels);
+    first_.push_back(static_cast<int>(ex.size()));
+    if (c.levels <= 0) {
+      ex.push_back({c.x, 0});
+      continue;
+    }
+    for (int j = 0; j < c.levels; ++j) {
+      Column o;
+      for (double v : c.x) o.x.push_back(c.levels > 1 && std::lround(v * (c.levels - 1)) == j ? 1.0 : 0.0);
+      ex.push_back(std::move(o));
+    }
+  }
   const int n = static_cast<int>(y.size());
   if (n == 0) {
     trees_.clear();
@@ -157,14 +186,15 @@ void Forest::fit(const std::vector<Column>& cols, const std::vector<double>& y, 
     std::uniform_int_distribution<int> pick(0, n - 1);
     std::vector<int> rows(static_cast<size_t>(n));
     for (auto& r : rows) r = pick(rng);  // bootstrap
-    Builder b{cols, y, max_depth, trees_[static_cast<size_t>(t)], {}};
+    Builder b{ex, y, max_depth, trees_[static_cast<size_t>(t)], {}};
     trees_[static_cast<size_t>(t)].reserve(static_cast<size_t>(2 * n));
     b.build(rows, 0, n, 0);
   }
 }
 
-double Forest::predict(const std::vector<double>& x) const {
+double Forest::predict(const std::vector<double>& params) const {
   if (trees_.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const auto x = expand(params);
   double s = 0;
   for (const auto& t : trees_) {
     int id = 0;
@@ -181,13 +211,25 @@ std::vector<double> Forest::fanova() const {
 #pragma omp parallel for schedule(dynamic)
   for (int ti = 0; ti < static_cast<int>(trees_.size()); ++ti) {
     std::vector<Leaf> leaves;
-    std::vector<double> lo(d, -1.0), hi(d, 2.0);
+    const size_t cols = first_.empty() ? 0 : static_cast<size_t>(first_.back() + std::max(1, levels_.back()));
+    std::vector<double> lo(cols, -1.0), hi(cols, 2.0);
     leaves_of(trees_[static_cast<size_t>(ti)], 0, lo, hi, leaves);
+    // m[l][f]: the measure of leaf l's box in parameter f (a length, or the share of the choices in it).
     std::vector<std::vector<double>> m(leaves.size(), std::vector<double>(d));
     double mean = 0;
     for (size_t l = 0; l < leaves.size(); ++l) {
       double v = 1;
-      for (size_t f = 0; f < d; ++f) v *= m[l][f] = mass(leaves[l].lo[f], leaves[l].hi[f], levels_[f]);
+      for (size_t f = 0; f < d; ++f) {
+        const int c = first_[f];
+        if (levels_[f] <= 0) {
+          m[l][f] = mass(leaves[l].lo[c], leaves[l].hi[c]);
+        } else {
+          int in = 0;
+          for (int j = 0; j < levels_[f]; ++j) in += choice_in(leaves[l].lo, leaves[l].hi, c, levels_[f], j);
+          m[l][f] = static_cast<double>(in) / levels_[f];
+        }
+        v *= m[l][f];
+      }
       leaves[l].vol = v;
       mean += v * leaves[l].value;
     }
@@ -196,23 +238,37 @@ std::vector<double> Forest::fanova() const {
     if (!(total > 0)) continue;
     std::vector<double> share(d, 0.0);
     for (size_t f = 0; f < d; ++f) {
+      if (levels_[f] > 0) {  // the marginal at each choice, each choice weighing 1/L
+        const int L = levels_[f];
+        double var = 0;
+        for (int j = 0; j < L; ++j) {
+          double fj = 0;
+          for (size_t l = 0; l < leaves.size(); ++l)
+            if (m[l][f] > 0 && choice_in(leaves[l].lo, leaves[l].hi, first_[f], L, j))
+              fj += leaves[l].value * leaves[l].vol / (m[l][f]);
+          var += (fj - mean) * (fj - mean) / L;
+        }
+        share[f] = std::clamp(var / total, 0.0, 1.0);
+        continue;
+      }
+      const size_t c = static_cast<size_t>(first_[f]);
       std::vector<double> cuts;
-      for (auto& l : leaves) cuts.push_back(std::clamp(l.lo[f], -1.0, 2.0)), cuts.push_back(std::clamp(l.hi[f], -1.0, 2.0));
+      for (auto& l : leaves) cuts.push_back(std::clamp(l.lo[c], -1.0, 2.0)), cuts.push_back(std::clamp(l.hi[c], -1.0, 2.0));
       std::sort(cuts.begin(), cuts.end());
       cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
       std::vector<double> diff(cuts.size() + 1, 0.0);
       for (size_t l = 0; l < leaves.size(); ++l) {
         if (m[l][f] <= 0) continue;
-        const double c = leaves[l].value * leaves[l].vol / m[l][f];
-        const size_t a = std::lower_bound(cuts.begin(), cuts.end(), std::clamp(leaves[l].lo[f], -1.0, 2.0)) - cuts.begin();
-        const size_t b = std::lower_bound(cuts.begin(), cuts.end(), std::clamp(leaves[l].hi[f], -1.0, 2.0)) - cuts.begin();
-        diff[a] += c;
-        diff[b] -= c;
+        const double w = leaves[l].value * leaves[l].vol / m[l][f];
+        const size_t a = std::lower_bound(cuts.begin(), cuts.end(), std::clamp(leaves[l].lo[c], -1.0, 2.0)) - cuts.begin();
+        const size_t b = std::lower_bound(cuts.begin(), cuts.end(), std::clamp(leaves[l].hi[c], -1.0, 2.0)) - cuts.begin();
+        diff[a] += w;
+        diff[b] -= w;
       }
       double fk = 0, var = 0;
       for (size_t k = 0; k + 1 < cuts.size(); ++k) {
         fk += diff[k];
-        const double w = mass(cuts[k], cuts[k + 1], levels_[f]);
+        const double w = mass(cuts[k], cuts[k + 1]);
         var += w * (fk - mean) * (fk - mean);
       }
       share[f] = std::clamp(var / total, 0.0, 1.0);

@@ -17,7 +17,7 @@ struct Column {
 };
 
 // A regression forest (bootstrap, all features tried at each split, MSE criterion) as sklearn's
-// RandomForestRegressor that Optuna's fANOVA uses.
+// RandomForestRegressor that Optuna's fANOVA uses; categoricals are one-hot encoded, as Optuna does.
 class Forest {
  public:
   struct Node {
@@ -27,6 +27,7 @@ class Forest {
   };
   void fit(const std::vector<Column>& cols, const std::vector<double>& y, int n_trees, int max_depth,
            uint64_t seed);
+  // x: one scaled value per parameter (categoricals as index / (levels - 1)), as in fit's columns.
   double predict(const std::vector<double>& x) const;
   // Per parameter, the share of the prediction's variance explained by that parameter alone
   // (averaged over trees; fANOVA's individual importance). Each in [0, 1].
@@ -34,8 +35,11 @@ class Forest {
   bool empty() const { return trees_.empty(); }
 
  private:
+  std::vector<double> expand(const std::vector<double>& x) const;  // one-hot encodes categoricals
+
   std::vector<std::vector<Node>> trees_;
-  std::vector<int> levels_;
+  std::vector<int> levels_;  // per parameter: 0 continuous, else its number of choices
+  std::vector<int> first_;   // per parameter: its first column in the encoded rows
 };
 
 // PED-ANOVA: for each parameter, the Pearson divergence between the 1-D Parzen density of the

@@ -121,3 +121,24 @@ TEST(Spearman, MonotoneIsOneAndConstantIsNaN) {
   EXPECT_NEAR(r[0], -1.0, 1e-12);
   EXPECT_TRUE(std::isnan(r[1]));
 }
+
+TEST(Fanova, CategoricalBesideAContinuousGetsItsShare) {
+  // y = x0 + 0.5 [k == middle choice]: Var(x0) = 1/12, Var(k part) = 0.25 * 2/9, shares 0.6 / 0.4.
+  std::vector<Column> cols(2);
+  cols[1].levels = 3;
+  std::vector<double> y;
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < 600; ++i) {
+    const int k = static_cast<int>(rng() % 3);
+    cols[0].x.push_back(u(rng));
+    cols[1].x.push_back(k / 2.0);
+    y.push_back(cols[0].x.back() + (k == 1 ? 0.5 : 0.0));
+  }
+  Forest f;
+  f.fit(cols, y, 32, 64, 3);
+  auto imp = hone::report::normalized(f.fanova());
+  EXPECT_NEAR(imp[0], 0.6, 0.12);
+  EXPECT_NEAR(imp[1], 0.4, 0.12);
+  EXPECT_NEAR(f.predict({0.5, 0.5}), 1.0, 0.1);
+}
