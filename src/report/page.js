@@ -172,7 +172,7 @@
     },
     async slice() {
       const names = ranked().slice(0, MAX_PARAMS);
-      const pts = thin(complete, MAX_POINTS / 2, t => t.number === best);
+      const pts = thin(complete, MAX_POINTS / 4, t => t.number === best);  // per subplot
       const cols = Math.min(4, names.length), rows = Math.ceil(names.length / cols);
       const traces = [], layout = {grid: {rows, columns: cols, pattern: "independent"}, height: 300 * rows, showlegend: false};
       names.forEach((n, i) => {
@@ -246,7 +246,7 @@
     },
     async rank() {
       const names = ranked();
-      const pts = thin(complete, MAX_POINTS, t => t.number === best);
+      const pts = thin(complete, MAX_POINTS / 2, t => t.number === best);
       const order = complete.map(t => t.value).sort((a, b) => a - b);
       const pct = v => {  // share of trials at or better than v
         let lo = 0, hi = order.length;
@@ -292,7 +292,7 @@
         if (P[n].kind === "categorical") { delete a.categoryarray; a.type = "linear"; a.tickvals = vs; a.ticktext = P[n].choices; }
         return a;
       };
-      const pts = thin(complete, MAX_POINTS, t => t.number === best).filter(t => c.x in t.params && c.y in t.params);
+      const pts = thin(complete, MAX_POINTS / 2, t => t.number === best).filter(t => c.x in t.params && c.y in t.params);
       note("contour", `the forest's prediction over ${c.x} and ${c.y}, the other parameters at the best trial's values; dots: trials`);
       await plot("contour", [
         {type: "contour", x: c.xs, y: c.ys, z: c.z, colorscale: "Viridis", reversescale: !minimize,
