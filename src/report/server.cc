@@ -1,0 +1,270 @@
+// The dashboard's HTTP side (hone/dashboard.h): Debian's cpp-httplib, kept to this one file.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+#include <httplib.h>
+
+#include "hone/dashboard.h"
+#include "hone/error.h"
+#include "report/dashboard_api.h"
+
+namespace hone::report {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kCookie = "hone_token";
+
+// Equal strings in time that depends on the expected token's length only.
+bool token_equal(const std::string& given, const std::string& want) {
+  volatile unsigned char diff = given.size() != want.size();
+  for (size_t i = 0; i < want.size(); ++i)
+    diff = diff | (static_cast<unsigned char>(want[i]) ^ static_cast<unsigned char>(i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+std::string cookie_value(const httplib::Request& req, const std::string& name) {
+  const std::string header = req.get_header_value("Cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(pos, end - pos);
+    part.erase(0, part.find_first_not_of(' '));
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    pos = end + 1;
+  }
+  return "";
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+void check_host(const std::string& host) {
+  if (host.empty()) throw_invalid("dashboard: --host is empty (give an address such as 127.0.0.1 or 0.0.0.0)");
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) throw_invalid("dashboard: --host " + host + ": " + gai_strerror(rc));
+  freeaddrinfo(res);
+}
+
+void check_token(const std::string& token) {
+  if (token.size() < 8) throw_invalid("dashboard: --token must have at least 8 characters");
+  for (char c : token)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !std::strchr("._~-", c))
+      throw_invalid("dashboard: --token may only use letters, digits and . _ ~ - (it travels in URLs and cookies)");
+}
+
+// The page and the API share these headers: nothing is cached without asking again, nothing is
+// framed by other sites, no content type is guessed.
+httplib::Headers default_headers() {
+  return {{"X-Content-Type-Options", "nosniff"},
+          {"X-Frame-Options", "SAMEORIGIN"},
+          {"Referrer-Policy", "no-referrer"},
+          {"Cache-Control", "no-cache"}};
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", message}}.dump() + "\n", "application/json");
+}
+
+std::map<std::string, std::string> query_params(const httplib::Request& req) {
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : req.params) out.emplace(k, v);  // the first of repeated keys
+  return out;
+}
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+std::string random_token() {
+  unsigned char bytes[16];
+  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  const bool ok = fd >= 0 && ::read(fd, bytes, sizeof bytes) == static_cast<ssize_t>(sizeof bytes);
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw_io("dashboard: cannot read /dev/urandom to make a token (give one with --token)");
+  static const char* const kHex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : bytes) {
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return s;
+}
+
+struct Dashboard::Impl {
+  DashboardOptions opt;
+  TrialCache cache;
+  httplib::Server svr;
+  int port = 0;
+  bool generated = false;
+  std::string nonce;  // this server's run in every ETag, so a restarted server never answers 304 wrongly
+  std::atomic<bool> stopping{false};
+
+  Impl(std::shared_ptr<Storage> storage, DashboardOptions o) : opt(std::move(o)), cache(std::move(storage)) {}
+
+  bool authorized(const httplib::Request& req, bool* by_query) const {
+    *by_query = false;
+    const std::string& t = opt.token;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0 && token_equal(auth.substr(7), t)) return true;
+    if (req.has_param("token") && token_equal(req.get_param_value("token"), t)) return *by_query = true;
+    return token_equal(cookie_value(req, kCookie), t);
+  }
+
+  // Answers 304 when the client already holds `etag`; otherwise the body `make` builds.
+  static void send_json(const httplib::Request& req, httplib::Response& res, const std::string& etag,
+                        const std::function<std::string()>& make) {
+    if (!etag.empty() && req.get_header_value("If-None-Match") == etag) {
+      res.status = 304;
+      res.set_header("ETag", etag);
+      return;
+    }
+    res.set_content(make(), "application/json");
+    if (!etag.empty()) res.set_header("ETag", etag);
+  }
+
+  // Runs a handler, turning hone errors into JSON answers (400 for bad queries, 500 otherwise).
+  static httplib::Server::Handler guarded(std::function<void(const httplib::Request&, httplib::Response&)> f) {
+    return [f = std::move(f)](const httplib::Request& req, httplib::Response& res) {
+      try {
+        f(req, res);
+      } catch (const Error& e) {
+        send_error(res, e.kind() == ErrorKind::kInvalidArgument ? 400 : 500, e.what());
+      } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+      }
+    };
+  }
+
+  std::shared_ptr<const StudySnapshot> study_or_404(const httplib::Request& req, httplib::Response& res) {
+    const int64_t id = std::stoll(req.matches[1]);
+    auto s = cache.study(id);
+    if (!s) send_error(res, 404, "no study with id " + std::to_string(id));
+    return s;
+  }
+
+  void routes() {
+    svr.set_default_headers(default_headers());
+    svr.set_keep_alive_timeout(1);  // stop() waits for idle keep-alive connections at most this long
+    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (req.method != "GET" && req.method != "HEAD") {  // read-only: nothing here writes
+        res.set_header("Allow", "GET, HEAD");
+        send_error(res, 405, "the dashboard is read-only (GET and HEAD only)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (opt.token.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      bool by_query = false;
+      if (!authorized(req, &by_query)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        res.status = 401;
+        res.set_content("401 Unauthorized: this dashboard needs its token. Open the URL `hone dashboard` printed "
+                        "(it ends in ?token=...) or send the header \"Authorization: Bearer TOKEN\".\n",
+                        "text/plain");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (by_query)  // a browser link: later requests of the page carry the cookie instead
+        res.set_header("Set-Cookie", std::string(kCookie) + "=" + opt.token + "; Path=/; HttpOnly; SameSite=Strict");
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    svr.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(dashboard_page(opt.storage_label, opt.refresh_s), "text/html; charset=utf-8");
+    });
+    svr.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+
+    svr.Get("/api/studies", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              json list = json::array();
+              const double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+              for (auto& s : cache.studies()) list.push_back(summary_json(*s, now));
+              json body = {{"storage", opt.storage_label}, {"refresh_s", opt.refresh_s}, {"studies", std::move(list)}};
+              // Rates and ETAs move with the clock: no ETag, a small answer each time.
+              send_json(req, res, "", [&] { return body.dump(); });
+            }));
+
+    svr.Get(R"(/api/studies/(\d{1,18})/trials)", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              auto s = study_or_404(req, res);
+              if (!s) return;
+              const TrialQuery q = parse_trial_query(query_params(req));
+              const std::string etag = "\"" + nonce + "-" + std::to_string(s->id) + "-" + std::to_string(s->version) +
+                                       "-" + std::to_string(std::hash<std::string>{}(req.target)) + "\"";
+              send_json(req, res, etag, [&] { return trials_page(*s, q).dump(); });
+            }));
+  }
+};
+
+Dashboard::Dashboard(std::shared_ptr<Storage> storage, DashboardOptions options)
+    : impl_(std::make_unique<Impl>(std::move(storage), std::move(options))) {
+  DashboardOptions& o = impl_->opt;
+  if (o.port < 0 || o.port > 65535)
+    throw_invalid("dashboard: --port must be in 0..65535 (got " + std::to_string(o.port) + ")");
+  if (!(o.refresh_s > 0)) throw_invalid("dashboard: the refresh interval must be positive");
+  check_host(o.host);
+  if (!o.token.empty()) check_token(o.token);
+  if (o.token.empty() && !is_loopback_host(o.host)) {
+    o.token = random_token();
+    impl_->generated = true;
+  }
+  impl_->nonce = random_token().substr(0, 8);
+  impl_->routes();
+  errno = 0;
+  if (o.port == 0) {
+    impl_->port = impl_->svr.bind_to_any_port(o.host);
+  } else {
+    impl_->port = impl_->svr.bind_to_port(o.host, o.port) ? o.port : -1;
+  }
+  if (impl_->port < 0)
+    throw_invalid("dashboard: cannot listen on " + url_host(o.host) + ":" + std::to_string(o.port) + " (" +
+                  (errno ? std::strerror(errno) : "bind failed") + ")");
+}
+
+Dashboard::~Dashboard() { stop(); }
+
+int Dashboard::port() const { return impl_->port; }
+const std::string& Dashboard::token() const { return impl_->opt.token; }
+bool Dashboard::token_generated() const { return impl_->generated; }
+
+std::string Dashboard::url() const {
+  std::string u = "http://" + url_host(impl_->opt.host) + ":" + std::to_string(impl_->port) + "/";
+  if (!impl_->opt.token.empty()) u += "?token=" + impl_->opt.token;
+  return u;
+}
+
+void Dashboard::run(const std::atomic<bool>* stop_flag) {
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    // stop() does nothing before the server runs, so keep asking until listen_after_bind returns.
+    while (!done.load()) {
+      if ((stop_flag && stop_flag->load()) || impl_->stopping.load()) impl_->svr.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  if (!impl_->stopping.load()) impl_->svr.listen_after_bind();
+  done.store(true);
+  watcher.join();
+}
+
+void Dashboard::stop() {
+  impl_->stopping.store(true);
+  impl_->svr.stop();
+}
+
+}  // namespace hone::report
