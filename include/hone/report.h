@@ -1,0 +1,63 @@
+// hone/report.h — a study (or a training run) drawn as one self-contained HTML page.
+//
+// study_data() gathers everything the views need from any storage (also Optuna-made SQLite
+// studies) into one JSON object; study_html() turns such an object into a page that embeds its
+// charting library (plotly.js, MIT, compressed) and the data, so it opens with no network.
+// The same page serves `hone dashboard`: with PageOptions::live it fetches the data from a URL
+// every refresh_s seconds and redraws in place.
+//
+// The data object (keys; every view reads only these):
+//   study_name, directions ["MINIMIZE"|"MAXIMIZE", ...], n_trials, generated_at,
+//   params [{name, kind "float"|"int"|"categorical", log, low, high, choices?}],
+//   trials [{number, state, value|null, values [..]|null, params {name: internal double},
+//            intermediate [[step, value], ...], start, complete (seconds since epoch|null),
+//            worker (string|null), baseline (bool)}],
+//   best {number, value}|null,
+//   importance {fanova {name: share}, ped_anova {name: share}, correlation {name: spearman},
+//               seconds {fanova, ped_anova}} (absent when < 2 complete trials),
+//   ablation {baseline, best, predicted (bool), steps [{param, from, to, value, gain}]}|null,
+//   pareto {front [numbers], hypervolume [[n, hv], ...]} (only with >= 2 directions),
+//   run {...} (only in run_data(): curves, lr, profile, doctor).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hone/tune/storage.h"
+
+namespace hone::report {
+
+struct DataOptions {
+  bool importance = true;  // fANOVA, PED-ANOVA and correlation (skip for a cheap live refresh)
+  bool ablation = true;    // the path from the baseline trial to the best
+  int fanova_trees = 64;   // the random forest of the fANOVA evaluator (Optuna's default: 64)
+  int fanova_max_depth = 64;
+  uint64_t seed = 0;
+};
+
+struct PageOptions {
+  std::string title;         // "" = "hone report: <study name>"
+  bool live = false;         // fetch data_url every refresh_s seconds instead of embedded data
+  std::string data_url;      // returns study_data() JSON (live only)
+  double refresh_s = 5;
+};
+
+// Everything the views need about one study, as JSON (see the list above). Reads through the
+// storage only; throws Error(kInvalidArgument) for an unknown study id.
+json study_data(Storage& storage, int64_t study_id, const DataOptions& opts = {});
+
+// The data of a training run directory (`hone train` output): learning curves, learning rate,
+// and profile.json / doctor.json when present. Throws Error(kInvalidArgument) when `dir` holds
+// no run.
+json run_data(const std::string& dir);
+
+// A self-contained HTML page that draws every view from such data (study_data or run_data).
+// With opts.live the embedded data is only the first frame: the page's script then fetches
+// opts.data_url every opts.refresh_s seconds and redraws in place.
+std::string study_html(const json& data, const PageOptions& opts = {});
+
+// The ids of the page's plots (one <div id=...> each), for tests and the dashboard.
+std::vector<std::string> view_ids(const json& data);
+
+}  // namespace hone::report
