@@ -164,6 +164,12 @@ struct Dashboard::Impl {
 
   void routes() {
     svr.set_default_headers(default_headers());
+    // SO_REUSEADDR (restart at once after a stop) but not httplib's default SO_REUSEPORT, with
+    // which a second dashboard on the same port would bind and share the requests silently.
+    svr.set_socket_options([](int sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     svr.set_keep_alive_timeout(1);  // stop() waits for idle keep-alive connections at most this long
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (req.method != "GET" && req.method != "HEAD") {  // read-only: nothing here writes
