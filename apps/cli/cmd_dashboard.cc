@@ -31,6 +31,7 @@ class DashboardCommand : public Command {
                      "Access token: requests without it get 401 (default: none on 127.0.0.1, a random one printed "
                      "once on other addresses)");
     sub_->add_option("--refresh", refresh_s_, "Seconds between the page's updates")->default_val(2);
+    sub_->add_flag("--log-requests", log_, "Print one line per request (method, path, status, milliseconds)");
   }
 
   int run() override {
@@ -48,8 +49,14 @@ class DashboardCommand : public Command {
     if (!file.empty() && !std::filesystem::is_regular_file(file))
       throw_invalid("dashboard: no SQLite storage at " + file + " (give --storage with the URL `hone tune` used)");
     auto storage = open_study_storage(url);
-    report::Dashboard dash(storage, {.host = host_, .port = port, .token = token_, .refresh_s = refresh_s_,
-                                     .storage_label = mask_storage_url(url)});
+    report::DashboardOptions o{.host = host_, .port = port, .token = token_, .refresh_s = refresh_s_,
+                               .storage_label = mask_storage_url(url)};
+    if (log_)
+      o.access_log = [](const std::string& line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+      };
+    report::Dashboard dash(storage, std::move(o));
     std::printf("hone dashboard: %s at %s\n", mask_storage_url(url).c_str(), dash.url().c_str());
     if (dash.token_generated())
       std::printf("hone dashboard: %s is not a loopback address, so requests need the token generated for this run "
@@ -65,6 +72,7 @@ class DashboardCommand : public Command {
  private:
   std::string storage_ = kDefaultStudyStorage, host_ = "127.0.0.1", port_ = "8080", token_;
   double refresh_s_ = 2;
+  bool log_ = false;
 };
 
 }  // namespace

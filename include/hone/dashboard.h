@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,9 @@ struct DashboardOptions {
   std::string token;               // "" = none on loopback addresses
   double refresh_s = 2;            // how often the page polls
   std::string storage_label;       // what the page calls the storage (a masked URL)
+  // Called after each request with "METHOD /path STATUS MILLISECONDS" (no query string: it may
+  // hold the token). May be called from any of the server's threads at once. Null: no log.
+  std::function<void(const std::string& line)> access_log;
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".

@@ -44,9 +44,9 @@ nav h2, main h3 { font-size:12px; text-transform:uppercase; letter-spacing:.04em
 main { padding:14px 20px; min-width:0; }
 #study-name { margin:0 0 10px; font-size:20px; word-break:break-all; }
 .cards { display:flex; flex-wrap:wrap; gap:10px; margin-bottom:12px; }
-.card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:8px 12px; min-width:96px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:6px 10px; min-width:80px; }
 .card .k { font-size:11px; color:var(--muted); text-transform:uppercase; letter-spacing:.03em; }
-.card .v { font-size:17px; font-weight:600; font-variant-numeric: tabular-nums; }
+.card .v { font-size:16px; font-weight:600; font-variant-numeric: tabular-nums; }
 #progress { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 12px; margin-bottom:14px; }
 #progress .bar { height:10px; }
 #progress-text { font-size:13px; color:var(--muted); }
@@ -218,7 +218,7 @@ function renderSummary(s) {
   }
   if (!s.live && s.n_trials) text += " · idle";
   $("progress-text").textContent = text;
-  $("progress-bar").style.width = (s.progress !== null ? 100 * s.progress : (s.live ? 0 : 100)).toFixed(1) + "%";
+  $("progress-bar").style.width = (s.progress !== null ? 100 * s.progress : (s.live || !s.n_trials ? 0 : 100)).toFixed(1) + "%";
 }
 
 // ---------------------------------------------------------------- trials table
@@ -263,6 +263,9 @@ function renderTable(t) {
     (t.matched !== t.total ? " (" + t.total + " in all)" : "");
   $("first").disabled = $("prev").disabled = t.page === 0;
   $("next").disabled = $("last").disabled = t.page >= t.pages - 1;
+  // For tests: what the first view held, and which study the table shows now.
+  if (!document.body.dataset.firstTotal) document.body.dataset.firstTotal = t.total;
+  document.body.dataset.shown = t.study;
   view.lastPages = t.pages;
   view.page = t.page;
 }
@@ -282,7 +285,11 @@ async function refresh() {
   try {
     const list = await getJSON("api/studies");
     studies = list.studies;
-    if (view.study === null && studies.length) { view.study = studies[0].id; writeHash(); }
+    if (view.study === null && studies.length) {  // the study that moved last
+      const last = (x) => (x.live ? 1e12 : 0) + (x.last_activity || 0);
+      view.study = studies.reduce((a, b) => (last(b) > last(a) ? b : a)).id;
+      writeHash();
+    }
     renderList();
     const s = studies.find((x) => x.id === view.study);
     $("study").hidden = !s;

@@ -23,6 +23,8 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kCookie = "hone_token";
+// When the request this thread serves arrived (a request is served start to end on one thread).
+thread_local std::chrono::steady_clock::time_point t_request_start;
 
 // Equal strings in time that depends on the expected token's length only.
 bool token_equal(const std::string& given, const std::string& want) {
@@ -172,6 +174,7 @@ struct Dashboard::Impl {
     });
     svr.set_keep_alive_timeout(1);  // stop() waits for idle keep-alive connections at most this long
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = std::chrono::steady_clock::now();
       if (req.method != "GET" && req.method != "HEAD") {  // read-only: nothing here writes
         res.set_header("Allow", "GET, HEAD");
         send_error(res, 405, "the dashboard is read-only (GET and HEAD only)");
@@ -191,6 +194,14 @@ struct Dashboard::Impl {
         res.set_header("Set-Cookie", std::string(kCookie) + "=" + opt.token + "; Path=/; HttpOnly; SameSite=Strict");
       return httplib::Server::HandlerResponse::Unhandled;
     });
+
+    if (opt.access_log)
+      svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_request_start).count();
+        opt.access_log(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
+                       std::to_string(static_cast<int>(ms + 0.5)) + " ms");
+      });
 
     svr.Get("/", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(dashboard_page(opt.storage_label, opt.refresh_s), "text/html; charset=utf-8");
