@@ -19,6 +19,7 @@ RUN apt-get update \
       g++ cmake ninja-build make pkg-config \
       libeigen3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
       zlib1g-dev libsqlite3-dev libpq-dev \
+      python3-plotly \
  && rm -rf /var/lib/apt/lists/*
 # The default binary runs on any x86-64 CPU (Eigen's SSE2 kernels). For nodes that all have AVX2 +
 # FMA, -march=x86-64-v3 compiles Eigen's AVX2/FMA kernels in; with AVX-512 (x86-64-v4) also hone's

@@ -33,6 +33,7 @@ struct DataOptions {
   bool ablation = true;    // the path from the baseline trial to the best
   int fanova_trees = 64;   // the random forest of the fANOVA evaluator (Optuna's default: 64)
   int fanova_max_depth = 64;
+  int fanova_max_trials = 2000;  // the forest is fit on a random subset of at most this many trials
   uint64_t seed = 0;
 };
 

@@ -3,6 +3,7 @@
 
 usage: check_page.py URL [--expect SELECTOR ...] [--screenshot out.png] [--width 1400]
                      [--height 900] [--full-page] [--timeout 30] [--ready-js EXPR]
+                     [--element-shot SELECTOR out.png ...]
 
 Loads URL (http://, file://), waits until every --expect CSS selector matches at least one element
 (and, if given, until the JavaScript expression --ready-js is true), then takes a screenshot.
@@ -94,6 +95,9 @@ def main():
     ap.add_argument("--full-page", action="store_true")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--ready-js")
+    ap.add_argument("--print-js", help="print the value of this JavaScript expression once ready")
+    ap.add_argument("--element-shot", nargs=2, action="append", default=[], metavar=("SELECTOR", "PNG"),
+                    help="also a screenshot of just this element (e.g. one plot's section)")
     a = ap.parse_args()
 
     chromium = find_chromium()
@@ -154,7 +158,20 @@ def main():
             os.makedirs(os.path.dirname(os.path.abspath(a.screenshot)), exist_ok=True)
             with open(a.screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
+        for sel, path in a.element_shot:
+            box = page.eval(f"(() => {{ const e = document.querySelector({json.dumps(sel)}); if (!e) return null; "
+                            "const r = e.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+            if not box:
+                print(f"check_page: no element {sel} to screenshot")
+                continue
+            shot = page.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                             "clip": {"x": box[0], "y": box[1], "width": box[2], "height": box[3], "scale": 1}}, timeout=60)
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
         print(f"check_page: rendered in {load_s:.2f} s")
+        if a.print_js:
+            print("check_page: " + json.dumps(page.eval(a.print_js)))
         bad = False
         for e in errors:
             print(f"check_page: {e}")

@@ -1,0 +1,106 @@
+// `hone report` as a user runs it: on a hone-made SQLite study, on an Optuna-made one, on a run
+// directory, and with bad input (one error line, exit 2).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/cli_test_util.h"
+#include "hone/store.h"
+#include "report/fixture.h"
+
+namespace {
+hone_cli_test::Result run_hone(const std::string& args) { return hone_cli_test::hone(args); }
+}  // namespace
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST(ReportCli, WritesAStudyReportFromSqlite) {
+  const std::string dir = hone_cli_test::tmpdir("hone_report_cli", "study");
+  {
+    auto s = hone::make_sqlite_storage(dir + "/s.db");
+    hone_report_test::make_study(*s, "demo", 40, 3, hone_report_test::only_x0);
+  }
+  auto r = run_hone("report demo --storage sqlite:///" + dir + "/s.db -o " + dir + "/r.html");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("wrote " + dir + "/r.html: study \"demo\" (40 trials)"), std::string::npos) << r.out;
+  const std::string html = slurp(dir + "/r.html");
+  EXPECT_NE(html.find("<title>hone report: demo</title>"), std::string::npos);
+  // The storage's only study is the default.
+  r = run_hone("report --storage sqlite:///" + dir + "/s.db -o " + dir + "/r2.html");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir + "/r2.html"));
+  fs::remove_all(dir);
+}
+
+TEST(ReportCli, BadInputIsOneLineAndExitTwo) {
+  const std::string dir = hone_cli_test::tmpdir("hone_report_cli", "bad");
+  auto r = run_hone("report demo --storage sqlite:///" + dir + "/missing.db -o " + dir + "/r.html");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("no such storage file"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/missing.db"));  // not created by a report
+  {
+    auto s = hone::make_sqlite_storage(dir + "/s.db");
+    hone_report_test::make_study(*s, "a", 3, 2, hone_report_test::only_x0);
+    hone_report_test::make_study(*s, "b", 3, 2, hone_report_test::only_x0);
+  }
+  r = run_hone("report nope --storage sqlite:///" + dir + "/s.db -o " + dir + "/r.html");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("nope"), std::string::npos) << r.out;
+  r = run_hone("report --storage sqlite:///" + dir + "/s.db -o " + dir + "/r.html");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("name the study (2 in"), std::string::npos) << r.out;
+  fs::create_directories(dir + "/notarun");
+  r = run_hone("report " + dir + "/notarun -o " + dir + "/r.html");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("no training run"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(ReportCli, OptunaMadeStudy) {
+  const std::string dir = hone_cli_test::tmpdir("hone_report_cli", "optuna");
+  const std::string py = R"PY(
+import sys
+try:
+    import optuna
+except ImportError:
+    sys.exit(3)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+s = optuna.create_study(study_name="opt", storage="sqlite:///" + sys.argv[1], sampler=optuna.samplers.RandomSampler(seed=1))
+def f(t):
+    x = t.suggest_float("x", 1e-4, 1, log=True)
+    k = t.suggest_categorical("kind", ["a", "b"])
+    n = t.suggest_int("n", 1, 9)
+    for step in range(5):
+        t.report(x * n + 1.0 / (step + 1), step)
+        if t.number % 4 == 3 and step == 2:
+            raise optuna.TrialPruned()
+    return x * n + (k == "b")
+s.optimize(f, n_trials=25)
+)PY";
+  std::ofstream(dir + "/make.py") << py;
+  const int rc = std::system(("/usr/bin/python3 " + dir + "/make.py " + dir + "/o.db > /dev/null 2>&1").c_str());
+  if (WEXITSTATUS(rc) == 3 || rc == -1) GTEST_SKIP() << "*** /usr/bin/python3 has no optuna: the Optuna-made study test did not run ***";
+  ASSERT_EQ(rc, 0);
+  auto r = run_hone("report opt --storage sqlite:///" + dir + "/o.db -o " + dir + "/r.html");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("(25 trials)"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(ReportCli, RunDirectory) {
+  const std::string dir = hone_cli_test::tmpdir("hone_report_cli", "run");
+  std::ofstream(dir + "/history.json") << R"([{"epoch":1,"loss":1.0,"lr":0.1},{"epoch":2,"loss":0.5,"lr":0.1}])";
+  auto r = run_hone("report " + dir + " -o " + dir + "/r.html");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("run " + dir), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
