@@ -50,14 +50,16 @@ main { padding:14px 20px; min-width:0; }
 #progress { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 12px; margin-bottom:14px; }
 #progress .bar { height:10px; }
 #progress-text { font-size:13px; color:var(--muted); }
-#plots { width:100%; height:720px; border:1px solid var(--line); border-radius:8px; background:#fff; margin-bottom:14px; }
+#plots { width:100%; height:720px; border:1px solid var(--line); border-radius:8px; background:#fff; margin-bottom:14px; display:block; }
+summary { cursor:pointer; list-style:none; } summary::-webkit-details-marker { display:none; }
+summary h3 { display:inline-block; } summary h3::before { content:"▾ "; } details:not([open]) summary h3::before { content:"▸ "; }
 #controls { display:flex; flex-wrap:wrap; gap:12px; align-items:center; margin-bottom:8px; }
 #controls label { font-size:13px; }
 #filter { width:280px; padding:4px 8px; border:1px solid var(--line); border-radius:6px; font-family:ui-monospace, monospace; }
 #table-error { color:var(--bad); font-size:13px; }
 .pager button { border:1px solid var(--line); background:#fff; border-radius:5px; padding:2px 8px; cursor:pointer; }
 .pager button:disabled { opacity:.4; cursor:default; }
-.table-wrap { overflow:auto; max-height:70vh; background:#fff; border:1px solid var(--line); border-radius:8px; }
+.table-wrap { overflow:auto; max-height:60vh; margin-bottom:14px; background:#fff; border:1px solid var(--line); border-radius:8px; }
 table { border-collapse:collapse; font-size:13px; font-variant-numeric: tabular-nums; width:max-content; min-width:100%; }
 th, td { padding:4px 10px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
 th { position:sticky; top:0; background:#f2f4f7; cursor:pointer; user-select:none; font-weight:600; }
@@ -80,7 +82,7 @@ tr.new td { animation: flash 2s ease-out; }
   <h2 id="study-name"></h2>
   <div id="summary" class="cards"></div>
   <div id="progress"><div id="progress-text"></div><div class="bar"><div id="progress-bar" style="width:0"></div></div></div>
-  <h3>Trials</h3>
+  <details id="trials-box" open><summary><h3>Trials</h3></summary>
   <div id="controls">
     <span id="states"></span>
     <input id="filter" placeholder="filter: value&lt;0.5, lr&gt;=1e-3, optimizer=adam" spellcheck="false">
@@ -90,6 +92,9 @@ tr.new td { animation: flash 2s ease-out; }
     <span id="table-error"></span>
   </div>
   <div class="table-wrap"><table id="trials"><thead></thead><tbody></tbody></table></div>
+  </details>
+  <details id="plots-box" open><summary><h3>Plots</h3></summary>
+    <iframe id="plots" title="the study's plots (the report's views, live)"></iframe></details>
 </section>
 </main>
 </div>
@@ -278,6 +283,14 @@ function renderStateBoxes() {
     " " + s.toLowerCase())));
 }
 
+// The plots' frame grows to its page's height (same origin), so the dashboard scrolls as one page.
+function fitPlots() {
+  try {
+    const d = $("plots").contentDocument;
+    if (d && d.body && d.body.dataset.ready) $("plots").style.height = (d.documentElement.scrollHeight + 4) + "px";
+  } catch (e) { /* not loaded yet */ }
+}
+
 // ---------------------------------------------------------------- the loop
 let timer = null;
 async function refresh() {
@@ -295,6 +308,12 @@ async function refresh() {
     $("study").hidden = !s;
     if (s) {
       renderSummary(s);
+      const plots = $("plots");
+      if (plots.dataset.study !== String(s.id)) {  // the report's live page: it redraws by itself
+        plots.dataset.study = s.id;
+        plots.src = "study/" + s.id;
+      }
+      fitPlots();
       const url = trialsURL();
       const key = url + "|" + s.version;
       if (key !== lastTable) {
@@ -334,6 +353,7 @@ $("prev").addEventListener("click", () => setView({ page: Math.max(0, view.page 
 $("next").addEventListener("click", () => setView({ page: view.page + 1 }));
 $("last").addEventListener("click", () => setView({ page: (view.lastPages || 1) - 1 }));
 window.addEventListener("hashchange", () => { readHash(); renderStateBoxes(); lastTable = ""; known = new Set(); refresh(); });
+$("plots").addEventListener("load", () => setTimeout(fitPlots, 500));
 refresh();
 )JS";
 

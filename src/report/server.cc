@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <thread>
@@ -14,7 +15,9 @@
 
 #include "hone/dashboard.h"
 #include "hone/error.h"
+#include "hone/report.h"
 #include "report/dashboard_api.h"
+#include "report/data.h"  // compute_views
 
 namespace hone::report {
 
@@ -69,6 +72,32 @@ void check_token(const std::string& token) {
       throw_invalid("dashboard: --token may only use letters, digits and . _ ~ - (it travels in URLs and cookies)");
 }
 
+// httplib compresses a compressible answer with the best encoding the client accepts, brotli at
+// its slowest quality first (seconds for the plots' megabytes), and again for every request. So
+// brotli is never offered to it, and the plots' cached data and page go uncompressed (their page
+// is mostly base64 of gzip already). The request object is httplib's own, non-const, and this
+// header is only read to choose the encoding.
+void choose_encoding(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  auto it = headers.find("Accept-Encoding");
+  if (it == headers.end()) return;
+  const bool big = req.path.rfind("/study/", 0) == 0 ||
+                   (req.path.size() > 5 && req.path.compare(req.path.size() - 5, 5, "/data") == 0);
+  std::string kept;
+  size_t pos = 0;
+  const std::string& v = it->second;
+  while (!big && pos <= v.size()) {
+    size_t end = v.find(',', pos);
+    if (end == std::string::npos) end = v.size();
+    std::string token = v.substr(pos, end - pos);
+    token.erase(0, token.find_first_not_of(' '));
+    if (token.rfind("br", 0) != 0 && !token.empty()) kept += (kept.empty() ? "" : ", ") + token;
+    pos = end + 1;
+  }
+  headers.erase(it);
+  if (!kept.empty()) headers.emplace("Accept-Encoding", kept);
+}
+
 // The page and the API share these headers: nothing is cached without asking again, nothing is
 // framed by other sites, no content type is guessed.
 httplib::Headers default_headers() {
@@ -112,6 +141,27 @@ std::string random_token() {
   return s;
 }
 
+// The plots' data of one study (hone/report.h study_data), served to the report's live page. A
+// cheap frame (trials, no importance) is rebuilt when the study changes, at most every so often;
+// the costly part (fANOVA importance, contour, ablation: about a second at 10,000 trials) is
+// computed by a background thread for the studies someone is looking at, and merged into the
+// frames when ready. So the first plots of a big study do not wait for the forest.
+struct StudyFrames {
+  uint64_t version = 0;  // of the snapshot the cheap frame was read at (0: none yet)
+  json cheap;            // study_data without importance
+  json extra;            // what only the full data has: importance, contour, ablation, ...
+  json merged;           // cheap + extra
+  uint64_t full_version = 0;
+  std::shared_ptr<const std::string> body;  // cheap + extra, dumped
+  std::shared_ptr<const std::string> html;  // the live page built from `body`'s data
+  std::chrono::steady_clock::time_point cheap_at{}, full_at{}, wanted_at{};
+  double cheap_s = 0, full_s = 0;
+};
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 struct Dashboard::Impl {
   DashboardOptions opt;
   TrialCache cache;
@@ -121,7 +171,106 @@ struct Dashboard::Impl {
   std::string nonce;  // this server's run in every ETag, so a restarted server never answers 304 wrongly
   std::atomic<bool> stopping{false};
 
+  std::mutex frames_mu;
+  std::condition_variable frames_cv;
+  std::map<int64_t, StudyFrames> frames;
+  std::thread importance_thread;
+
   Impl(std::shared_ptr<Storage> storage, DashboardOptions o) : opt(std::move(o)), cache(std::move(storage)) {}
+  ~Impl() {
+    {
+      std::lock_guard lock(frames_mu);
+      stopping.store(true);
+    }
+    frames_cv.notify_all();
+    if (importance_thread.joinable()) importance_thread.join();
+  }
+
+  // Merges the costly part into the cheap frame and dumps it (frames_mu held).
+  static void publish(StudyFrames& f) {
+    f.merged = f.cheap;
+    for (auto& [k, v] : f.extra.items()) f.merged[k] = v;
+    f.merged["views"] = compute_views(f.merged);
+    f.body = std::make_shared<const std::string>(f.merged.dump(-1, ' ', false, json::error_handler_t::replace));
+    f.html.reset();
+  }
+
+  // The current frame of study `s`, rebuilt from the storage when the study changed and the last
+  // rebuild is old enough (at most ~1/4 of the time goes to rebuilding a busy study's frame).
+  std::shared_ptr<const std::string> frame(const StudySnapshot& s, std::shared_ptr<const std::string>* html = nullptr,
+                                           const PageOptions* page = nullptr) {
+    std::unique_lock lock(frames_mu);
+    StudyFrames& f = frames[s.id];
+    f.wanted_at = std::chrono::steady_clock::now();
+    const bool stale = f.version != s.version &&
+                       (!f.body || since(f.cheap_at) >= std::max(opt.refresh_s, 4 * f.cheap_s));
+    if (stale) {
+      lock.unlock();
+      const auto t0 = std::chrono::steady_clock::now();
+      json cheap = study_data(cache.storage(), s.id, {.importance = false, .ablation = false});
+      const double took = since(t0);
+      lock.lock();
+      StudyFrames& g = frames[s.id];
+      if (g.version < s.version) {
+        g.cheap = std::move(cheap);
+        g.version = s.version;
+        g.cheap_at = std::chrono::steady_clock::now();
+        g.cheap_s = took;
+        publish(g);
+      }
+      frames_cv.notify_all();  // the importance thread may have work now
+    }
+    StudyFrames& g = frames[s.id];
+    if (html && page) {
+      if (!g.html) g.html = std::make_shared<const std::string>(study_html(g.merged, *page));
+      *html = g.html;
+    }
+    return g.body;
+  }
+
+  // Background: the full data (importance, ...) of studies viewed in the last minute whose frame
+  // moved on, each at most every max(10 s, 5 x its cost).
+  void importance_loop() {
+    std::unique_lock lock(frames_mu);
+    while (!stopping.load()) {
+      int64_t todo = -1;
+      uint64_t version = 0;
+      for (auto& [id, f] : frames)
+        if (f.version && f.full_version != f.version && since(f.wanted_at) < 60 &&
+            (f.full_version == 0 || since(f.full_at) >= std::max(10.0, 5 * f.full_s))) {
+          todo = id;
+          version = f.version;
+          break;
+        }
+      if (todo < 0) {
+        frames_cv.wait_for(lock, std::chrono::seconds(1));
+        continue;
+      }
+      lock.unlock();
+      json full;
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        full = study_data(cache.storage(), todo, {});
+      } catch (const std::exception&) {
+        full = json();  // deleted meanwhile, or the storage failed: the cheap frames say so
+      }
+      const double took = since(t0);
+      lock.lock();
+      auto it = frames.find(todo);
+      if (it == frames.end()) continue;
+      StudyFrames& f = it->second;
+      f.full_version = version;
+      f.full_at = std::chrono::steady_clock::now();
+      f.full_s = took;
+      if (full.is_object()) {
+        json extra = json::object();
+        for (auto& [k, v] : full.items())
+          if (!f.cheap.contains(k)) extra[k] = v;
+        f.extra = std::move(extra);
+        publish(f);
+      }
+    }
+  }
 
   bool authorized(const httplib::Request& req, bool* by_query) const {
     *by_query = false;
@@ -175,6 +324,7 @@ struct Dashboard::Impl {
     svr.set_keep_alive_timeout(1);  // stop() waits for idle keep-alive connections at most this long
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
+      choose_encoding(req);
       if (req.method != "GET" && req.method != "HEAD") {  // read-only: nothing here writes
         res.set_header("Allow", "GET, HEAD");
         send_error(res, 405, "the dashboard is read-only (GET and HEAD only)");
@@ -217,6 +367,26 @@ struct Dashboard::Impl {
               send_json(req, res, "", [&] { return body.dump(); });
             }));
 
+    svr.Get(R"(/api/studies/(\d{1,18})/data)", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              auto s = study_or_404(req, res);
+              if (!s) return;
+              auto body = frame(*s);
+              res.set_content(body->data(), body->size(), "application/json");
+            }));
+
+    // The report's page of one study, live: it re-reads ../api/studies/ID/data.
+    svr.Get(R"(/study/(\d{1,18}))", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              auto s = study_or_404(req, res);
+              if (!s) return;
+              const PageOptions page{.title = "hone dashboard: " + s->name,
+                                     .live = true,
+                                     .data_url = "../api/studies/" + std::to_string(s->id) + "/data",
+                                     .refresh_s = std::max(5.0, opt.refresh_s)};
+              std::shared_ptr<const std::string> html;
+              frame(*s, &html, &page);
+              res.set_content(html->data(), html->size(), "text/html; charset=utf-8");
+            }));
+
     svr.Get(R"(/api/studies/(\d{1,18})/trials)", guarded([this](const httplib::Request& req, httplib::Response& res) {
               auto s = study_or_404(req, res);
               if (!s) return;
@@ -242,6 +412,7 @@ Dashboard::Dashboard(std::shared_ptr<Storage> storage, DashboardOptions options)
   }
   impl_->nonce = random_token().substr(0, 8);
   impl_->routes();
+  impl_->importance_thread = std::thread([impl = impl_.get()] { impl->importance_loop(); });
   errno = 0;
   if (o.port == 0) {
     impl_->port = impl_->svr.bind_to_any_port(o.host);
