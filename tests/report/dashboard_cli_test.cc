@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/cli_test_util.h"
+#include "hone/report.h"
 #include "hone/store.h"
 #include "report/dashboard_test_util.h"
 
@@ -172,6 +173,22 @@ std::string artifacts() {
   return d;
 }
 
+// A JavaScript expression: the dashboard's plots frame shows study `id` and every view of
+// `views` is drawn (the report's page marks each section data-rendered).
+std::string plots_drawn(int64_t id, const std::vector<std::string>& views) {
+  std::string list = "[";
+  for (auto& v : views) list += "'" + v + "',";
+  list += "]";
+  return "(() => { const f = document.getElementById('plots'); const d = f && f.contentDocument;"
+         " return !!(d && d.body && d.body.dataset.ready && d.location.pathname.endsWith('/study/" + std::to_string(id) +
+         "') && " + list + ".every((v) => { const e = d.getElementById('view-' + v); return e && e.hasAttribute('data-rendered'); })); })()";
+}
+
+// The views the dashboard's first frame of a study draws (importance comes later).
+std::vector<std::string> first_views(hone::Storage& s, int64_t id) {
+  return hone::report::view_ids(hone::report::study_data(s, id, {.importance = false, .ablation = false}));
+}
+
 bool have_chromium() {
   return std::system("command -v chromium >/dev/null 2>&1 && /usr/bin/python3 -c 'import websocket' 2>/dev/null") == 0;
 }
@@ -194,12 +211,14 @@ TEST(DashboardBrowser, TrialAddedWhileThePageIsOpenAppears) {
   // The page opens; once it has drawn its first view (31 trials) the test adds #31 and reports a
   // step of #30, and the page must show both without being reloaded.
   const std::string shot = artifacts() + "/dashboard_live.png";
+  const std::string plots = plots_drawn(id, first_views(*db.storage, id));  // single quotes only
   std::string out;
   std::thread browser([&] {
     check_page("'" + url + "#study=" + std::to_string(id) + "&sort=number&order=desc' --timeout 30 --screenshot " +
                    shot + " --expect '#trials tbody tr[data-number]' --ready-js \"document.body.dataset.firstTotal === '31' && "
                    "!!document.querySelector('tr[data-number=\\\"31\\\"]') && "
-                   "document.querySelector('tr[data-number=\\\"30\\\"] td:nth-child(5)').textContent === '3'\"",
+                   "document.querySelector('tr[data-number=\\\"30\\\"] td:nth-child(5)').textContent === '3' && " +
+                   plots + "\"",
                &out);
   });
   const bool opened = !wait_for(log, "GET /api/studies/" + std::to_string(id) + "/trials 200", 30).empty();
@@ -245,9 +264,13 @@ TEST(DashboardBrowser, EdgeStudiesRenderWithoutErrors) {
   }
   order.back() = ']';
   names.back() = ']';
-  const std::string ready = "(() => { const ids = " + order + ", names = " + names +
+  std::string plots = "[";
+  for (auto& [name, id] : ids) plots += "() => " + plots_drawn(id, first_views(*db.storage, id)) + ",";
+  plots += "]";
+  const std::string ready = "(() => { const plots = " + plots + "; const ids = " + order + ", names = " + names +
                             "; const w = window; w.__i = w.__i || 0;"
-                            " if (document.body.dataset.shown !== String(ids[w.__i])) return false;" +
+                            " if (document.body.dataset.shown !== String(ids[w.__i])) return false;"
+                            " if (!plots[w.__i]()) return false;" +
                             checks +
                             " if (!want[names[w.__i]]) console.error('study ' + names[w.__i] + ' drawn wrong: ' + rows + ' rows, ' + heads + ' columns');"
                             " if (++w.__i >= ids.length) return true;"
