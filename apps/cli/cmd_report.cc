@@ -1,9 +1,11 @@
 // hone report [STUDY|RUN_DIR] [--storage URL] [-o report.html] — one self-contained HTML file
 // (plotly.js and the data embedded) that draws a study's history, importances, ... or a training
-// run's learning curves. Opens offline; see docs/REPORT.md.
+// run's learning curves. Opens offline; see docs/REPORT.md. A `hone tune` output folder stands for
+// its study (read from --storage).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include <CLI/CLI.hpp>
 
@@ -23,7 +25,7 @@ class ReportCommand : public Command {
   void add_to(CLI::App& app) override {
     sub_ = app.add_subcommand("report", "Write a study's (or a training run's) plots as one offline HTML file");
     sub_->add_option("target", target_,
-                     "Study name, or a run directory from `hone train -o DIR` (default: the storage's only study)");
+                     "Study name, a run directory (`hone train --out DIR`) or a `hone tune` output folder (default: the storage's only study)");
     sub_->add_option("--storage", storage_, "Storage URL (sqlite:///file.db, postgresql://...)")
         ->default_val(kDefaultStudyStorage);
     sub_->add_option("--out,-o", out_, "Output HTML file")->default_val("report.html");
@@ -35,15 +37,19 @@ class ReportCommand : public Command {
     const auto t0 = std::chrono::steady_clock::now();
     json data;
     std::string what;
+    std::string name = target_;
     if (!target_.empty() && std::filesystem::is_directory(target_)) {
-      data = report::run_data(target_);
-      what = "run " + target_;
-    } else {
+      name = study_of_tune_dir(target_);  // `hone tune`'s output folder names its study
+      if (name.empty()) {
+        data = report::run_data(target_);
+        what = "run " + target_;
+      }
+    }
+    if (data.is_null()) {
       register_sql_storages();
       if (const std::string f = sqlite_path(storage_); !f.empty() && !std::filesystem::exists(f))
         throw_invalid("report: no such storage file " + f + " (from --storage " + storage_ + ")");
       auto storage = open_storage(storage_);
-      std::string name = target_;
       if (name.empty()) {
         auto names = storage->get_all_study_names();
         if (names.size() != 1) {
@@ -68,6 +74,15 @@ class ReportCommand : public Command {
   }
 
  private:
+  // The study a `hone tune` output folder (summary.json with "study") belongs to; "" otherwise.
+  static std::string study_of_tune_dir(const std::string& dir) {
+    const auto p = std::filesystem::path(dir) / "summary.json";
+    if (std::filesystem::exists(std::filesystem::path(dir) / "history.json") || !std::filesystem::exists(p)) return "";
+    std::ifstream in(p);
+    const json j = json::parse(in, nullptr, false);
+    return j.is_object() && j.contains("study") && j["study"].is_string() ? j["study"].get<std::string>() : "";
+  }
+
   // "sqlite:///x.db?..." -> "x.db"; "" for other URLs (and for SQLite in memory).
   static std::string sqlite_path(const std::string& url) {
     const std::string p = "sqlite:///";

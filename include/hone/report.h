@@ -7,17 +7,23 @@
 // every refresh_s seconds and redraws in place.
 //
 // The data object (keys; every view reads only these):
-//   study_name, directions ["MINIMIZE"|"MAXIMIZE", ...], n_trials, generated_at,
+//   kind "study"|"run", study_name, directions ["MINIMIZE"|"MAXIMIZE", ...], n_trials,
+//   intermediate_total (trials that reported values; at most max_curves of them carry theirs),
+//   generated_at, states {STATE: count}, views [ids the page draws, in order],
 //   params [{name, kind "float"|"int"|"categorical", log, low, high, choices?}],
 //   trials [{number, state, value|null, values [..]|null, params {name: internal double},
-//            intermediate [[step, value], ...], start, complete (seconds since epoch|null),
+//            intermediate [[step, value|null], ...], start, complete (seconds since epoch|null),
 //            worker (string|null), baseline (bool)}],
-//   best {number, value}|null,
-//   importance {fanova {name: share}, ped_anova {name: share}, correlation {name: spearman},
-//               seconds {fanova, ped_anova}} (absent when < 2 complete trials),
-//   ablation {baseline, best, predicted (bool), steps [{param, from, to, value, gain}]}|null,
-//   pareto {front [numbers], hypervolume [[n, hv], ...]} (only with >= 2 directions),
-//   run {...} (only in run_data(): curves, lr, profile, doctor).
+//   best {number, value, params}|null,
+//   importance {params, conditional, n_trials, fanova {name: share}, ped_anova {name: share},
+//               correlation {name: spearman|null}, seconds {fanova, ped_anova}, fanova_rows?}
+//               (absent when < 2 complete trials),
+//   contour {x, y, xs, ys, z} (the forest's prediction over the two most important parameters),
+//   ablation {baseline, baseline_marked, best, baseline_value, baseline_predicted, best_value,
+//             predicted, steps [{param, from, to, value, gain}], table [{param, before, after}]},
+//   pareto {front [numbers], hypervolume [[number, hv], ...], reference} (2 or 3 directions),
+//   run {dir, history [...], metrics?, profile?, doctor?} (run_data() only).
+// Non-finite numbers are null (JSON has no NaN).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +40,8 @@ struct DataOptions {
   int fanova_trees = 64;   // the random forest of the fANOVA evaluator (Optuna's default: 64)
   int fanova_max_depth = 64;
   int fanova_max_trials = 2000;  // the forest is fit on a random subset of at most this many trials
+  int max_curves = 300;          // learning curves carried (the page draws no more); 0 = all
+  int max_curve_points = 500;    // points per carried curve (every k-th and the last)
   uint64_t seed = 0;
 };
 

@@ -98,7 +98,9 @@ void add_importance(json& data, Fit& fit, const std::vector<const FrozenTrial*>&
   auto t0 = SteadyClock::now();
   imp["ped_anova"] = as_map(normalized(ped_anova(cols, fit.y)));
   const double ped_s = since(t0);
-  imp["correlation"] = as_map(spearman(cols, fit.y));
+  std::vector<double> raw;  // the objective as the user sees it (the sign of the correlation)
+  for (auto* t : fit.rows) raw.push_back(*t->value);
+  imp["correlation"] = as_map(spearman(cols, raw));
   // The forest sees at most fanova_max_trials rows (a random subset): fANOVA's cost grows as
   // n log n per tree, and a few thousand rows already pin the variance shares down.
   std::vector<Column> fcols = cols;
@@ -266,6 +268,21 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
   std::vector<const FrozenTrial*> complete;
   const FrozenTrial *best = nullptr, *baseline = nullptr;
   std::map<std::string, int> state_counts;
+  for (auto& t : trials)
+    if (t.state == TrialState::kComplete && t.value && std::isfinite(*t.value) &&
+        (!best || (minimize ? *t.value < *best->value : *t.value > *best->value)))
+      best = &t;
+  // The page draws at most max_curves learning curves: only those trials (every k-th of the ones
+  // that reported, and the best) carry theirs, each at most max_curve_points long (every k-th
+  // point and the last, where a pruned trial stopped). Keeps a long study's data small.
+  size_t with_curves = 0;
+  for (auto& t : trials) with_curves += !t.intermediate_values.empty();
+  data["intermediate_total"] = with_curves;
+  const double curve_stride = opts.max_curves > 0 && with_curves > static_cast<size_t>(opts.max_curves)
+                                  ? static_cast<double>(with_curves) / opts.max_curves
+                                  : 1.0;
+  double next_curve = 0;
+  size_t curve_index = 0;
   for (auto& t : trials) {
     ++state_counts[to_string(t.state)];
     json o;
@@ -277,7 +294,26 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
     for (auto& [k, v] : t.params) p[k] = v;
     o["params"] = p;
     json iv = json::array();
-    for (auto& [s, v] : t.intermediate_values) iv.push_back({s, finite_or_null(v)});
+    if (!t.intermediate_values.empty()) {
+      bool keep = &t == best;
+      if (static_cast<double>(curve_index++) >= next_curve) {
+        keep = true;
+        next_curve += curve_stride;
+      }
+      if (keep) {
+        const size_t n = t.intermediate_values.size(), cap = static_cast<size_t>(std::max(2, opts.max_curve_points));
+        const double stride = n > cap ? static_cast<double>(n) / cap : 1.0;
+        double next = 0;
+        size_t i = 0;
+        for (auto& [s, v] : t.intermediate_values) {
+          if (static_cast<double>(i) >= next || i + 1 == n) {
+            iv.push_back({s, finite_or_null(v)});
+            if (static_cast<double>(i) >= next) next += stride;
+          }
+          ++i;
+        }
+      }
+    }
     o["intermediate"] = iv;
     o["start"] = t.datetime_start ? json(seconds(*t.datetime_start)) : json(nullptr);
     o["complete"] = t.datetime_complete ? json(seconds(*t.datetime_complete)) : json(nullptr);
@@ -287,7 +323,6 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
     jt.push_back(std::move(o));
     if (t.state == TrialState::kComplete && t.value && std::isfinite(*t.value)) {
       complete.push_back(&t);
-      if (!best || (minimize ? *t.value < *best->value : *t.value > *best->value)) best = &t;
       if (!baseline && t.user_attrs.count("baseline")) baseline = &t;
     }
   }
@@ -355,7 +390,13 @@ std::vector<std::string> compute_views(const json& data) {
     if (run.contains("doctor")) v.push_back("doctor");
     return v;
   }
-  v = {"history", "intermediate", "timeline", "edf"};
+  v = {"history"};
+  bool curves = data.value("intermediate_total", 0) > 0;
+  if (!data.contains("intermediate_total"))  // data made elsewhere (tests, a dashboard)
+    for (auto& t : data["trials"]) curves = curves || (t.contains("intermediate") && !t["intermediate"].empty());
+  if (curves) v.push_back("intermediate");
+  v.push_back("timeline");
+  v.push_back("edf");
   if (!data["params"].empty()) {
     v.push_back("slice");
     v.push_back("parallel");

@@ -18,7 +18,7 @@ struct Builder {
   const std::vector<double>& y;
   int max_depth;
   std::vector<Forest::Node>& nodes;
-  std::vector<int> order;  // scratch: node rows sorted by one feature
+  std::vector<std::pair<double, double>> xy;  // scratch: (feature value, y) of the node's rows
 
   int build(std::vector<int>& rows, int begin, int end, int depth) {
     const int id = static_cast<int>(nodes.size());
@@ -31,18 +31,19 @@ struct Builder {
     // Best split over every feature: the largest decrease of the sum of squared errors.
     double best_gain = 0, best_thr = 0;
     int best_f = -1;
-    order.assign(rows.begin() + begin, rows.begin() + end);
+    xy.resize(static_cast<size_t>(m));
     for (size_t f = 0; f < cols.size(); ++f) {
       const auto& x = cols[f].x;
-      std::sort(order.begin(), order.end(), [&](int a, int b) { return x[a] < x[b]; });
-      if (x[order.front()] == x[order.back()]) continue;
+      for (int i = 0; i < m; ++i) xy[i] = {x[rows[begin + i]], y[rows[begin + i]]};
+      std::sort(xy.begin(), xy.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      if (xy.front().first == xy.back().first) continue;
       double ls = 0;
       for (int i = 0; i + 1 < m; ++i) {
-        ls += y[order[i]];
-        if (x[order[i]] == x[order[i + 1]]) continue;
+        ls += xy[i].second;
+        if (xy[i].first == xy[i + 1].first) continue;
         const double nl = i + 1, nr = m - nl, rs = sum - ls;
         const double gain = ls * ls / nl + rs * rs / nr - sum * sum / m;
-        if (gain > best_gain) best_gain = gain, best_f = static_cast<int>(f), best_thr = 0.5 * (x[order[i]] + x[order[i + 1]]);
+        if (gain > best_gain) best_gain = gain, best_f = static_cast<int>(f), best_thr = 0.5 * (xy[i].first + xy[i + 1].first);
       }
     }
     if (best_f < 0) return id;

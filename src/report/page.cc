@@ -81,35 +81,11 @@ section h2{font-size:17px;margin:6px 0}
 footer{font-size:12px;color:#777;padding:0 24px 24px 24px}
 )CSS";
 
-// The page draws at most kMaxCurves learning curves (page.js's MAX_CURVES, picked by the same
-// stride); a static page carries only those, so a long study's report stays small.
-constexpr size_t kMaxCurves = 300;
-
-void thin_curves(json& data) {
-  if (!data.contains("trials")) return;
-  std::vector<json*> with;
-  for (auto& t : data["trials"])
-    if (t.contains("intermediate") && !t["intermediate"].empty()) with.push_back(&t);
-  data["intermediate_total"] = with.size();
-  if (with.size() <= kMaxCurves) return;
-  const json best = data.contains("best") && data["best"].is_object() ? data["best"]["number"] : json(-1);
-  const double step = static_cast<double>(with.size()) / kMaxCurves;
-  double next = 0;
-  for (size_t i = 0; i < with.size(); ++i) {
-    if (static_cast<double>(i) >= next) {
-      next += step;
-    } else if ((*with[i])["number"] != best) {
-      (*with[i])["intermediate"] = json::array();
-    }
-  }
-}
-
 }  // namespace
 
 std::string study_html(const json& data_in, const PageOptions& opts) {
   json data = data_in;
   if (!data.contains("views")) data["views"] = compute_views(data);
-  if (!opts.live) thin_curves(data);
   const std::string name = data.value("study_name", std::string("study"));
   const std::string title = opts.title.empty() ? "hone report: " + name : opts.title;
   json cfg = {{"live", opts.live}, {"url", opts.data_url}, {"refresh", opts.refresh_s}};
@@ -118,7 +94,7 @@ std::string study_html(const json& data_in, const PageOptions& opts) {
   std::string out;
   const auto plotly = plotly_gz();
   out.reserve(plotly.size() * 4 / 3 + 65536);
-  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + html_escape(title) + "</title>\n";
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n<title>" + html_escape(title) + "</title>\n";
   out += "<style>";
   out += kStyle;
   out += "</style></head>\n<body>\n<header><h1>" + html_escape(title) + "</h1><div id=\"summary\"></div><div id=\"status\">";

@@ -12,7 +12,7 @@
     lr: "Learning rate", metrics: "Final metrics", profile: "Profile", doctor: "Doctor's findings"
   };
   const MAX_POINTS = 3000, MAX_CURVES = 300, MAX_LINES = 1500, MAX_PARAMS = 8;
-  const COLORS = ["#440154", "#3b528b", "#21908d", "#5dc963", "#fde725"];
+  const COLORS = ["#fde725", "#5dc963", "#21908d", "#3b528b", "#440154"];  // worst .. best fifth
 
   async function inflate(id) {
     const el = document.getElementById(id);
@@ -67,7 +67,7 @@
 
   let D, P, minimize, complete, best;
   function prepare(data) {
-    D = data;
+    D = window.honeData = data;
     P = {};
     (D.params || []).forEach(p => P[p.name] = p);
     minimize = !D.directions || D.directions[0] !== "MAXIMIZE";
@@ -176,7 +176,7 @@
         const k = i === 0 ? "" : String(i + 1);
         traces.push({type: "scatter", mode: "markers", x: ts.map(t => shown(n, t.params[n])), y: ts.map(t => t.value),
           xaxis: "x" + k, yaxis: "y" + k, name: n, text: ts.map(t => "trial " + t.number),
-          marker: {size: 5, color: ts.map(t => t.number), colorscale: "Blues", opacity: 0.7,
+          marker: {size: 5, color: ts.map(t => t.number), colorscale: "Blues", reversescale: true, opacity: 0.7,
                    showscale: i === 0, colorbar: {title: {text: "trial"}}}});
         layout["xaxis" + k] = axisFor(n);
         layout["yaxis" + k] = {title: {text: i % cols === 0 ? "objective" : ""}};
@@ -257,7 +257,8 @@
     },
     async importance() {
       const I = D.importance;
-      const names = ranked().filter(n => n in I.fanova).reverse();
+      const all = ranked().filter(n => n in I.fanova);
+      const names = all.slice(0, 20).reverse();
       const bar = (src, name, color) => ({type: "bar", orientation: "h", name, y: names,
         x: names.map(n => src[n] === null || src[n] === undefined ? 0 : src[n]), marker: {color}});
       const traces = [bar(I.fanova, "fANOVA", "#1f77b4"), bar(I.ped_anova || {}, "PED-ANOVA", "#ff7f0e"),
@@ -265,7 +266,8 @@
       const s = I.seconds || {};
       note("importance", `share of the objective's variance per parameter (fANOVA: ${I.fanova_rows || I.n_trials} trials, ` +
         `${fmt(s.fanova)} s; PED-ANOVA: top 10% against all, ${fmt(s.ped_anova)} s); right: rank correlation with the objective` +
-        (I.conditional && I.conditional.length ? `; not in every trial, so left out: ${I.conditional.join(", ")}` : ""));
+        (I.conditional && I.conditional.length ? `; not in every trial, so left out: ${I.conditional.join(", ")}` : "") +
+        (all.length > names.length ? `; the ${names.length} most important of ${all.length} shown` : ""));
       await plot("importance", traces, {barmode: "group", height: Math.max(300, 90 + 45 * names.length),
         legend: {orientation: "h", y: 1.02, yanchor: "bottom", x: 0}, margin: {l: 140, r: 30, t: 40, b: 55},
         grid: {rows: 1, columns: 2, pattern: "independent"},
@@ -334,7 +336,7 @@
       const traces = keys.map(k => ({type: "scatter", mode: "lines+markers", name: k, x: ep, y: H.map(r => r[k] === undefined ? null : r[k]),
         yaxis: loss.includes(k) ? "y" : "y2"}));
       note("curves", `${H.length} epochs from ${D.run.dir}; losses left axis, other metrics right axis`);
-      await plot("curves", traces, {xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: "loss"}},
+      await plot("curves", traces, {margin: {l: 70, r: 80, t: 20, b: 55}, xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: "loss"}},
         yaxis2: {title: {text: "metric"}, overlaying: "y", side: "right"}});
     },
     async lr() {
@@ -376,6 +378,7 @@
   async function draw(data) {
     if (drawing) return;
     drawing = true;
+    window.honeReady = false;
     try {
       prepare(data);
       summary();

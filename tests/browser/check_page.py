@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Opens a page in real headless Chromium and checks it as a person would.
 
-usage: check_page.py URL [--expect SELECTOR ...] [--screenshot out.png] [--width 1400]
+usage: check_page.py URL [--serve DIR] [--expect SELECTOR ...] [--screenshot out.png] [--width 1400]
                      [--height 900] [--full-page] [--timeout 30] [--ready-js EXPR]
                      [--element-shot SELECTOR out.png ...]
 
@@ -95,11 +95,25 @@ def main():
     ap.add_argument("--full-page", action="store_true")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--ready-js")
+    ap.add_argument("--serve", metavar="DIR",
+                    help="serve DIR over http://127.0.0.1:<free port>/ and open URL relative to it")
     ap.add_argument("--print-js", help="print the value of this JavaScript expression once ready")
     ap.add_argument("--element-shot", nargs=2, action="append", default=[], metavar=("SELECTOR", "PNG"),
                     help="also a screenshot of just this element (e.g. one plot's section)")
     a = ap.parse_args()
 
+    if a.serve:
+        import functools
+        import http.server
+        import threading
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=a.serve))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        a.url = f"http://127.0.0.1:{server.server_address[1]}/{a.url.lstrip('/')}"
     chromium = find_chromium()
     if not chromium:
         print("check_page: chromium is not installed", file=sys.stderr)

@@ -32,13 +32,15 @@ struct Page {
   double seconds = -1;
 };
 
-// Writes the page for `data` and opens it; the screenshot goes to artifacts/<name>.png.
-Page open_page(const hone::json& data, const std::string& name) {
+// Writes the page for `data` and opens it; the screenshot goes to artifacts/<name>.png. A live
+// page is served over HTTP from the artifacts folder and is ready when `ready_js` holds.
+Page open_page(const hone::json& data, const std::string& name, const hone::report::PageOptions& opts = {},
+               const std::string& ready_js = "window.honeReady === true") {
   const std::string html = artifacts() + "/" + name + ".html";
-  hone::write_text(html, hone::report::study_html(data));
-  std::string cmd = "/usr/bin/python3 " HONE_SOURCE_DIR "/tests/browser/check_page.py file://" + html +
-                    " --ready-js 'window.honeReady === true' --full-page --timeout 40 --screenshot " + artifacts() +
-                    "/" + name + ".png";
+  hone::write_text(html, hone::report::study_html(data, opts));
+  std::string cmd = "/usr/bin/python3 " HONE_SOURCE_DIR "/tests/browser/check_page.py " +
+                    (opts.live ? name + ".html --serve " + artifacts() : "file://" + html) + " --ready-js '" +
+                    ready_js + "' --full-page --timeout 40 --screenshot " + artifacts() + "/" + name + ".png";
   for (auto& v : hone::report::view_ids(data)) cmd += " --expect '#view-" + v + "[data-rendered]'";
   Page p{-1, ""};
   FILE* f = popen((cmd + " 2>&1").c_str(), "r");
@@ -53,8 +55,8 @@ Page open_page(const hone::json& data, const std::string& name) {
   return p;
 }
 
-#define OPEN_OR_SKIP(page, data, name)                                                              \
-  Page page = open_page(data, name);                                                                \
+#define OPEN_OR_SKIP(page, data, name, ...)                                                         \
+  Page page = open_page(data, name __VA_OPT__(, ) __VA_ARGS__);                                     \
   if (page.code == 3) GTEST_SKIP() << "*** chromium is NOT installed: the browser test did not run ***"; \
   EXPECT_EQ(page.code, 0) << page.out
 
@@ -85,6 +87,8 @@ TEST(Browser, MultiObjectiveShowsParetoAndHypervolume) {
   EXPECT_NE(d["views"].dump().find("hypervolume"), std::string::npos);
 }
 
+// Five real page loads (about 2 s each on a quiet 2-core machine: Chromium and plotly.js start
+// every time), which is why this test takes over 10 s.
 TEST(Browser, EdgeCasesOpenWithoutErrors) {
   auto s = hone::make_in_memory_storage();
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -132,4 +136,23 @@ TEST(Browser, TenThousandTrialsOpenUnderThreeSeconds) {
   std::printf("10000-trial report rendered in %.2f s\n", p.seconds);
   EXPECT_GT(p.seconds, 0);
   EXPECT_LT(p.seconds, 10.0);
+}
+
+TEST(Browser, LivePageFetchesNewDataAndRedraws) {
+  auto s = hone::make_in_memory_storage();
+  const auto first = hone::report::study_data(*s, make_study(*s, "live", 10, 3, only_x0));
+  for (int i = 0; i < 20; ++i) {  // the study grows while the page is open
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    t.distributions["x0"] = Distribution::real(0, 1);
+    t.params["x0"] = i / 20.0;
+    t.value = i;
+    s->create_new_trial(s->get_study_id_from_name("live"), &t);
+  }
+  hone::write_text(artifacts() + "/live_data.json", hone::report::study_data(*s, s->get_study_id_from_name("live")).dump());
+  hone::report::PageOptions o;
+  o.live = true;
+  o.data_url = "live_data.json";
+  o.refresh_s = 0.5;
+  OPEN_OR_SKIP(p, first, "report_live", o, "window.honeData && window.honeData.n_trials === 30 && window.honeReady");
 }

@@ -34,6 +34,12 @@ TEST(ReportCli, WritesAStudyReportFromSqlite) {
   EXPECT_NE(r.out.find("wrote " + dir + "/r.html: study \"demo\" (40 trials)"), std::string::npos) << r.out;
   const std::string html = slurp(dir + "/r.html");
   EXPECT_NE(html.find("<title>hone report: demo</title>"), std::string::npos);
+  // A `hone tune` output folder stands for its study.
+  fs::create_directories(dir + "/runs/demo");
+  std::ofstream(dir + "/runs/demo/summary.json") << R"({"study": "demo", "best_trial": 3})";
+  r = run_hone("report " + dir + "/runs/demo --storage sqlite:///" + dir + "/s.db -o " + dir + "/r3.html");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("study \"demo\""), std::string::npos) << r.out;
   // The storage's only study is the default.
   r = run_hone("report --storage sqlite:///" + dir + "/s.db -o " + dir + "/r2.html");
   EXPECT_EQ(r.code, 0) << r.out;

@@ -52,6 +52,68 @@ TEST(StudyData, CarriesTrialsImportanceAblationAndViews) {
     EXPECT_TRUE(has_view(d, v)) << v;
   EXPECT_FALSE(has_view(d, "pareto"));
   EXPECT_EQ(hone::report::view_ids(d).size(), d["views"].size());
+  // --no-importance: no forest, so no importance, contour or ablation views either.
+  hone::report::DataOptions cheap;
+  cheap.importance = false;
+  auto c = hone::report::study_data(*s, id, cheap);
+  EXPECT_FALSE(c.contains("importance"));
+  EXPECT_FALSE(has_view(c, "contour"));
+  EXPECT_FALSE(has_view(c, "ablation"));
+  EXPECT_TRUE(has_view(c, "slice"));
+}
+
+TEST(StudyData, MaximizeTakesTheLargestValueAsBest) {
+  auto s = hone::make_in_memory_storage();
+  const int64_t id = s->create_new_study(hone::Direction::kMaximize, "max");
+  for (int i = 0; i < 40; ++i) {
+    FrozenTrial t;
+    t.state = TrialState::kComplete;
+    t.distributions["a"] = Distribution::real(0, 1);
+    t.distributions["b"] = Distribution::real(0, 1);
+    t.params["a"] = (i * 7 % 40) / 40.0;
+    t.params["b"] = (i * 13 % 40) / 40.0;
+    t.value = t.params["a"];  // only a matters; larger is better
+    s->create_new_trial(id, &t);
+  }
+  auto d = hone::report::study_data(*s, id);
+  EXPECT_EQ(d["directions"], hone::json({"MAXIMIZE"}));
+  EXPECT_DOUBLE_EQ(d["best"]["value"].get<double>(), 39 / 40.0);
+  ASSERT_TRUE(d.contains("ablation"));
+  EXPECT_EQ(d["ablation"]["steps"][0]["param"], "a");
+  EXPECT_GT(d["ablation"]["steps"][0]["gain"].get<double>(), 0.3);  // an improvement, so positive
+  EXPECT_GT(d["importance"]["correlation"]["a"].get<double>(), 0.99);
+}
+
+TEST(StudyData, LongStudiesCarryAtMostMaxCurvesOfBoundedLength) {
+  auto s = hone::make_in_memory_storage();
+  const int64_t id = make_study(*s, "curves", 400, 2, only_x0);  // 400 trials reported values
+  hone::report::DataOptions o;
+  o.max_curves = 100;
+  auto d = hone::report::study_data(*s, id, o);
+  EXPECT_EQ(d["intermediate_total"], 400);
+  size_t carried = 0;
+  bool best_has = false;
+  for (auto& x : d["trials"]) {
+    carried += !x["intermediate"].empty();
+    if (x["number"] == d["best"]["number"]) best_has = !x["intermediate"].empty();
+  }
+  EXPECT_GE(carried, 100u);
+  EXPECT_LE(carried, 101u);  // every 4th, and the best
+  EXPECT_TRUE(best_has);
+  EXPECT_TRUE(has_view(d, "intermediate"));
+  // One long curve: every k-th point and the last (where a pruned trial stopped).
+  const int64_t lid = s->create_new_study(hone::Direction::kMinimize, "long");
+  FrozenTrial t;
+  t.state = TrialState::kPruned;
+  t.distributions["x0"] = Distribution::real(0, 1);
+  t.params["x0"] = 0.5;
+  for (int step = 0; step < 2001; ++step) t.intermediate_values[step] = 1.0 / (step + 1);
+  s->create_new_trial(lid, &t);
+  const auto ld = hone::report::study_data(*s, lid);
+  const auto& curve = ld["trials"][0]["intermediate"];
+  EXPECT_GE(curve.size(), 500u);
+  EXPECT_LE(curve.size(), 501u);
+  EXPECT_EQ(curve.back()[0], 2000);
 }
 
 TEST(StudyData, ZeroAndOneTrial) {
