@@ -168,7 +168,7 @@ int check_page(const std::string& args, std::string* out) {
 }
 
 std::string artifacts() {
-  const std::string d = fs::path(HONE_BINARY).parent_path().string() + "/test-artifacts";
+  const std::string d = fs::path(HONE_BINARY).parent_path().string() + "/artifacts";
   fs::create_directories(d);
   return d;
 }
