@@ -29,7 +29,7 @@ serve() {  # starts a fresh dashboard; sets pid and url
   "$BIN/hone" dashboard --storage "sqlite:///$tmp/s.db" --port 0 --log-requests >"$tmp/log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
-    url=$(grep -o 'http://127.0.0.1:[0-9]*/' "$tmp/log" || true)
+    url=$(grep -so 'http://127.0.0.1:[0-9]*/' "$tmp/log" || true)
     [[ -n "$url" ]] && return 0
     sleep 0.05
   done
@@ -74,4 +74,4 @@ echo
 echo "dashboard, $N trials, median of $RUNS cold starts (target: first view < 1 s):"
 echo "  first view (list, progress, trials table)  $f s"
 echo "  plots (every view of the live report page) $p s"
-echo "  Optuna 3.1 load_study(...).trials           $optuna_s s   (hone first view / Optuna read = $(awk -v a="$f" -v b="$optuna_s" 'BEGIN {printf "%.2f", a / b}'))"
+echo "  Optuna 3.1 load_study(...).trials           $optuna_s s   (Optuna's read / hone's first view = $(awk -v a="$f" -v b="$optuna_s" 'BEGIN {printf "%.1f", b / a}')x)"
