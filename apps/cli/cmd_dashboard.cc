@@ -3,6 +3,7 @@
 // 127.0.0.1 unless told otherwise, and any other address needs a token (one is generated and
 // printed once when none is given). Ctrl-C (or SIGTERM) stops it with exit code 0.
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -64,6 +65,7 @@ class DashboardCommand : public Command {
                   host_.c_str());
     std::printf("hone dashboard: read-only; Ctrl-C stops\n");
     std::fflush(stdout);
+    std::signal(SIGPIPE, SIG_IGN);  // a browser that goes away mid-answer is not a reason to exit
     dash.run(install_interrupt_handler());
     std::printf("hone dashboard: stopped\n");
     return 0;
