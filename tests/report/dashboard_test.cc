@@ -230,6 +230,38 @@ TEST(DashboardServer, LoopbackWithoutTokenServesEverything) {
   EXPECT_NE(json::parse(bad.body)["error"].get<std::string>().find("unknown column \"nosuch\""), std::string::npos);
 }
 
+TEST(DashboardServer, PlotsDataFirstWithoutThenWithImportance) {
+  Served s({});
+  auto ids = make_edge_studies(*s.storage);
+  const std::string id = std::to_string(ids["conditional"]);
+  Response first = http(s.dash->port(), "/api/studies/" + id + "/data");
+  ASSERT_EQ(first.status, 200) << first.body;
+  json d = json::parse(first.body);
+  EXPECT_EQ(d["study_name"], "conditional");
+  EXPECT_EQ(d["trials"].size(), 10u);
+  EXPECT_FALSE(d.contains("importance"));  // the cheap frame comes first
+  // The background thread adds importance (and the views that draw it) to a later frame.
+  json later;
+  for (int i = 0; i < 100 && !later.contains("importance"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    later = json::parse(http(s.dash->port(), "/api/studies/" + id + "/data").body);
+  }
+  ASSERT_TRUE(later.contains("importance"));
+  EXPECT_NE(std::find(later["views"].begin(), later["views"].end(), "importance"), later["views"].end());
+  EXPECT_EQ(later["trials"].size(), 10u);
+
+  Response page = http(s.dash->port(), "/study/" + id);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.header("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page.body.find("../api/studies/" + id + "/data"), std::string::npos);  // live: it re-reads this
+  EXPECT_EQ(http(s.dash->port(), "/study/999").status, 404);
+  EXPECT_EQ(http(s.dash->port(), "/api/studies/999/data").status, 404);
+  // Data for the empty study too (no trials, no importance).
+  Response empty = http(s.dash->port(), "/api/studies/" + std::to_string(ids["empty"]) + "/data");
+  ASSERT_EQ(empty.status, 200);
+  EXPECT_TRUE(json::parse(empty.body)["trials"].empty());
+}
+
 TEST(DashboardServer, IsReadOnly) {
   Served s({});
   auto ids = make_edge_studies(*s.storage);
