@@ -82,7 +82,7 @@ std::vector<std::shared_ptr<const StudySnapshot>> TrialCache::studies() {
 std::shared_ptr<const StudySnapshot> TrialCache::study(int64_t id) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it != entries_.end()) return refresh(id, it->second.snap->name, false);
+  if (it != entries_.end() && it->second.snap) return refresh(id, it->second.snap->name, false);
   std::string name;
   try {
     name = storage_->get_study_name(id);
@@ -152,9 +152,15 @@ std::shared_ptr<const StudySnapshot> TrialCache::refresh(int64_t id, const std::
     }
     next->budget = stored_budget(*storage_, id);
   } catch (const Error& err) {
-    if (err.kind() != ErrorKind::kInvalidArgument) throw;
+    if (err.kind() != ErrorKind::kInvalidArgument) {
+      if (!e.snap) entries_.erase(id);  // no half-made entry stays behind (the next request retries)
+      throw;
+    }
     entries_.erase(id);  // the study was deleted meanwhile
     return nullptr;
+  } catch (...) {
+    if (!e.snap) entries_.erase(id);
+    throw;
   }
   next->param_names.assign(names.begin(), names.end());
   e.snap = std::move(next);
