@@ -20,7 +20,7 @@
 //               (absent when < 2 complete trials),
 //   contour {x, y, xs, ys, z} (the forest's prediction over the two most important parameters),
 //   ablation {baseline, baseline_marked, best, baseline_value, baseline_predicted, best_value,
-//             predicted, steps [{param, from, to, value, gain}], table [{param, before, after}]},
+//             predicted, steps [{param, from, to, value, gain, actual|null}], table [{param, before, after}]},
 //   pareto {front [numbers], hypervolume [[number, hv], ...], reference} (2 or 3 directions),
 //   run {dir, history [...], metrics?, profile?, doctor?} (run_data() only).
 // Non-finite numbers are null (JSON has no NaN).

@@ -175,6 +175,9 @@ void add_ablation(json& data, const Fit& fit, const FrozenTrial& base, const Fro
     const double p = fit.forest.predict(v);
     return minimize ? p : -p;
   };
+  // Configurations some complete trial had exactly (a grid, an enqueued path): their actual value.
+  std::map<std::vector<double>, double> tried;
+  for (auto* t : fit.rows) tried.emplace(fit.scaled_row(*t), *t->value);
   json steps = json::array();
   std::vector<bool> done(x.size(), false);
   for (size_t f = 0; f < x.size(); ++f) done[f] = x[f] == target[f];
@@ -199,6 +202,8 @@ void add_ablation(json& data, const Fit& fit, const FrozenTrial& base, const Fro
                      {"gain", finite_or_null(minimize ? current - pick_v : pick_v - current)}});
     x[static_cast<size_t>(pick)] = target[static_cast<size_t>(pick)];
     done[static_cast<size_t>(pick)] = true;
+    const auto real = tried.find(x);
+    steps.back()["actual"] = real != tried.end() ? finite_or_null(real->second) : json(nullptr);
     current = pick_v;
   }
   json table = json::array();

@@ -30,6 +30,10 @@
     if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+(e|$)/, "$1");
     return typeof v === "string" ? v : JSON.stringify(v);
   }
+  function secs(x) {
+    if (typeof x !== "number") return "–";
+    return x < 0.01 ? (x * 1000).toFixed(2) + " ms" : x.toFixed(3) + " s";
+  }
   function section(id) {
     let el = document.getElementById("view-" + id);
     if (el) return el;
@@ -200,8 +204,14 @@
       };
       const pts = thin(complete, MAX_LINES, t => t.number === best);
       const bins = COLORS.map(() => ({x: [], y: []}));
+      const sorted = vals.slice().sort((a, b) => a - b);
+      const below = v => {  // share of trials with a smaller value
+        let lo = 0, hi = sorted.length;
+        while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] < v) lo = m + 1; else hi = m; }
+        return lo / sorted.length;
+      };
       pts.forEach(t => {
-        const q = scale("objective", t.value);
+        const q = below(t.value);  // quantile: each colour holds a fifth of the trials
         const b = bins[Math.min(COLORS.length - 1, Math.floor((minimize ? 1 - q : q) * COLORS.length))];
         axes.forEach((n, i) => {
           const v = n === "objective" ? t.value : t.params[n];
@@ -210,7 +220,7 @@
         b.x.push(null); b.y.push(null);
       });
       const traces = bins.map((b, i) => ({type: "scatter", mode: "lines", x: b.x, y: b.y, hoverinfo: "skip",
-        name: i === 0 ? "worst fifth" : i === COLORS.length - 1 ? "best fifth" : `fifth ${i + 1}`,
+        name: i === 0 ? "worst 20%" : i === COLORS.length - 1 ? "best 20%" : `${20 * i}–${20 * (i + 1)}% from worst`,
         line: {width: 1, color: COLORS[i]}, opacity: 0.45}));
       const bt = complete.find(t => t.number === best);
       if (bt) traces.push({type: "scatter", mode: "lines+markers", name: "best trial #" + best, x: axes.map((_, i) => i),
@@ -265,7 +275,7 @@
         Object.assign(bar(I.correlation || {}, "Spearman correlation", "#2ca02c"), {xaxis: "x2", yaxis: "y2"})];
       const s = I.seconds || {};
       note("importance", `share of the objective's variance per parameter (fANOVA: ${I.fanova_rows || I.n_trials} trials, ` +
-        `${fmt(s.fanova)} s; PED-ANOVA: top 10% against all, ${fmt(s.ped_anova)} s); right: rank correlation with the objective` +
+        `${secs(s.fanova)}; PED-ANOVA: top 10% against all, ${secs(s.ped_anova)}); right: rank correlation with the objective` +
         (I.conditional && I.conditional.length ? `; not in every trial, so left out: ${I.conditional.join(", ")}` : "") +
         (all.length > names.length ? `; the ${names.length} most important of ${all.length} shown` : ""));
       await plot("importance", traces, {barmode: "group", height: Math.max(300, 90 + 45 * names.length),
@@ -297,13 +307,17 @@
       const vals = [A.baseline_predicted].concat(A.steps.map(s => s.value));
       note("ablation", `from ${A.baseline_marked ? "the baseline" : "the first complete trial (no trial is marked baseline)"} ` +
         `#${A.baseline} (value ${fmt(A.baseline_value)}) to the best #${A.best} (value ${fmt(A.best_value)}), ` +
-        `one parameter at a time, the change that helps most first; values PREDICTED by the fANOVA forest`);
+        `one parameter at a time, the change that helps most first; the line is PREDICTED by the fANOVA forest, ` +
+        `red diamonds are actual values where a trial had exactly that configuration`);
       table("ablation", A.table.map(r => [r.param, r.before, r.after]), ["parameter", "before (baseline)", "after (best)"]);
       await plot("ablation", [
         {type: "scatter", mode: "lines+markers", name: "predicted value", x: labels, y: vals, line: {shape: "hv"}},
-        {type: "scatter", mode: "markers", name: "actual", x: [labels[0], labels[labels.length - 1]],
-         y: [A.baseline_value, A.best_value], marker: {size: 11, symbol: "diamond", color: "#d62728"}}],
-        {xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "objective"}}, height: 440});
+        {type: "scatter", mode: "markers", name: "actual (a trial had this configuration)",
+         x: [labels[0]].concat(A.steps.map((st, i) => st.actual !== null && st.actual !== undefined ? labels[i + 1] : null)),
+         y: [A.baseline_value].concat(A.steps.map(st => st.actual !== null && st.actual !== undefined ? st.actual : null)),
+         marker: {size: 11, symbol: "diamond", color: "#d62728"}}],
+        {xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "objective"}}, height: 480,
+         legend: {orientation: "h", y: 1.02, yanchor: "bottom", x: 0}, margin: {l: 70, r: 30, t: 40, b: 40}});
     },
     async pareto() {
       const F = new Set(D.pareto.front);

@@ -47,6 +47,9 @@ TEST(StudyData, CarriesTrialsImportanceAblationAndViews) {
   EXPECT_TRUE(d["ablation"]["baseline_marked"].get<bool>());
   EXPECT_EQ(d["ablation"]["best"], d["best"]["number"]);
   EXPECT_EQ(d["ablation"]["steps"][0]["param"], "x0");  // the change that buys most comes first
+  // The path ends at the best trial's configuration, which was tried: its actual value.
+  EXPECT_EQ(d["ablation"]["steps"].back()["actual"], d["best"]["value"]);
+  EXPECT_TRUE(d["ablation"]["steps"][0]["actual"].is_null());
   for (const char* v : {"history", "intermediate", "timeline", "edf", "slice", "parallel", "rank", "importance",
                         "contour", "ablation"})
     EXPECT_TRUE(has_view(d, v)) << v;
