@@ -214,6 +214,7 @@ TEST(DashboardServer, LoopbackWithoutTokenServesEverything) {
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("hone dashboard"), std::string::npos);
   EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_NE(page.header("Content-Security-Policy").find("connect-src 'self'"), std::string::npos);
   Response list = http(s.dash->port(), "/api/studies");
   ASSERT_EQ(list.status, 200);
   json studies = json::parse(list.body)["studies"];
