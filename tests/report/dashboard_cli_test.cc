@@ -214,14 +214,14 @@ TEST(DashboardBrowser, TrialAddedWhileThePageIsOpenAppears) {
   const std::string plots = plots_drawn(id, first_views(*db.storage, id));  // single quotes only
   std::string out;
   std::thread browser([&] {
-    check_page("'" + url + "#study=" + std::to_string(id) + "&sort=number&order=desc' --timeout 30 --screenshot " +
+    check_page("'" + url + "#study=" + std::to_string(id) + "&sort=number&order=desc' --timeout 45 --screenshot " +
                    shot + " --expect '#trials tbody tr[data-number]' --ready-js \"document.body.dataset.firstTotal === '31' && "
                    "!!document.querySelector('tr[data-number=\\\"31\\\"]') && "
                    "document.querySelector('tr[data-number=\\\"30\\\"] td:nth-child(5)').textContent === '3' && " +
                    plots + "\"",
                &out);
   });
-  const bool opened = !wait_for(log, "GET /api/studies/" + std::to_string(id) + "/trials 200", 30).empty();
+  const bool opened = !wait_for(log, "GET /api/studies/" + std::to_string(id) + "/trials 200", 45).empty();
   add_trial(*db.storage, id, hone::TrialState::kComplete, 0.001, {{"lr", {0.05, lr_dist()}}, {"optimizer", {0, opt_dist()}}});
   const int64_t running = db.storage->get_trial_id_from_study_id_trial_number(id, 30);
   db.storage->set_trial_intermediate_value(running, 3, 0.5);
@@ -278,7 +278,7 @@ TEST(DashboardBrowser, EdgeStudiesRenderWithoutErrors) {
   std::string script_file = db.dir + "/ready.js";
   hone_cli_test::write(script_file, ready);
   std::string out;
-  const int rc = check_page("'" + url + "#study=" + std::to_string(ids.begin()->second) + "' --timeout 20 --screenshot " +
+  const int rc = check_page("'" + url + "#study=" + std::to_string(ids.begin()->second) + "' --timeout 45 --screenshot " +
                                 artifacts() + "/dashboard_edges.png --ready-js \"$(cat " + script_file + ")\"",
                             &out);
   EXPECT_EQ(rc, 0) << out;
