@@ -18,7 +18,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build make pkg-config \
       libeigen3-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
-      zlib1g-dev libsqlite3-dev libpq-dev \
+      zlib1g-dev libsqlite3-dev libpq-dev libcpp-httplib-dev \
       python3-plotly \
  && rm -rf /var/lib/apt/lists/*
 # The default binary runs on any x86-64 CPU (Eigen's SSE2 kernels). For nodes that all have AVX2 +
@@ -37,7 +37,7 @@ RUN cmake -S . -B build/image -G Ninja -DCMAKE_BUILD_TYPE=Release -DHONE_NATIVE=
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libstdc++6 libgomp1 zlib1g libfmt9 libtomlplusplus3 libsqlite3-0 libpq5 \
+      libstdc++6 libgomp1 zlib1g libfmt9 libtomlplusplus3 libsqlite3-0 libpq5 libcpp-httplib0.11 \
       dataset-fashion-mnist \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/image/hone /usr/local/bin/hone

@@ -33,6 +33,7 @@ benches=(
   "bench/tune_overhead.sh 1000 | bench/tune_overhead.sh 10000"
   "bench/storage_throughput.sh 500 100 | bench/storage_throughput.sh"
   "BUILD=build/release bench/external_overhead.sh 100 3 | BUILD=build/release bench/external_overhead.sh 300 10"
+  "bench/dashboard_first_view.sh 10000 1 | bench/dashboard_first_view.sh 10000 3"
   "| bash bench/tune_fmnist.sh"
 )
 

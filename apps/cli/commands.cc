@@ -14,6 +14,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_eval_command());
   v.push_back(make_predict_command());
   v.push_back(make_studies_command());
+  v.push_back(make_dashboard_command());
   v.push_back(make_report_command());
   return v;
 }

@@ -36,6 +36,7 @@ std::unique_ptr<Command> make_predict_command();
 std::unique_ptr<Command> make_tune_command();
 std::unique_ptr<Command> make_studies_command();
 std::unique_ptr<Command> make_worker_command();
+std::unique_ptr<Command> make_dashboard_command();
 std::unique_ptr<Command> make_report_command();
 
 }  // namespace hone::cli
