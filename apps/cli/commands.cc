@@ -14,6 +14,8 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_eval_command());
   v.push_back(make_predict_command());
   v.push_back(make_studies_command());
+  v.push_back(make_machine_command());
+  v.push_back(make_estimate_command());
   return v;
 }
 

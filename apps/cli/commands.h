@@ -36,5 +36,8 @@ std::unique_ptr<Command> make_predict_command();
 std::unique_ptr<Command> make_tune_command();
 std::unique_ptr<Command> make_studies_command();
 std::unique_ptr<Command> make_worker_command();
+// apps/cli/cmd_hw.cc: machine, estimate, profile, autotune.
+std::unique_ptr<Command> make_machine_command();
+std::unique_ptr<Command> make_estimate_command();
 
 }  // namespace hone::cli
