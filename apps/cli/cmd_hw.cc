@@ -34,6 +34,12 @@ nlohmann::json load_config_or_run(const std::string& path, const std::vector<std
   return load_config(path, sets);
 }
 
+// --batch-size and --threads, which estimate and profile share.
+void add_step_options(CLI::App& sub, int64_t& batch, int& threads) {
+  sub.add_option("--batch-size", batch, "Batch size (default: train.batch_size)")->check(CLI::PositiveNumber);
+  sub.add_option("--threads", threads, "Threads (default: train.threads)")->check(CLI::Range(1, 1024));
+}
+
 class MachineCommand : public Command {
  public:
   void add_to(CLI::App& app) override {
@@ -72,8 +78,7 @@ class EstimateCommand : public Command {
                                           "epoch, and per-device memory for data parallelism and ZeRO 1-3");
     sub_->add_option("config", config_, "Model config (TOML)")->required();
     sub_->add_option("--set", sets_, "Override a config value (repeatable)");
-    sub_->add_option("--batch-size", batch_, "Batch size (default: train.batch_size)")->check(CLI::PositiveNumber);
-    sub_->add_option("--threads", threads_, "Threads (default: train.threads)")->check(CLI::Range(1, 1024));
+    add_step_options(*sub_, batch_, threads_);
     sub_->add_option("--devices", devices_, "Devices for the ZeRO table (default: estimate.devices or 64)")
         ->check(CLI::PositiveNumber);
     sub_->add_option("--precision", precision_, "fp32 (hone) or mixed (fp16 + fp32 master) for the ZeRO table")
@@ -152,8 +157,135 @@ class EstimateCommand : public Command {
   bool no_data_ = false, json_ = false;
 };
 
+DataSplits load_run_data(const nlohmann::json& cfg) {
+  return load_data(cfg.value("data", nlohmann::json::object()), static_cast<uint64_t>(get_int(cfg, "seed", 0, "config")));
+}
+
+class ProfileCommand : public Command {
+ public:
+  void add_to(CLI::App& app) override {
+    sub_ = app.add_subcommand("profile", "Profile training steps: per-layer forward/backward time, FLOPs, GFLOP/s and "
+                                         "% of the machine's peak, memory; data/compute/optimizer time; process "
+                                         "counters; optional Chrome trace (opens in Perfetto)");
+    sub_->add_option("config", config_, "Model config (TOML) or a run directory (its config.toml)")->required();
+    sub_->add_option("--set", sets_, "Override a config value (repeatable)");
+    sub_->add_option("--trace", trace_, "Write a Chrome trace (trace-event JSON) of the active steps to FILE");
+    sub_->add_option("--schedule", schedule_, "wait,warmup,active steps (default 1,1,3)")->expected(3)->delimiter(',');
+    add_step_options(*sub_, batch_, threads_);
+    sub_->add_flag("--json", json_, "Print the summary as JSON");
+  }
+  int run() override {
+    nlohmann::json cfg = load_config_or_run(config_, sets_);
+    ProfileOptions o;
+    if (!schedule_.empty()) {
+      if (schedule_.size() != 3) throw_invalid("--schedule: expected wait,warmup,active (e.g. 1,1,3)");
+      o.wait = schedule_[0];
+      o.warmup = schedule_[1];
+      o.active = schedule_[2];
+    }
+    o.batch_size = batch_;
+    o.threads = threads_;
+    o.trace = !trace_.empty();
+    MachineInfo m = load_machine(false);
+    o.machine = &m;
+    DataSplits data = load_run_data(cfg);
+    ProfileResult r = profile_training(cfg, data, o);
+    if (o.trace) write_trace(r, trace_);
+    if (json_) std::printf("%s\n", r.to_json().dump(2).c_str());
+    else std::printf("%s", format_profile(r).c_str());
+    const std::string warn = oversubscription_warning(r.threads, 1, m.cores);
+    if (!warn.empty()) std::fprintf(stderr, "warning: %s\n", warn.c_str());
+    if (o.trace) std::fprintf(stderr, "trace: %s (open in https://ui.perfetto.dev or chrome://tracing)\n", trace_.c_str());
+    return 0;
+  }
+
+ private:
+  std::string config_, trace_;
+  std::vector<std::string> sets_;
+  std::vector<int> schedule_;
+  int64_t batch_ = 0;
+  int threads_ = 0;
+  bool json_ = false;
+};
+
+class AutotuneCommand : public Command {
+ public:
+  void add_to(CLI::App& app) override {
+    sub_ = app.add_subcommand("autotune", "Search threads x batch size for the highest training throughput within a "
+                                          "memory budget and a statistical-efficiency guard; write the choice into "
+                                          "the config");
+    sub_->add_option("config", config_, "Model config (TOML)")->required();
+    sub_->add_option("--set", sets_, "Override a config value (repeatable)");
+    sub_->add_option("--budget-mb", budget_mb_, "Memory budget in MiB (default: 80% of available memory)")
+        ->check(CLI::PositiveNumber);
+    sub_->add_option("--threads", threads_, "Thread counts to try (default 1..cores)")->delimiter(',');
+    sub_->add_option("--batch-sizes", batches_, "Batch sizes to try (default 16,32,...,1024)")->delimiter(',');
+    sub_->add_option("--seconds", seconds_, "Measuring time per point (default 0.3)")->check(CLI::PositiveNumber);
+    sub_->add_flag("--exhaustive", exhaustive_, "Measure every point of the grid at full length (the reference)");
+    sub_->add_option("--out", out_, "Write the config with the chosen settings here (default: the config itself, "
+                                    "the original kept as CONFIG.bak)");
+    sub_->add_flag("--no-write", no_write_, "Only print the table and the choice");
+    sub_->add_flag("--json", json_, "Print the points and the choice as JSON");
+  }
+  int run() override {
+    nlohmann::json cfg = load_config(config_, sets_);
+    AutotuneOptions o;
+    o.threads = threads_;
+    o.batch_sizes = batches_;
+    o.memory_budget_bytes = static_cast<int64_t>(budget_mb_ * 1024 * 1024);
+    o.seconds_per_point = seconds_;
+    o.exhaustive = exhaustive_;
+    const int cores = available_cores();
+    for (int t : o.threads) {
+      const std::string w = oversubscription_warning(t, 1, cores);
+      if (!w.empty()) std::fprintf(stderr, "warning: --threads %d: %s\n", t, w.c_str());
+    }
+    DataSplits data = load_run_data(cfg);
+    AutotuneResult r = autotune(cfg, data, o);
+    if (json_) {
+      nlohmann::json pts = nlohmann::json::array();
+      for (const auto& p : r.points)
+        pts.push_back({{"threads", p.threads}, {"batch_size", p.batch_size}, {"samples_per_s", p.samples_per_s},
+                       {"peak_bytes", p.peak_bytes}, {"over_budget", p.over_budget}, {"seconds", p.seconds},
+                       {"loss_after", p.loss_after}, {"note", p.note}});
+      std::printf("%s\n", nlohmann::json({{"points", pts}, {"threads", r.best.threads},
+                                           {"batch_size", r.best.batch_size}, {"samples_per_s", r.best.samples_per_s},
+                                           {"seconds", r.seconds}, {"explanation", r.explanation}})
+                                 .dump(2)
+                                 .c_str());
+    } else {
+      std::printf("%8s %8s %14s %12s %8s  %s\n", "threads", "batch", "samples/s", "est. memory", "time s", "note");
+      for (const auto& p : r.points)
+        std::printf("%8d %8lld %14.0f %12s %8.2f  %s\n", p.threads, static_cast<long long>(p.batch_size), p.samples_per_s,
+                    human_bytes(static_cast<double>(p.peak_bytes)).c_str(), p.seconds, p.note.c_str());
+      std::printf("chosen: %s\nsearch took %.1f s\n", r.explanation.c_str(), r.seconds);
+    }
+    if (!no_write_) {
+      const std::string out = out_.empty() ? config_ : out_;
+      nlohmann::json written = load_config(config_, {});
+      set_path(written, "train.threads", r.best.threads);
+      set_path(written, "train.batch_size", r.best.batch_size);
+      if (out == config_) fs::copy_file(config_, config_ + ".bak", fs::copy_options::overwrite_existing);
+      write_text(out, to_toml(written));
+      std::fprintf(stderr, "wrote train.threads = %d, train.batch_size = %lld into %s\n", r.best.threads,
+                   static_cast<long long>(r.best.batch_size), out.c_str());
+    }
+    return 0;
+  }
+
+ private:
+  std::string config_, out_;
+  std::vector<std::string> sets_;
+  std::vector<int> threads_;
+  std::vector<int64_t> batches_;
+  double budget_mb_ = 0, seconds_ = 0.3;
+  bool exhaustive_ = false, no_write_ = false, json_ = false;
+};
+
 }  // namespace
 
+std::unique_ptr<Command> make_profile_command() { return std::make_unique<ProfileCommand>(); }
+std::unique_ptr<Command> make_autotune_command() { return std::make_unique<AutotuneCommand>(); }
 std::unique_ptr<Command> make_machine_command() { return std::make_unique<MachineCommand>(); }
 std::unique_ptr<Command> make_estimate_command() { return std::make_unique<EstimateCommand>(); }
 

@@ -188,6 +188,11 @@ struct ProfileResult {
 // for a bad config.
 ProfileResult profile_training(const nlohmann::json& config, const DataSplits& data,
                                const ProfileOptions& options = {});
+// `hone train --profile`: profiles `config` on `data` (default schedule, the cached machine
+// probe) and writes the summary, with the whole run's counters as "run_counters", to
+// DIR/profile.json, where `hone doctor` reads it. Returns the human-readable summary.
+std::string write_run_profile(const nlohmann::json& config, const DataSplits& data, const ProcessCounters& run,
+                              const std::string& dir);
 // Writes result.trace as Chrome trace-event JSON. Throws Error(kIoError).
 void write_trace(const ProfileResult& result, const std::string& path);
 // The human-readable summary (tables) of a profile.
@@ -225,6 +230,11 @@ struct AutotuneResult {
 
 AutotuneResult autotune(const nlohmann::json& config, const DataSplits& data,
                         const AutotuneOptions& options = {});
+
+// Training throughput of `config` at `threads` x `batch` (plain Model forward/backward and
+// optimizer steps, no instrumentation) over about `seconds` after two warm-up steps.
+double measure_samples_per_second(const nlohmann::json& config, const DataSplits& data, int threads,
+                                  int64_t batch, double seconds);
 
 // Trials at once x threads per trial for a study of `trials` trials on this machine: threads
 // from the GEMM scaling of the probe (`machine` may be null: all cores one trial at a time).
