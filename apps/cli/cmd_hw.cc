@@ -113,7 +113,10 @@ class EstimateCommand : public Command {
       std::printf("  %-14s %-16s %12s %12s %14s\n", "layer", "output", "params", "param mem", "activations");
       for (const auto& l : e.layers) {
         std::string shape;
-        for (int64_t d : l.output_shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+        for (int64_t d : l.output_shape) {
+          if (!shape.empty()) shape += 'x';
+          shape += std::to_string(d);
+        }
         std::printf("  %-14s %-16s %12lld %12s %14s\n", l.name.c_str(), shape.c_str(), static_cast<long long>(l.params),
                     hb(l.param_bytes).c_str(), hb(l.activation_bytes).c_str());
       }
@@ -250,7 +253,8 @@ class AutotuneCommand : public Command {
                        {"loss_after", p.loss_after}, {"note", p.note}});
       std::printf("%s\n", nlohmann::json({{"points", pts}, {"threads", r.best.threads},
                                            {"batch_size", r.best.batch_size}, {"samples_per_s", r.best.samples_per_s},
-                                           {"seconds", r.seconds}, {"explanation", r.explanation}})
+                                           {"seconds", r.seconds}, {"measure_seconds", r.measure_seconds},
+                                           {"explanation", r.explanation}})
                                  .dump(2)
                                  .c_str());
     } else {
@@ -258,7 +262,8 @@ class AutotuneCommand : public Command {
       for (const auto& p : r.points)
         std::printf("%8d %8lld %14.0f %12s %8.2f  %s\n", p.threads, static_cast<long long>(p.batch_size), p.samples_per_s,
                     human_bytes(static_cast<double>(p.peak_bytes)).c_str(), p.seconds, p.note.c_str());
-      std::printf("chosen: %s\nsearch took %.1f s\n", r.explanation.c_str(), r.seconds);
+      std::printf("chosen: %s\nsearch took %.1f s (%.1f s measuring throughput)\n", r.explanation.c_str(), r.seconds,
+                  r.measure_seconds);
     }
     if (!no_write_) {
       const std::string out = out_.empty() ? config_ : out_;

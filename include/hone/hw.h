@@ -224,7 +224,8 @@ struct AutotuneOptions {
 struct AutotuneResult {
   std::vector<AutotunePoint> points;   // in the order measured
   AutotunePoint best;
-  double seconds = 0;                  // wall time of the search
+  double seconds = 0;                  // wall time of the search (with the efficiency guard)
+  double measure_seconds = 0;          // of which measuring throughput
   std::string explanation;
 };
 
@@ -243,6 +244,9 @@ struct ParallelPlan {
   std::string reason;
 };
 ParallelPlan plan_parallel_trials(int cores, int trials, const MachineInfo* machine);
+// The same with this host's cached probe (measured and cached now when there is none); `trials`
+// <= 0 means "many". What `hone tune` uses when the study sets no n_jobs.
+ParallelPlan plan_study_parallelism(int cores, int trials);
 
 // Empty when threads x processes <= cores; otherwise a line naming the oversubscription and
 // the fix (threads per process = floor(cores / processes)).

@@ -1,6 +1,6 @@
 // `hone autotune`: threads x batch size for the highest training throughput within a memory
 // budget, guarded by statistical efficiency. A coarse pass measures every point briefly; the
-// best few are measured again at full length, so the search costs a fraction of the grid.
+// best two are measured again at full length, so the search costs a fraction of the grid.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -130,13 +130,13 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
     for (auto& p : pts)
       if (!p.over_budget) measure(p, o.seconds_per_point);
   } else {
-    // Coarse: every point for a sixth of the time; fine: the best three again at full length.
+    // Coarse: every point for a tenth of the time; fine: the best two again at full length.
     for (auto& p : pts)
-      if (!p.over_budget) measure(p, o.seconds_per_point / 6);
+      if (!p.over_budget) measure(p, o.seconds_per_point / 10);
     std::vector<size_t> idx(pts.size());
     std::iota(idx.begin(), idx.end(), 0);
     std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return pts[a].samples_per_s > pts[b].samples_per_s; });
-    for (size_t k = 0; k < std::min<size_t>(3, idx.size()); ++k) {
+    for (size_t k = 0; k < std::min<size_t>(2, idx.size()); ++k) {
       AutotunePoint& p = pts[idx[k]];
       if (p.over_budget) continue;
       measure(p, o.seconds_per_point);
@@ -189,6 +189,7 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
   if (!chosen) throw_runtime("autotune: no setting fits the memory budget of " + std::to_string(budget) + " bytes");
   r.points = pts;
   r.seconds = since(t_start);
+  for (const auto& p : pts) r.measure_seconds += p.seconds;
   r.explanation = fmt::format(
       "threads {} x batch {}: {:.0f} samples/s, the highest measured within the memory budget ({:.0f} MiB estimated "
       "of {:.0f} MiB), and its 1-epoch validation loss {:.4f} is within {:.0f}% of batch {}'s {:.4f}",

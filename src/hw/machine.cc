@@ -228,6 +228,11 @@ ParallelPlan plan_parallel_trials(int cores, int trials, const MachineInfo* mach
   return p;
 }
 
+ParallelPlan plan_study_parallelism(int cores, int trials) {
+  const MachineInfo m = load_machine(false);
+  return plan_parallel_trials(cores, trials > 0 ? trials : cores, &m);
+}
+
 std::string oversubscription_warning(int threads, int processes, int cores) {
   if (static_cast<int64_t>(threads) * processes <= cores) return "";
   std::ostringstream os;
