@@ -39,7 +39,7 @@ struct MachineInfo {
 
 // Measures this machine now: cores, SIMD level, GEMM GFLOP/s for 1..cores threads (about
 // `seconds_per_point` each), memcpy bandwidth, memory. Takes a few seconds.
-MachineInfo probe_machine(double seconds_per_point = 0.25);
+MachineInfo probe_machine(double seconds_per_point = 0.5);
 // The cache file: $HONE_CACHE_DIR, else $XDG_CACHE_HOME/hone, else $HOME/.cache/hone, then
 // "machine-<host>.json".
 std::string machine_cache_path();
@@ -233,9 +233,10 @@ AutotuneResult autotune(const nlohmann::json& config, const DataSplits& data,
                         const AutotuneOptions& options = {});
 
 // Training throughput of `config` at `threads` x `batch` (plain Model forward/backward and
-// optimizer steps, no instrumentation) over about `seconds` after two warm-up steps.
+// optimizer steps, no instrumentation) over about `seconds` after two warm-up steps; when the
+// second warm-up step runs at under `give_up_below` samples/s, that rate is returned at once.
 double measure_samples_per_second(const nlohmann::json& config, const DataSplits& data, int threads,
-                                  int64_t batch, double seconds);
+                                  int64_t batch, double seconds, double give_up_below = 0.0);
 
 // Trials at once x threads per trial for a study of `trials` trials on this machine: threads
 // from the GEMM scaling of the probe (`machine` may be null: all cores one trial at a time).

@@ -1,9 +1,11 @@
 // `hone autotune`: threads x batch size for the highest training throughput within a memory
 // budget, guarded by statistical efficiency. A coarse pass measures every point briefly; the
-// best two are measured again at full length, so the search costs a fraction of the grid.
+// best two that pass the guards are measured again for longer, so the search costs a fraction
+// of the grid.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -40,7 +42,7 @@ Dataset head(const Dataset& d, int64_t n, uint64_t seed) {
 }  // namespace
 
 double measure_samples_per_second(const nlohmann::json& config, const DataSplits& data, int threads, int64_t batch,
-                                  double seconds) {
+                                  double seconds, double give_up_below) {
   nlohmann::json cfg = with_settings(config, threads, batch);
   cfg.erase("estimate");
   TrainingParts parts = validate_run_config(cfg);
@@ -67,7 +69,10 @@ double measure_samples_per_second(const nlohmann::json& config, const DataSplits
     parts.optimizer->step(params);
   };
   step();  // first step: buffers, optimizer state
+  auto tw = Clock::now();
   step();
+  const double warm_rate = static_cast<double>(batch) / std::max(since(tw), 1e-9);
+  if (warm_rate < give_up_below) return warm_rate;  // clearly slower than the best so far
   auto t0 = Clock::now();
   double t = 0;
   do {
@@ -117,38 +122,23 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
     if (p.over_budget) p.note = "over the memory budget";
     return p;
   };
-  auto measure = [&](AutotunePoint& p, double seconds) {
+  double best_coarse = 0;
+  auto measure = [&](AutotunePoint& p, double seconds, bool coarse = false) {
     auto t0 = Clock::now();
-    p.samples_per_s = measure_samples_per_second(config, data, p.threads, p.batch_size, seconds);
+    p.samples_per_s = measure_samples_per_second(config, data, p.threads, p.batch_size, seconds,
+                                                 coarse ? 0.5 * best_coarse : 0.0);
+    if (coarse) best_coarse = std::max(best_coarse, p.samples_per_s);
     p.seconds += since(t0);
   };
 
   std::vector<AutotunePoint> pts;
   for (int t : threads)
     for (int64_t b : batches) pts.push_back(point(t, b));
-  if (o.exhaustive) {
-    for (auto& p : pts)
-      if (!p.over_budget) measure(p, o.seconds_per_point);
-  } else {
-    // Coarse: every point for a tenth of the time; fine: the best two again at full length.
-    for (auto& p : pts)
-      if (!p.over_budget) measure(p, o.seconds_per_point / 10);
-    std::vector<size_t> idx(pts.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return pts[a].samples_per_s > pts[b].samples_per_s; });
-    for (size_t k = 0; k < std::min<size_t>(2, idx.size()); ++k) {
-      AutotunePoint& p = pts[idx[k]];
-      if (p.over_budget) continue;
-      measure(p, o.seconds_per_point);
-      p.note = "re-measured";
-    }
-  }
-  // Best by throughput, then the statistical-efficiency guard: one epoch on a subset at the
-  // chosen batch against the config's batch, same seed; a batch that ends the epoch with a
-  // validation loss more than `efficiency_tolerance` worse is refused and the next one tried.
-  std::vector<size_t> rank(pts.size());
-  std::iota(rank.begin(), rank.end(), 0);
-  std::sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return pts[a].samples_per_s > pts[b].samples_per_s; });
+
+  // The statistical-efficiency guard: one epoch on a subset at a batch size against the
+  // config's, same seed and rate; a batch whose validation loss after the epoch is more than
+  // `efficiency_tolerance` worse is refused. Losses are kept per batch size (threads do not
+  // change them).
   const nlohmann::json train = config.value("train", nlohmann::json::object());
   const int64_t base_batch = train.contains("batch_size") && train["batch_size"].is_number_integer()
                                  ? train["batch_size"].get<int64_t>()
@@ -156,37 +146,69 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
   DataSplits small;
   small.train = head(data.train, 4096, 11);
   small.val = head(data.val.size() ? data.val : data.train, 1024, 13);
+  std::map<int64_t, double> losses;
   auto epoch_loss = [&](int64_t b) {
+    if (auto it = losses.find(b); it != losses.end()) return it->second;
     nlohmann::json c = with_settings(config, 1, b);
     c["train"]["epochs"] = 1;
     c["train"].erase("early_stopping");
     c["train"].erase("checkpoint");
     RunResult rr = train_model(c, small, RunHooks{});
-    if (rr.history.rows.empty()) return 1e300;
-    const Logs& last = rr.history.rows.back();
-    auto it = last.find("val_loss");
-    return it != last.end() ? it->second : last.at("loss");
+    double loss = 1e300;
+    if (!rr.history.rows.empty()) {
+      const Logs& last = rr.history.rows.back();
+      auto it = last.find("val_loss");
+      loss = it != last.end() ? it->second : last.at("loss");
+    }
+    return losses[b] = loss;
   };
   const double base_loss = epoch_loss(base_batch);
-  bool chosen = false;
-  for (size_t k : rank) {
-    AutotunePoint& p = pts[k];
-    if (p.over_budget || p.samples_per_s <= 0) continue;
-    if (p.batch_size != base_batch) {
-      p.loss_after = epoch_loss(p.batch_size);
-      if (!(p.loss_after <= base_loss * (1 + o.efficiency_tolerance))) {
-        p.note = fmt::format("refused: 1-epoch validation loss {:.4f} vs {:.4f} at batch {}", p.loss_after, base_loss,
-                             base_batch);
-        continue;
-      }
-    } else {
-      p.loss_after = base_loss;
+  auto passes = [&](AutotunePoint& p) {
+    p.loss_after = epoch_loss(p.batch_size);
+    if (p.loss_after <= base_loss * (1 + o.efficiency_tolerance)) return true;
+    p.note = fmt::format("refused: 1-epoch validation loss {:.4f} vs {:.4f} at batch {}", p.loss_after, base_loss,
+                         base_batch);
+    return false;
+  };
+  // The fastest points first; the first `keep` that fit the budget and pass the guard.
+  auto admissible = [&](size_t keep) {
+    std::vector<size_t> rank(pts.size()), out;
+    std::iota(rank.begin(), rank.end(), 0);
+    std::sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return pts[a].samples_per_s > pts[b].samples_per_s; });
+    for (size_t k : rank) {
+      if (out.size() >= keep) break;
+      if (!pts[k].over_budget && pts[k].samples_per_s > 0 && passes(pts[k])) out.push_back(k);
     }
-    r.best = p;
-    chosen = true;
-    break;
+    return out;
+  };
+  std::vector<size_t> finalists;
+  if (o.exhaustive) {
+    for (auto& p : pts)
+      if (!p.over_budget) measure(p, o.seconds_per_point);
+    finalists = admissible(1);
+  } else {
+    // Coarse: every point for a twentieth of the time; fine: the best two admissible ones again
+    // for a third of it.
+    // A point whose warm-up step runs at under half the best rate so far stops there.
+    for (auto& p : pts)
+      if (!p.over_budget) measure(p, o.seconds_per_point / 20, true);
+    finalists = admissible(2);
+    for (size_t k : finalists) {
+      pts[k].samples_per_s = 0;
+      measure(pts[k], o.seconds_per_point / 3);
+      pts[k].note = "re-measured";
+    }
   }
-  if (!chosen) throw_runtime("autotune: no setting fits the memory budget of " + std::to_string(budget) + " bytes");
+  bool chosen = !finalists.empty();
+  for (size_t k : finalists)
+    if (pts[k].samples_per_s > r.best.samples_per_s) r.best = pts[k];
+  if (!chosen) {
+    int64_t least = pts.front().peak_bytes;
+    for (const auto& p : pts) least = std::min(least, p.peak_bytes);
+    throw_invalid(fmt::format("autotune: no setting fits the memory budget of {:.1f} MiB and passes the efficiency "
+                              "guard (the smallest needs {:.1f} MiB); raise --budget-mb",
+                              static_cast<double>(budget) / 1048576.0, static_cast<double>(least) / 1048576.0));
+  }
   r.points = pts;
   r.seconds = since(t_start);
   for (const auto& p : pts) r.measure_seconds += p.seconds;
