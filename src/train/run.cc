@@ -212,7 +212,7 @@ TrainingParts make_training_parts(const nlohmann::json& train) {
 
 TrainingParts validate_run_config(const nlohmann::json& config) {
   if (!config.is_object()) throw_invalid("config: expected a table");
-  check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective"},
+  check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective", "estimate"},
              "config");
   if (!config.contains("model")) throw_invalid("config: the [model] table is missing");
   const nlohmann::json train = config.value("train", nlohmann::json::object());
