@@ -238,6 +238,7 @@ class AutotuneCommand : public Command {
     o.memory_budget_bytes = static_cast<int64_t>(budget_mb_ * 1024 * 1024);
     o.seconds_per_point = seconds_;
     o.exhaustive = exhaustive_;
+    o.study = cfg.contains("study");
     const int cores = available_cores();
     for (int t : o.threads) {
       const std::string w = oversubscription_warning(t, 1, cores);
@@ -254,6 +255,7 @@ class AutotuneCommand : public Command {
       std::printf("%s\n", nlohmann::json({{"points", pts}, {"threads", r.best.threads},
                                            {"batch_size", r.best.batch_size}, {"samples_per_s", r.best.samples_per_s},
                                            {"seconds", r.seconds}, {"measure_seconds", r.measure_seconds},
+                                           {"study_jobs", r.study_best.jobs}, {"study_threads", r.study_best.threads},
                                            {"explanation", r.explanation}})
                                  .dump(2)
                                  .c_str());
@@ -264,16 +266,29 @@ class AutotuneCommand : public Command {
                     human_bytes(static_cast<double>(p.peak_bytes)).c_str(), p.seconds, p.note.c_str());
       std::printf("chosen: %s\nsearch took %.1f s (%.1f s measuring throughput)\n", r.explanation.c_str(), r.seconds,
                   r.measure_seconds);
+      if (o.study) {
+        std::printf("study: trials at once x threads per trial at batch %lld (total samples/s of all trials)\n",
+                    static_cast<long long>(r.best.batch_size));
+        for (const auto& sp : r.study_splits)
+          std::printf("  %d x %d: %.0f%s\n", sp.jobs, sp.threads, sp.samples_per_s,
+                      sp.jobs == r.study_best.jobs && sp.threads == r.study_best.threads ? "  <- chosen" : "");
+      }
     }
     if (!no_write_) {
       const std::string out = out_.empty() ? config_ : out_;
       nlohmann::json written = load_config(config_, {});
       set_path(written, "train.threads", r.best.threads);
-      set_path(written, "train.batch_size", r.best.batch_size);
+      const json* searched = find_path(written, "train.batch_size");
+      if (!(o.study && searched && searched->is_object()))  // a study's searched batch size stays searched
+        set_path(written, "train.batch_size", r.best.batch_size);
+      if (o.study) {
+        set_path(written, "train.threads", r.study_best.threads);
+        set_path(written, "study.n_jobs", r.study_best.jobs);
+      }
       if (out == config_) fs::copy_file(config_, config_ + ".bak", fs::copy_options::overwrite_existing);
       write_text(out, to_toml(written));
-      std::fprintf(stderr, "wrote train.threads = %d, train.batch_size = %lld into %s\n", r.best.threads,
-                   static_cast<long long>(r.best.batch_size), out.c_str());
+      std::fprintf(stderr, "wrote the chosen settings (train.threads%s) into %s\n",
+                   o.study ? ", study.n_jobs" : ", train.batch_size", out.c_str());
     }
     return 0;
   }

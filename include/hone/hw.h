@@ -219,11 +219,21 @@ struct AutotuneOptions {
   double seconds_per_point = 0.3;
   bool exhaustive = false;             // measure every point (the reference grid)
   double efficiency_tolerance = 0.05;  // a batch whose 1-epoch loss is > 5% worse is refused
+  bool study = false;                  // also choose trials at once x threads per trial
+};
+
+// A study's split of the cores: `jobs` trials at once with `threads` each, and their total
+// training throughput measured by running them side by side.
+struct StudySplit {
+  int jobs = 1, threads = 1;
+  double samples_per_s = 0;
 };
 
 struct AutotuneResult {
   std::vector<AutotunePoint> points;   // in the order measured
   AutotunePoint best;
+  std::vector<StudySplit> study_splits;  // for a study config (one with [study]): every jobs x threads <= cores
+  StudySplit study_best;
   double seconds = 0;                  // wall time of the search (with the efficiency guard)
   double measure_seconds = 0;          // of which measuring throughput
   std::string explanation;

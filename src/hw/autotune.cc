@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "hone/error.h"
 #include "hone/hw.h"
 #include "hone/threads.h"
+#include "hone/tune/search_space.h"
 
 namespace hone {
 
@@ -37,6 +39,32 @@ Dataset head(const Dataset& d, int64_t n, uint64_t seed) {
   std::shuffle(idx.begin(), idx.end(), rng);
   idx.resize(static_cast<size_t>(std::min<int64_t>(n, d.size())));
   return d.subset(idx);
+}
+
+// A study config with every distribution replaced by a representative value (the middle of a
+// numeric range, geometric for log ranges; the first choice), so that its model and training
+// settings can be measured.
+nlohmann::json representative(const nlohmann::json& v) {
+  if (is_distribution_spec(v)) {
+    if (v.contains("choice")) return representative(v["choice"].at(0));
+    const bool is_int = v.contains("int");
+    const auto& range = is_int ? v["int"] : v["float"];
+    const double lo = range.at(0).get<double>(), hi = range.at(1).get<double>();
+    const double mid = v.value("log", false) ? std::sqrt(lo * hi) : 0.5 * (lo + hi);
+    if (is_int) return static_cast<int64_t>(std::llround(mid));
+    return mid;
+  }
+  if (v.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) out[it.key()] = representative(it.value());
+    return out;
+  }
+  if (v.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : v) out.push_back(representative(e));
+    return out;
+  }
+  return v;
 }
 
 }  // namespace
@@ -85,7 +113,9 @@ double measure_samples_per_second(const nlohmann::json& config, const DataSplits
 
 AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data, const AutotuneOptions& o) {
   auto t_start = Clock::now();
-  nlohmann::json config = config_in;
+  if (config_in.contains("objective") && config_in["objective"].is_object() && config_in["objective"].contains("command"))
+    throw_invalid("autotune: the study runs an external command; autotune measures hone's own training");
+  nlohmann::json config = representative(config_in);
   config.erase("estimate");
   validate_run_config(config);
   const int cores = available_cores();
@@ -210,8 +240,28 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
                               static_cast<double>(budget) / 1048576.0, static_cast<double>(least) / 1048576.0));
   }
   r.points = pts;
+  if (o.study) {
+    // Trials at once x threads per trial at the chosen batch: j trainings side by side, each
+    // with t threads (the same t for all, as Eigen's thread count is process-wide).
+    for (int j = 1; j <= cores; ++j)
+      for (int t = 1; j * t <= cores; ++t) {
+        std::vector<double> rates(static_cast<size_t>(j), 0.0);
+        std::vector<std::thread> team;
+        auto t0 = Clock::now();
+        for (int k = 0; k < j; ++k)
+          team.emplace_back([&, k] {
+            rates[static_cast<size_t>(k)] =
+                measure_samples_per_second(config, data, t, r.best.batch_size, o.seconds_per_point);
+          });
+        for (auto& th : team) th.join();
+        r.measure_seconds += since(t0);
+        StudySplit sp{j, t, std::accumulate(rates.begin(), rates.end(), 0.0)};
+        r.study_splits.push_back(sp);
+        if (sp.samples_per_s > r.study_best.samples_per_s) r.study_best = sp;
+      }
+  }
   r.seconds = since(t_start);
-  for (const auto& p : pts) r.measure_seconds += p.seconds;
+  for (const auto& p : pts) r.measure_seconds += p.seconds;  // (plus the study splits above)
   r.explanation = fmt::format(
       "threads {} x batch {}: {:.0f} samples/s, the highest measured within the memory budget ({:.0f} MiB estimated "
       "of {:.0f} MiB), and its 1-epoch validation loss {:.4f} is within {:.0f}% of batch {}'s {:.4f}",

@@ -187,6 +187,31 @@ TEST(Autotune, ChoosesAMeasuredPointWithinBudget) {
   EXPECT_THROW(autotune(hwtest::mlp_config(32), d, o), Error);
 }
 
+// A study config: distributions stand for values; autotune measures a representative
+// configuration and also splits the cores into trials at once x threads per trial.
+TEST(Autotune, StudyConfigSplitsTheCores) {
+  DataSplits d = hwtest::splits(512, 64);
+  nlohmann::json cfg = hwtest::mlp_config(32);
+  cfg["train"]["lr"] = {{"float", {1e-4, 1e-2}}, {"log", true}};
+  cfg["model"]["hidden_layers"] = {{"choice", {{64}, {128}}}};
+  cfg["study"] = {{"n_trials", 4}};
+  AutotuneOptions o;
+  o.threads = {1};
+  o.batch_sizes = {32};
+  o.seconds_per_point = 0.03;
+  o.memory_budget_bytes = 8LL << 30;
+  o.study = true;
+  AutotuneResult r = autotune(cfg, d, o);
+  ASSERT_FALSE(r.study_splits.empty());
+  for (const auto& sp : r.study_splits) {
+    EXPECT_LE(sp.jobs * sp.threads, available_cores());
+    EXPECT_GT(sp.samples_per_s, 0);
+  }
+  EXPECT_GE(r.study_best.jobs, 1);
+  nlohmann::json ext = {{"objective", {{"command", {"true"}}}}, {"study", {{"n_trials", 1}}}};
+  EXPECT_THROW(autotune(ext, d, o), Error);
+}
+
 TEST(ProfileCli, SummaryTraceAndRunDirectory) {
   const std::string dir = hwtest::tmpdir("pcli");
   hwtest::write_idx(dir, "train", 600, 1);
