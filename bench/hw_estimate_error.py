@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`hone estimate` against the measured peak RSS of `hone train` (a child process, wait4's
 ru_maxrss) for an MLP and a CNN at batch sizes 1..1024, on synthetic IDX data (3000 train, 500
-test images of 28x28) and on Fashion-MNIST (the MLP of examples/mlp.toml, one epoch).
+test images of 28x28; 1 and 2 threads) and on Fashion-MNIST (the MLP of examples/mlp.toml, one epoch).
     /usr/bin/python3 bench/hw_estimate_error.py build/release/hone
 """
 import json, os, random, struct, subprocess, sys, tempfile
@@ -38,21 +38,22 @@ def measure(cfg, sets):
     assert status == 0
     return est["peak_bytes"], ru.ru_maxrss * 1024
 
-print("| model | data | batch | estimated MiB | measured peak RSS MiB | error |")
-print("|---|---|---|---|---|---|")
+print("| model | data | batch | threads | estimated MiB | measured peak RSS MiB | error |")
+print("|---|---|---|---|---|---|---|")
 worst = 0.0
-cases = [(m, bs) for m in models for bs in (1, 32, 256, 1024)]
-for m, bs in cases:
-    sets = ["--set", f"train.batch_size={bs}"] + (["--set", "data.limit=300"] if bs == 1 else [])
+cases = [(m, bs, 1) for m in models for bs in (1, 32, 256, 1024)] + [(m, bs, 2) for m in models for bs in (32, 1024)]
+for m, bs, th in cases:
+    sets = ["--set", f"train.batch_size={bs}", "--set", f"train.threads={th}"]
+    sets += ["--set", "data.limit=300"] if bs == 1 else []
     e, r = measure(f"{tmp}/{m}.toml", sets)
     err = (e - r) / r
     worst = max(worst, abs(err))
-    print(f"| {m} | synthetic {'300' if bs == 1 else '3000'} | {bs} | {e / 2**20:.1f} | {r / 2**20:.1f} | {100 * err:+.1f}% |")
+    print(f"| {m} | synthetic {'300' if bs == 1 else '3000'} | {bs} | {th} | {e / 2**20:.1f} | {r / 2**20:.1f} | {100 * err:+.1f}% |")
 fm = "examples/mlp.toml"
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     for bs in (128, 1024):
         e, r = measure(fm, ["--set", f"train.batch_size={bs}", "--set", "train.epochs=1"])
         err = (e - r) / r
         worst = max(worst, abs(err))
-        print(f"| mlp (examples/mlp.toml) | Fashion-MNIST 60000 | {bs} | {e / 2**20:.1f} | {r / 2**20:.1f} | {100 * err:+.1f}% |")
+        print(f"| mlp (examples/mlp.toml) | Fashion-MNIST 60000 | {bs} | 1 | {e / 2**20:.1f} | {r / 2**20:.1f} | {100 * err:+.1f}% |")
 print(f"\nworst absolute error: {100 * worst:.1f}% (target: within 10%)")
