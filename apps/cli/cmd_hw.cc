@@ -140,6 +140,9 @@ class EstimateCommand : public Command {
     if (e.epoch_seconds > 0)
       std::printf("time per epoch: >= %.2f s (%.3g FLOPs per sample at the machine's GEMM peak, %d threads)\n",
                   e.epoch_seconds, e.flops_per_sample, e.threads);
+    else if (e.step_seconds > 0)
+      std::printf("time per step: >= %.4f s (%.3g FLOPs per sample x batch %lld at the machine's GEMM peak)\n",
+                  e.step_seconds, e.flops_per_sample, static_cast<long long>(e.batch_size));
     else if (!o.machine)
       std::printf("time per epoch: run `hone machine` once to measure this machine's peak\n");
     if (!e.sharding.empty()) {

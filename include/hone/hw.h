@@ -130,7 +130,8 @@ struct MemoryEstimate {
   bool data_measured = false;
   int64_t train_samples = 0;
   double flops_per_sample = 0;           // forward + backward
-  double epoch_seconds = -1;             // from the machine probe; -1 without one
+  double epoch_seconds = -1;             // from the machine probe; -1 without one or without data
+  double step_seconds = -1;              // one training step at the batch size, from the probe
   std::vector<LayerEstimate> layers;
   std::vector<ShardingRow> sharding;
   std::string precision;

@@ -356,9 +356,12 @@ MemoryEstimate estimate_memory(const nlohmann::json& config_in, const EstimateOp
                                                   : 4.0 * e.optimizer_state_per_param;
   e.sharding = zero_table(params_for_table, devices, e.precision, opt_bytes);
 
-  if (o.machine && e.train_samples > 0 && e.flops_per_sample > 0) {
+  if (o.machine && e.flops_per_sample > 0) {
     const double peak = o.machine->peak_gflops(e.threads) * 1e9;
-    if (peak > 0) e.epoch_seconds = e.flops_per_sample * static_cast<double>(e.train_samples) / peak;
+    if (peak > 0) {
+      e.step_seconds = e.flops_per_sample * static_cast<double>(e.batch_size) / peak;
+      if (e.train_samples > 0) e.epoch_seconds = e.flops_per_sample * static_cast<double>(e.train_samples) / peak;
+    }
   }
   return e;
 }
@@ -395,6 +398,7 @@ nlohmann::json MemoryEstimate::to_json() const {
           {"train_samples", train_samples},
           {"flops_per_sample", flops_per_sample},
           {"epoch_seconds_at_peak", epoch_seconds},
+          {"step_seconds_at_peak", step_seconds},
           {"precision", precision},
           {"layers", layers_j},
           {"sharding", shard}};
