@@ -44,7 +44,7 @@ MachineInfo probe_machine(double seconds_per_point = 0.5);
 // "machine-<host>.json".
 std::string machine_cache_path();
 // The cached probe of this host, measured (and cached) now when there is none or `refresh`.
-// Throws Error(kIoError) when the cache cannot be written.
+// A cache that cannot be written is skipped (the probe is then measured again next time).
 MachineInfo load_machine(bool refresh = false, bool* measured_now = nullptr);
 
 // ---------------------------------------------------------------------------------------------

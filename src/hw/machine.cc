@@ -192,9 +192,13 @@ MachineInfo load_machine(bool refresh, bool* measured_now) {
     }
   }
   MachineInfo m = probe_machine();
-  make_dirs(std::filesystem::path(path).parent_path().string());
-  write_text(path, m.to_json().dump(2) + "\n");
   if (measured_now) *measured_now = true;
+  try {
+    make_dirs(std::filesystem::path(path).parent_path().string());
+    write_text(path, m.to_json().dump(2) + "\n");
+  } catch (const Error&) {
+    // A read-only home: the probe still answers, it is measured again next time.
+  }
   return m;
 }
 
