@@ -10,6 +10,7 @@
 #include "cli/util.h"
 #include "hone/config.h"
 #include "hone/error.h"
+#include "hone/hw.h"
 #include "hone/run.h"
 
 namespace hone::cli {
@@ -26,6 +27,7 @@ class TrainCommand : public Command {
     sub_->add_option("--threads", threads_, "Threads for the training math (default: train.threads or 1)")
         ->check(CLI::Range(1, 1024));
     sub_->add_flag("--quiet,-q", quiet_, "Print only the final summary");
+    sub_->add_flag("--profile", profile_, "Also write profile.json (per-layer profile, process counters) into the run directory");
   }
 
   int run() override {
@@ -53,7 +55,10 @@ class TrainCommand : public Command {
     hooks.log = [progress](const std::string& m) { progress->message(m); };
     hooks.stop = stop;
     hooks.checkpoint_path = (std::filesystem::path(out) / "best.hone").string();
+    std::unique_ptr<CounterSession> counters;
+    if (profile_) (counters = std::make_unique<CounterSession>())->start();
     RunResult r = train_model(cfg, data, hooks, std::move(parts));
+    if (profile_) std::fprintf(stderr, "%s", write_run_profile(cfg, data, counters->stop(), out).c_str());
 
     nlohmann::json meta = data.meta;
     meta["config"] = cfg;
@@ -88,6 +93,7 @@ class TrainCommand : public Command {
   std::vector<std::string> sets_;
   int threads_ = 0;
   bool quiet_ = false;
+  bool profile_ = false;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "cli/util.h"
 #include "hone/config.h"
 #include "hone/error.h"
+#include "hone/hw.h"
 #include "hone/store.h"
 #include "hone/study_runner.h"
 #include "hone/threads.h"
@@ -76,8 +77,15 @@ class TuneCommand : public Command {
     }
     const int jobs_per_worker =
         workers > 0 ? std::max(1, static_cast<int>(get_int(sc.study(), "n_jobs", 1, "study")) / workers) : 0;
+    // No n_jobs asked for: trials at once x threads per trial from the machine probe (hone/hw.h).
+    int planned_jobs = 0;
+    if (workers == 0 && !sc.study().contains("n_jobs") && !create_only_) {
+      const ParallelPlan plan = plan_study_parallelism(cores, static_cast<int>(sc.n_trials()));
+      planned_jobs = plan.jobs;
+      std::fprintf(stderr, "trials at once: %s\n", plan.reason.c_str());
+    }
     StudyRunner runner(sc, {.cores = workers > 0 ? std::max(1, cores / workers) : cores,
-                            .jobs = jobs_per_worker,
+                            .jobs = workers > 0 ? jobs_per_worker : planned_jobs,
                             .out = out,
                             .stop = stop_,
                             .log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); }});

@@ -16,6 +16,10 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_studies_command());
   v.push_back(make_dashboard_command());
   v.push_back(make_report_command());
+  v.push_back(make_machine_command());
+  v.push_back(make_estimate_command());
+  v.push_back(make_profile_command());
+  v.push_back(make_autotune_command());
   return v;
 }
 

@@ -38,5 +38,10 @@ std::unique_ptr<Command> make_studies_command();
 std::unique_ptr<Command> make_worker_command();
 std::unique_ptr<Command> make_dashboard_command();
 std::unique_ptr<Command> make_report_command();
+// apps/cli/cmd_hw.cc: machine, estimate, profile, autotune.
+std::unique_ptr<Command> make_machine_command();
+std::unique_ptr<Command> make_estimate_command();
+std::unique_ptr<Command> make_profile_command();
+std::unique_ptr<Command> make_autotune_command();
 
 }  // namespace hone::cli

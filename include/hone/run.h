@@ -71,6 +71,11 @@ TrainingParts make_training_parts(const nlohmann::json& train);
 // Throws Error(kInvalidArgument) naming the key.
 TrainingParts validate_run_config(const nlohmann::json& config);
 
+// The [model] table of `config` as Model::from_config takes it: the mlp/cnn shorthands expanded
+// (input and output sizes from `data`), seed and input_shape filled in. Used by train_model and
+// by the tools that look at a run's model without training it (hw: estimate, profile).
+nlohmann::json expand_model_config(const nlohmann::json& config, const DataSplits& data);
+
 // Trains the model described by `config` on `data`: validate_run_config(config), then the
 // overload below. Throws Error(kInvalidArgument) for a bad config, naming the key.
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks);

@@ -212,7 +212,7 @@ TrainingParts make_training_parts(const nlohmann::json& train) {
 
 TrainingParts validate_run_config(const nlohmann::json& config) {
   if (!config.is_object()) throw_invalid("config: expected a table");
-  check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective"},
+  check_keys(config, {"seed", "name", "data", "model", "train", "output", "study", "search", "objective", "estimate"},
              "config");
   if (!config.contains("model")) throw_invalid("config: the [model] table is missing");
   const nlohmann::json train = config.value("train", nlohmann::json::object());
@@ -223,6 +223,19 @@ TrainingParts validate_run_config(const nlohmann::json& config) {
   // The cheap parts are built here, so that a bad value fails before any data is loaded, and
   // kept for the run.
   return make_training_parts(train);
+}
+
+nlohmann::json expand_model_config(const nlohmann::json& config, const DataSplits& data) {
+  const uint64_t seed = static_cast<uint64_t>(get_int(config, "seed", 0, "config"));
+  nlohmann::json model_cfg = expand_model(config.at("model"), data);
+  if (model_cfg.is_object() && !model_cfg.contains("seed")) model_cfg["seed"] = seed;
+  if (model_cfg.is_object() && !model_cfg.contains("input_shape")) {  // inferred from the data
+    std::vector<int64_t> in;
+    Shape s = data.train.x.shape().tail();
+    for (int i = 0; i < s.ndim(); ++i) in.push_back(s[i]);
+    model_cfg["input_shape"] = in;
+  }
+  return model_cfg;
 }
 
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
@@ -262,14 +275,7 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   if (parts.optimizer->type() == "gd") o.batch_size = 0;  // GD is full-batch by definition
 
   RunResult r;
-  nlohmann::json model_cfg = expand_model(config["model"], data);
-  if (model_cfg.is_object() && !model_cfg.contains("seed")) model_cfg["seed"] = seed;
-  if (model_cfg.is_object() && !model_cfg.contains("input_shape")) {  // inferred from the data
-    std::vector<int64_t> in;
-    Shape s = data.train.x.shape().tail();
-    for (int i = 0; i < s.ndim(); ++i) in.push_back(s[i]);
-    model_cfg["input_shape"] = in;
-  }
+  const nlohmann::json model_cfg = expand_model_config(config, data);
   const int64_t peak_before = tensor_memory().current;
   reset_tensor_memory_peak();
   r.model = Model::from_config(model_cfg, "model");
