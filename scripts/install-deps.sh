@@ -10,7 +10,7 @@ BUILD_PKGS=(g++ cmake ninja-build ccache make pkg-config
   dataset-fashion-mnist)
 # Peers: only for benchmarks and interoperability tests, never linked into hone.
 PEER_PKGS=(python3-torch python3-optuna python3-sklearn python3-numpy libopenblas0-pthread
-  python3-plotly python3-psycopg2)
+  python3-plotly python3-psycopg2 python3-pandas)
 # Servers the test suite starts for itself (scripts/start-postgres.sh), never needed by hone.
 TEST_PKGS=(postgresql)
 

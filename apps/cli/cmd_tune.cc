@@ -61,11 +61,14 @@ class TuneCommand : public Command {
     const std::string url = storage_url(cfg);
     StudyConfig sc = resolve_study_config(std::move(cfg), config_);
     check_flags(url);
-    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_});
-    print_opened(p);
+    // Signals are honoured from here on: a long queue fill stops at SIGINT/SIGTERM (exit 130).
     stop_ = install_interrupt_handler();
+    // The outputs are checked before any work (a study that cannot write its results never runs).
+    const std::string out = !out_.empty() ? out_ : default_out_dir(sc.name());
+    if (!create_only_) check_output_dir(out, out_.empty() ? "output folder" : "--out");
+    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
+    print_opened(p);
     if (create_only_) return print_created(p);
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / p.study->name()).string();
     // Cores are a budget: with --workers each worker gets its share and runs n_jobs / N trials at once.
     const int cores = available_cores();
     int workers = workers_;
@@ -176,8 +179,9 @@ class TuneCommand : public Command {
     make_dirs(log_dir);
     TuneProgress progress(p.total, timeout(runner.config()), stderr, p.queue.finished);
     LocalWorkersOptions o;
-    o.worker_args = {"worker", "--study", study.name(), "--storage", p.storage_url, "--out", out,
-                     "--jobs", std::to_string(jobs)};
+    // The URL goes in the environment, not on the command line the process list shows to everyone.
+    o.worker_args = {"worker", "--study", study.name(), "--out", out, "--jobs", std::to_string(jobs)};
+    o.env = {std::string(kStorageEnv) + "=" + p.storage_url};
     o.count = workers;
     o.log_dir = log_dir;
     o.stop = stop_;

@@ -29,7 +29,10 @@ class WorkerCommand : public Command {
   void add_to(CLI::App& app) override {
     sub_ = app.add_subcommand("worker", "Join a stored study and run its trials (many processes, many machines)");
     sub_->add_option("--study", study_, "Study name (as `hone tune` created it)")->required();
-    sub_->add_option("--storage", storage_, "Storage URL the study lives in: sqlite:///file.db or postgresql://...")
+    sub_->add_option("--storage", storage_,
+                     "Storage URL the study lives in: sqlite:///file.db or postgresql://... (default: the "
+                     "HONE_STORAGE environment variable, which keeps a password off the process list)")
+        ->envname(kStorageEnv)
         ->required();
     sub_->add_option("--out", out_, "Output directory for external trials' logs (default: runs/<study name>)");
     sub_->add_option("--jobs,-j", jobs_, "Trials at once in this process (default: study.n_jobs, at most the cores)")
@@ -48,7 +51,8 @@ class WorkerCommand : public Command {
     PreparedStudy& p = j.prepared;
     if (timeout_ > 0) sc.study()["timeout"] = timeout_;
     const double timeout = get_double(sc.study(), "timeout", 0, "study");
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / p.study->name()).string();
+    const std::string out = !out_.empty() ? out_ : default_out_dir(p.study->name());
+    check_output_dir(out, out_.empty() ? "output folder" : "--out");
     const std::atomic<bool>* stop = install_interrupt_handler();
     const std::string tag = process_tag();
     const QueueState& q = p.queue;

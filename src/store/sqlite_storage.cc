@@ -101,9 +101,12 @@ const char* const kExtraIndex =
 class SqliteStorage final : public store::SqlStorageBase, public store::StaleTrialReaper, private store::TrialChildWriter {
  public:
   SqliteStorage(const std::string& path, const SqlStorageOptions& o) : path_(path), opt_(o), records_(where()) {
-    if (path_ != ":memory:") create_private_file();
+    if (path_ == ":memory:") opt_.create = true;  // a private database is always new
+    if (path_ != ":memory:" && o.create) create_private_file();
+    if (path_ != ":memory:" && !o.create && ::access(path_.c_str(), F_OK) != 0)
+      throw_io("sqlite storage \"" + path_ + "\": no such database file (nothing was created; check the path)");
     int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                             SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -276,6 +279,9 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   }
 
   std::optional<int64_t> claim_waiting_trial(int64_t study_id) override {
+    // A queue's trials are claimed, not created: reap the dead here too, or a killed worker's
+    // trials would stay RUNNING in a study that never creates one (and a retry copy queues now).
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);  // the write lock: no other process can claim between SELECT and UPDATE
     require_study(study_id);
@@ -536,6 +542,12 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   }
 
   void init_schema() {
+    if (!opt_.create) {  // before any pragma: they would write a header into a file that is not ours
+      Stmt q(*this, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='studies'");
+      q.step();
+      if (q.i64(0) == 0)
+        throw_io("sqlite storage \"" + path_ + "\": not a study database (no studies table; nothing was created)");
+    }
     exec("PRAGMA journal_mode=WAL");
     exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     Txn tx(*this, true);
@@ -650,7 +662,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     q.bind(1, trial_id);
     q.bind(2, name);
     q.bind(3, v);
-    q.bind(4, d.to_json_string());
+    q.bind(4, store::distribution_text(d));
     q.run();
   }
   void upsert_value(int64_t trial_id, double v) override {
@@ -805,15 +817,21 @@ std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const SqlS
   return std::make_shared<SqliteStorage>(path, options);
 }
 
-std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url) {
+std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url) { return store::open_sqlite_url(url, true); }
+
+std::shared_ptr<Storage> store::open_sqlite_url(const std::string& url, bool create) {
   std::string base;
   SqlStorageOptions o = parse_storage_options(url, &base);
+  o.create = create;
   // SQLAlchemy's forms: sqlite:///rel.db, sqlite:////abs.db, sqlite:// and sqlite:///:memory:.
   const std::string prefix = "sqlite://";
   if (base.rfind(prefix, 0) != 0)
     throw_invalid("storage \"" + url + "\": a SQLite URL is sqlite:///relative.db or sqlite:////absolute.db");
   std::string rest = base.substr(prefix.size());
-  if (rest.empty() || rest == "/" || rest == "/:memory:") return make_sqlite_storage(":memory:", o);
+  if (rest == "/")
+    throw_invalid("storage \"" + url + "\": empty file path (sqlite:///file.db, sqlite:////absolute/file.db, or "
+                  "sqlite:///:memory: for a database in this process's memory)");
+  if (rest.empty() || rest == "/:memory:") return make_sqlite_storage(":memory:", o);
   if (rest[0] != '/')
     throw_invalid("storage \"" + url + "\": expected three slashes, sqlite:///" + rest + " (a host is not allowed)");
   return make_sqlite_storage(rest.substr(1), o);
