@@ -45,7 +45,9 @@ class TuneCommand : public Command {
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--storage", storage_,
                      "Where the study lives: sqlite:///file.db (default sqlite:///hone.db), postgresql://..., or "
-                     "memory (this process only, gone at exit); overrides study.storage");
+                     "memory (this process only, gone at exit); overrides study.storage. Default: the HONE_STORAGE "
+                     "environment variable (keeps a password off the process list), else study.storage")
+        ->envname(kStorageEnv);
     sub_->add_option("--workers,-w", workers_,
                      "Run the trials in N local `hone worker` processes, each with its share of the cores "
                      "(needs a shared storage, not memory)")
@@ -161,12 +163,15 @@ class TuneCommand : public Command {
   int print_created(const PreparedStudy& p) const {
     const QueueState now = queue_state(*p.study);
     const std::string name = p.study->name();
-    std::printf("study \"%s\" is ready in %s: %lld trials finished, %lld queued%s; run trials with\n  hone worker "
-                "--study '%s' --storage '%s'\n",
+    // A URL with a password is not printed whole: the workers get it from HONE_STORAGE.
+    const bool secret = shown(p) != p.storage_url;
+    std::printf("study \"%s\" is ready in %s: %lld trials finished, %lld queued%s; run trials with\n  %shone worker "
+                "--study '%s'%s\n",
                 name.c_str(), shown(p).c_str(), static_cast<long long>(now.finished),
                 static_cast<long long>(now.waiting),
-                p.queued ? "" : " (no n_trials: each worker runs until its timeout or Ctrl-C)", name.c_str(),
-                shown(p).c_str());
+                p.queued ? "" : " (no n_trials: each worker runs until its timeout or Ctrl-C)",
+                secret ? "HONE_STORAGE=<the storage URL> " : "", name.c_str(),
+                secret ? "" : (" --storage '" + shown(p) + "'").c_str());
     return 0;
   }
 

@@ -4,6 +4,7 @@
 // attr "hone:config"). Runs until the study's queue is empty (n_trials in all, counted over every
 // process) or, for a study without n_trials, until its timeout or Ctrl-C.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -46,6 +47,7 @@ class WorkerCommand : public Command {
   }
 
   int run() override {
+    ::unsetenv(kStorageEnv);  // read (CLI11 did); not passed on to the trials' programs
     JoinedStudy j = join_study(study_, storage_);
     StudyConfig& sc = j.config;
     PreparedStudy& p = j.prepared;

@@ -217,3 +217,19 @@ TEST(StorageEdges, AStudyNameIsNeverAPath) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(StorageEdges, TrialProgramsOfWorkersDoNotInheritTheStorageUrl) {
+  const std::string d = tmpdir("trialenv");
+  write(d + "/s.toml",
+        "[objective]\ncommand = [\"sh\", \"-c\", \"if [ -n \\\"$HONE_STORAGE\\\" ]; then exit 3; fi; "
+        "echo \\\"hone: result $0\\\"\", \"{x}\"]\n[params]\nx = {float = [0, 1]}\n"
+        "[study]\nname = \"trialenv\"\nn_trials = 2\n");
+  const std::string url = "sqlite:///" + d + "/e.db";
+  Result r = hone("tune " + d + "/s.toml --storage " + url + " --workers 1 --out " + d + "/out");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(count_state(stored("trialenv", url, d), "COMPLETE"), 2) << r.out;
+}
+
+}  // namespace
