@@ -79,7 +79,7 @@ class WorkerCommand : public Command {
         *p.study, {.queued = p.queued, .callbacks = {[&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); }}});
     progress.finish();
     int64_t mine = 0, complete = 0, pruned = 0, failed = 0;
-    for (auto& t : p.study->trials()) {
+    for (auto& t : p.study->trials(started_states())) {
       auto w = t.system_attrs.find(kWorkerAttr);
       if (w == t.system_attrs.end() || w->second != tag) continue;
       ++mine;

@@ -104,7 +104,7 @@ LocalWorkersResult run_local_workers(Study& study, const LocalWorkersOptions& o)
   using objective_detail::WorkerPool;
   fail_trials_of_dead_processes(study);
   std::set<int64_t> seen;  // finished trials already passed to on_trial
-  for (auto& t : study.trials())
+  for (auto& t : study.trials(started_states()))
     if (is_finished(t.state)) seen.insert(t.number);
   const auto t0 = std::chrono::steady_clock::now();
   WorkerPool pool(o.exe, o.count, o.worker_args, o.log_dir, o.env);
