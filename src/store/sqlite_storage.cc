@@ -825,15 +825,17 @@ std::shared_ptr<Storage> store::open_sqlite_url(const std::string& url, bool cre
   o.create = create;
   // SQLAlchemy's forms: sqlite:///rel.db, sqlite:////abs.db, sqlite:// and sqlite:///:memory:.
   const std::string prefix = "sqlite://";
+  const std::string shown = mask_storage_url(url);  // sqlite://user:pw@host/x.db: no password in messages
   if (base.rfind(prefix, 0) != 0)
-    throw_invalid("storage \"" + url + "\": a SQLite URL is sqlite:///relative.db or sqlite:////absolute.db");
+    throw_invalid("storage \"" + shown + "\": a SQLite URL is sqlite:///relative.db or sqlite:////absolute.db");
   std::string rest = base.substr(prefix.size());
   if (rest == "/")
-    throw_invalid("storage \"" + url + "\": empty file path (sqlite:///file.db, sqlite:////absolute/file.db, or "
+    throw_invalid("storage \"" + shown + "\": empty file path (sqlite:///file.db, sqlite:////absolute/file.db, or "
                   "sqlite:///:memory: for a database in this process's memory)");
   if (rest.empty() || rest == "/:memory:") return make_sqlite_storage(":memory:", o);
   if (rest[0] != '/')
-    throw_invalid("storage \"" + url + "\": expected three slashes, sqlite:///" + rest + " (a host is not allowed)");
+    throw_invalid("storage \"" + shown + "\": expected three slashes, sqlite:///" +
+                  mask_storage_url(prefix + rest).substr(prefix.size()) + " (a host is not allowed)");
   return make_sqlite_storage(rest.substr(1), o);
 }
 

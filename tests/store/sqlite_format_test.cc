@@ -178,6 +178,12 @@ TEST(StorageSecrets, AKeywordConnectionStringIsPostgresAndItsErrorsHideThePasswo
     EXPECT_NE(m.find("postgresql storage"), std::string::npos) << m;
     EXPECT_EQ(m.find("s3cretpw"), std::string::npos) << m;
   }
+  try {  // a SQLite URL with a host and a password
+    open_storage("sqlite://bob:s3cretpw@host/x.db");
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cretpw"), std::string::npos) << e.what();
+  }
   // An unknown scheme's message masks the password too (it used to print it twice).
   try {
     open_storage("mysql://bob:s3cretpw@db/hone");
