@@ -68,6 +68,10 @@ class TuneCommand : public Command {
     // The outputs are checked before any work (a study that cannot write its results never runs).
     const std::string out = !out_.empty() ? out_ : default_out_dir(sc.name());
     if (!create_only_) check_output_dir(out, out_.empty() ? "output folder" : "--out");
+    // A stored row each: say so before a long fill (an absurd count is refused by the fill, in one line).
+    if (!is_private_storage(url) && sc.n_trials() > 100'000 && sc.n_trials() <= kMaxQueuedTrials)
+      std::fprintf(stderr, "note: queueing up to %lld trials in %s (Ctrl-C stops; the next run tops the queue up)\n",
+                   static_cast<long long>(sc.n_trials()), mask_storage_url(url).c_str());
     PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
     print_opened(p);
     if (create_only_) return print_created(p);

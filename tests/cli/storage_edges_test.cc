@@ -76,11 +76,12 @@ std::string wait_log(const std::string& log, Pred pred) {
 // `hone tune` of a queued study is killed with -9 while trials run; the same command run again
 // ends the study with no trial RUNNING or WAITING: the dead run's trials are FAIL (it is gone, and
 // hone can see that on this machine) and each was re-queued once, so n_trials results still come.
-void kill9_then_rerun(const std::string& tag, const std::string& query) {
+void kill9_then_rerun(const std::string& tag, const std::string& query, const std::vector<std::string>& extra = {}) {
   const std::string d = tmpdir(tag);
   write(d + "/s.toml", sleepy_study(tag, 6, 0.4));
   const std::string url = "sqlite:///" + d + "/k.db" + query;
-  const std::vector<std::string> args{"tune", d + "/s.toml", "--storage", url, "--out", d + "/out"};
+  std::vector<std::string> args{"tune", d + "/s.toml", "--storage", url, "--out", d + "/out"};
+  args.insert(args.end(), extra.begin(), extra.end());
   const pid_t pid = start(args, d + "/log");
   const std::string seen = wait_log(d + "/log", [](const std::string& s) { return s.find(" COMPLETE ") != s.npos; });
   ASSERT_NE(seen.find(" COMPLETE "), std::string::npos) << seen;
@@ -108,6 +109,11 @@ TEST(StorageEdges, KilledQueuedStudyHasNoRunningTrialAfterTheNextRun) { kill9_th
 
 TEST(StorageEdges, KilledQueuedStudyWithHeartbeatsHasNoRunningTrialAfterTheNextRun) {
   kill9_then_rerun("kill9hb", "?heartbeat_interval=0.2");
+}
+
+// `hone tune --workers 1` killed with -9: its worker dies with it (PR_SET_PDEATHSIG), mid-trial.
+TEST(StorageEdges, KilledCoordinatorsWorkersTrialsAreRecoveredByTheNextRun) {
+  kill9_then_rerun("kill9w", "", {"--workers", "1"});
 }
 
 TEST(StorageEdges, AbsurdTrialCountIsOneLineAndQueuesNothing) {
