@@ -269,11 +269,25 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       return run(Mode::kSingle, [&](int) { return create_trial_pipelined(study_id, st); });
     return run(Mode::kWrite, [&](int) {
       lock_study(study_id);
-      int64_t id = insert_trial(study_id, st);
-      if (templ) store::write_template_children(*this, study_id, id, *templ);
-      if (st.state == TrialState::kRunning) start_heartbeat(id);
-      return id;
+      return insert_from_template(study_id, st, templ);
     });
+  }
+
+  // A queue's batch: one transaction, one study lock (all or nothing; re-run whole on a lost connection).
+  void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) override {
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
+    run(Mode::kWrite, [&](int) {
+      lock_study(study_id);
+      for (const FrozenTrial& templ : templates) insert_from_template(study_id, store::trial_start(&templ), &templ);
+      return 0;
+    });
+  }
+
+  int64_t insert_from_template(int64_t study_id, const store::TrialStart& st, const FrozenTrial* templ) {
+    int64_t id = insert_trial(study_id, st);
+    if (templ) store::write_template_children(*this, study_id, id, *templ);
+    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    return id;
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {

@@ -213,12 +213,18 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     require_study(study_id);
-    store::TrialStart st = store::trial_start(templ);
-    int64_t id = insert_trial(study_id, st);
-    if (templ) store::write_template_children(*this, study_id, id, *templ);
-    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    const int64_t id = insert_from_template(study_id, templ);
     tx.commit();
     return id;
+  }
+
+  void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) override {
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
+    std::lock_guard<std::mutex> lock(mu_);
+    Txn tx(*this, true);
+    require_study(study_id);
+    for (const FrozenTrial& templ : templates) insert_from_template(study_id, &templ);
+    tx.commit();
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
@@ -630,6 +636,15 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     }
     return r;
   }
+  // A new trial (from `templ` when given) and its children; caller holds mu_ and a write transaction.
+  int64_t insert_from_template(int64_t study_id, const FrozenTrial* templ) {
+    store::TrialStart st = store::trial_start(templ);
+    int64_t id = insert_trial(study_id, st);
+    if (templ) store::write_template_children(*this, study_id, id, *templ);
+    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    return id;
+  }
+
   int64_t insert_trial(int64_t study_id, const store::TrialStart& st) {
     Stmt ins(*this, sql::kInsertTrial);
     ins.bind(1, study_id);

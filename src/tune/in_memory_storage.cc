@@ -16,6 +16,10 @@ int64_t Storage::get_n_trials(int64_t study_id, TrialStates states) {
   return static_cast<int64_t>(get_all_trials(study_id, states).size());
 }
 
+void Storage::create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) {
+  for (const FrozenTrial& t : templates) create_new_trial(study_id, &t);
+}
+
 std::optional<int64_t> Storage::claim_waiting_trial(int64_t study_id) {
   for (auto& w : get_all_trials(study_id, {TrialState::kWaiting}))
     if (set_trial_state_values(w.trial_id, TrialState::kRunning)) return w.trial_id;

@@ -97,9 +97,15 @@ const json kBaselineAttrs = json{{"baseline", true}};
 QueueState fill_blank(Study& study, QueueContents q, const json* baseline, int64_t target,
                       const std::atomic<bool>* stop) {
   if (baseline && q.state.total() < target) add_waiting(study, q.state, *baseline, kBaselineAttrs, nullptr, 0);
+  // Blank trials go in bounded batches (one transaction each on SQLite), the stop checked between.
+  constexpr int64_t kBatch = 1000;
+  FrozenTrial blank;
+  blank.state = TrialState::kWaiting;
   while (q.state.total() < target) {
     check_stop(stop, q.state);
-    add_waiting(study, q.state, json(), json(), nullptr, 0);
+    const int64_t n = std::min(kBatch, target - q.state.total());
+    study.storage().create_new_trials(study.study_id(), std::vector<FrozenTrial>(static_cast<size_t>(n), blank));
+    q.state.waiting += n;
   }
   return q.state;
 }

@@ -57,6 +57,9 @@ class Storage {
   // (enqueue, add_trial): its state, value, params, intermediate values, attrs and datetimes are
   // copied (its trial_id and number are ignored); a WAITING template gets no datetimes.
   virtual int64_t create_new_trial(int64_t study_id, const FrozenTrial* templ = nullptr) = 0;
+  // create_new_trial(study_id, &t) for each template, in order (a queue filled in batches). The
+  // default makes one call each; SQLite writes the batch in one transaction (all or nothing).
+  virtual void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates);
   virtual int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) = 0;
   virtual int64_t get_trial_number_from_id(int64_t trial_id) = 0;
   virtual int64_t get_study_id_from_trial_id(int64_t trial_id) = 0;
