@@ -63,6 +63,7 @@ class TuneCommand : public Command {
     const std::string url = storage_url(cfg);
     StudyConfig sc = resolve_study_config(std::move(cfg), config_);
     check_flags(url);
+    if (!is_private_storage(url)) check_queue_target(sc.name(), sc.n_trials());  // before any database exists
     // Signals are honoured from here on: a long queue fill stops at SIGINT/SIGTERM (exit 130).
     stop_ = install_interrupt_handler();
     // The outputs are checked before any work (a study that cannot write its results never runs).

@@ -148,11 +148,15 @@ QueueState queue_state(const Study& study) {
   return q;
 }
 
-QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target, const std::atomic<bool>* stop) {
+void check_queue_target(const std::string& study_name, int64_t target) {
   if (target > kMaxQueuedTrials)
-    throw_invalid("study \"" + study.name() + "\": n_trials = " + std::to_string(target) + " is more than a queue holds (" +
+    throw_invalid("study \"" + study_name + "\": n_trials = " + std::to_string(target) + " is more than a queue holds (" +
                   std::to_string(kMaxQueuedTrials) + " stored trials); for an open-ended study give study.timeout "
                   "without n_trials");
+}
+
+QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target, const std::atomic<bool>* stop) {
+  check_queue_target(study.name(), target);
   std::optional<GridSpace> grid;
   if (!plan.grid.is_null()) grid.emplace(grid_of(plan.grid));
   if (grid && target <= 0 && static_cast<int64_t>(grid->order().size()) > kMaxQueuedTrials)

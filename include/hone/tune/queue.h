@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "hone/tune/study.h"
 
@@ -48,6 +49,10 @@ QueueState queue_state(const Study& study);
 // The most trials a queue may hold: each is a stored row, so a typo'd n_trials (1e12) would fill
 // the disk; a longer study runs without n_trials (timeout or Ctrl-C, no queue).
 inline constexpr int64_t kMaxQueuedTrials = 1'000'000;
+
+// Throws fill_queue's Error(kInvalidArgument) when `target` exceeds kMaxQueuedTrials: for callers
+// that check before they open or create anything.
+void check_queue_target(const std::string& study_name, int64_t target);
 
 // Tops the queue up to `target` trials in all (finished + running + waiting). With a grid,
 // `target` <= 0 means the whole grid. Returns the new state. Throws Error(kInvalidArgument),
