@@ -11,7 +11,7 @@ BUILD_PKGS=(g++ cmake ninja-build ccache make pkg-config
   python3-plotly)  # its plotly.js is embedded in `hone report` pages at build time
 # Peers: only for benchmarks and interoperability tests, never linked into hone.
 PEER_PKGS=(python3-torch python3-optuna python3-sklearn python3-numpy libopenblas0-pthread
-  python3-plotly python3-psycopg2)
+  python3-plotly python3-psycopg2 python3-pandas)
 # Servers the test suite starts for itself (scripts/start-postgres.sh), never needed by hone.
 TEST_PKGS=(postgresql
   chromium python3-websocket)  # the report's and dashboard's browser tests (tests/browser/check_page.py)

@@ -63,7 +63,9 @@ class StudiesCommand : public Command {
   }
 
  private:
-  std::shared_ptr<Storage> open() const { return open_storage(storage_); }
+  // Every subcommand works on studies that exist: a typo'd path or database is an error, never a
+  // new empty one (copy's destination, --to, is created as needed).
+  std::shared_ptr<Storage> open() const { return open_existing_storage(storage_); }
 
   int list() {
     auto s = open();

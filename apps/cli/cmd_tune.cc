@@ -46,7 +46,9 @@ class TuneCommand : public Command {
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--storage", storage_,
                      "Where the study lives: sqlite:///file.db (default sqlite:///hone.db), postgresql://..., or "
-                     "memory (this process only, gone at exit); overrides study.storage");
+                     "memory (this process only, gone at exit); overrides study.storage. Default: the HONE_STORAGE "
+                     "environment variable (keeps a password off the process list), else study.storage")
+        ->envname(kStorageEnv);
     sub_->add_option("--workers,-w", workers_,
                      "Run the trials in N local `hone worker` processes, each with its share of the cores "
                      "(needs a shared storage, not memory)")
@@ -62,11 +64,19 @@ class TuneCommand : public Command {
     const std::string url = storage_url(cfg);
     StudyConfig sc = resolve_study_config(std::move(cfg), config_);
     check_flags(url);
-    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_});
-    print_opened(p);
+    if (!is_private_storage(url)) check_queue_target(sc.name(), sc.n_trials());  // before any database exists
+    // Signals are honoured from here on: a long queue fill stops at SIGINT/SIGTERM (exit 130).
     stop_ = install_interrupt_handler();
+    // The outputs are checked before any work (a study that cannot write its results never runs).
+    const std::string out = !out_.empty() ? out_ : default_out_dir(sc.name());
+    if (!create_only_) check_output_dir(out, out_.empty() ? "output folder" : "--out");
+    // A stored row each: say so before a long fill (an absurd count is refused by the fill, in one line).
+    if (!is_private_storage(url) && sc.n_trials() > 100'000 && sc.n_trials() <= kMaxQueuedTrials)
+      std::fprintf(stderr, "note: queueing up to %lld trials in %s (Ctrl-C stops; the next run tops the queue up)\n",
+                   static_cast<long long>(sc.n_trials()), mask_storage_url(url).c_str());
+    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
+    print_opened(p);
     if (create_only_) return print_created(p);
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / p.study->name()).string();
     // Cores are a budget: with --workers each worker gets its share and runs n_jobs / N trials at once.
     const int cores = available_cores();
     int workers = workers_;
@@ -166,12 +176,15 @@ class TuneCommand : public Command {
   int print_created(const PreparedStudy& p) const {
     const QueueState now = queue_state(*p.study);
     const std::string name = p.study->name();
-    std::printf("study \"%s\" is ready in %s: %lld trials finished, %lld queued%s; run trials with\n  hone worker "
-                "--study '%s' --storage '%s'\n",
+    // A URL with a password is not printed whole: the workers get it from HONE_STORAGE.
+    const bool secret = shown(p) != p.storage_url;
+    std::printf("study \"%s\" is ready in %s: %lld trials finished, %lld queued%s; run trials with\n  %shone worker "
+                "--study '%s'%s\n",
                 name.c_str(), shown(p).c_str(), static_cast<long long>(now.finished),
                 static_cast<long long>(now.waiting),
-                p.queued ? "" : " (no n_trials: each worker runs until its timeout or Ctrl-C)", name.c_str(),
-                shown(p).c_str());
+                p.queued ? "" : " (no n_trials: each worker runs until its timeout or Ctrl-C)",
+                secret ? "HONE_STORAGE=<the storage URL> " : "", name.c_str(),
+                secret ? "" : (" --storage '" + shown(p) + "'").c_str());
     return 0;
   }
 
@@ -184,8 +197,9 @@ class TuneCommand : public Command {
     make_dirs(log_dir);
     TuneProgress progress(p.total, timeout(runner.config()), stderr, p.queue.finished);
     LocalWorkersOptions o;
-    o.worker_args = {"worker", "--study", study.name(), "--storage", p.storage_url, "--out", out,
-                     "--jobs", std::to_string(jobs)};
+    // The URL goes in the environment, not on the command line the process list shows to everyone.
+    o.worker_args = {"worker", "--study", study.name(), "--out", out, "--jobs", std::to_string(jobs)};
+    o.env = {std::string(kStorageEnv) + "=" + p.storage_url};
     o.count = workers;
     o.log_dir = log_dir;
     o.stop = stop_;

@@ -4,6 +4,7 @@
 // attr "hone:config"). Runs until the study's queue is empty (n_trials in all, counted over every
 // process) or, for a study without n_trials, until its timeout or Ctrl-C.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -29,7 +30,10 @@ class WorkerCommand : public Command {
   void add_to(CLI::App& app) override {
     sub_ = app.add_subcommand("worker", "Join a stored study and run its trials (many processes, many machines)");
     sub_->add_option("--study", study_, "Study name (as `hone tune` created it)")->required();
-    sub_->add_option("--storage", storage_, "Storage URL the study lives in: sqlite:///file.db or postgresql://...")
+    sub_->add_option("--storage", storage_,
+                     "Storage URL the study lives in: sqlite:///file.db or postgresql://... (default: the "
+                     "HONE_STORAGE environment variable, which keeps a password off the process list)")
+        ->envname(kStorageEnv)
         ->required();
     sub_->add_option("--out", out_, "Output directory for external trials' logs (default: runs/<study name>)");
     sub_->add_option("--jobs,-j", jobs_, "Trials at once in this process (default: study.n_jobs, at most the cores)")
@@ -43,12 +47,14 @@ class WorkerCommand : public Command {
   }
 
   int run() override {
+    ::unsetenv(kStorageEnv);  // read (CLI11 did); not passed on to the trials' programs
     JoinedStudy j = join_study(study_, storage_);
     StudyConfig& sc = j.config;
     PreparedStudy& p = j.prepared;
     if (timeout_ > 0) sc.study()["timeout"] = timeout_;
     const double timeout = get_double(sc.study(), "timeout", 0, "study");
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / p.study->name()).string();
+    const std::string out = !out_.empty() ? out_ : default_out_dir(p.study->name());
+    check_output_dir(out, out_.empty() ? "output folder" : "--out");
     const std::atomic<bool>* stop = install_interrupt_handler();
     const std::string tag = process_tag();
     const QueueState& q = p.queue;
@@ -73,7 +79,7 @@ class WorkerCommand : public Command {
         *p.study, {.queued = p.queued, .callbacks = {[&](Study& s, const FrozenTrial& t) { progress.on_trial(s, t); }}});
     progress.finish();
     int64_t mine = 0, complete = 0, pruned = 0, failed = 0;
-    for (auto& t : p.study->trials()) {
+    for (auto& t : p.study->trials(started_states())) {
       auto w = t.system_attrs.find(kWorkerAttr);
       if (w == t.system_attrs.end() || w->second != tag) continue;
       ++mine;

@@ -45,6 +45,8 @@ struct SqlStorageOptions {
   double heartbeat_interval_s = 0;  // 0 = no heartbeats
   double grace_period_s = 0;        // 0 = 2 x heartbeat_interval_s
   int max_retries = 0;              // re-queue a dead worker's trial up to this many times
+  bool create = true;               // false: open an existing study database only (create no
+                                    // file, table or schema; Error(kIoError) when it is absent)
 };
 
 // Parses the query string of a storage URL into options; throws Error(kInvalidArgument) naming
@@ -61,6 +63,12 @@ std::shared_ptr<Storage> make_sqlite_storage(const std::string& path,
 // "sqlite:///x.db?..." -> make_sqlite_storage.
 std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url);
 
+// For commands that only read or manage existing studies (hone studies list/show/export/...): as
+// open_storage, but a SQLite file that does not exist, or a database without the study tables, is
+// an Error(kIoError) and nothing is created. An empty SQLite path (sqlite:///) is an error for
+// every open.
+std::shared_ptr<Storage> open_existing_storage(const std::string& url);
+
 // PostgreSQL through libpq. `conninfo` is a postgresql:// URL or a libpq key=value string;
 // passwords come from it, PGPASSWORD or ~/.pgpass and never appear in messages (URLs in errors
 // are masked). Throws Error(kIoError) when the server cannot be reached at open (not retried).
@@ -76,8 +84,11 @@ std::shared_ptr<Storage> make_postgres_storage(const std::string& conninfo,
 // creating each new trial, as Optuna does at the start of every trial.
 int64_t fail_stale_trials(Storage& storage, int64_t study_id);
 
-// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db" (also password=... in
-// key=value strings). For messages and logs.
-std::string mask_storage_url(const std::string& url);
+// The WAITING copy of a dead trial that a retry queues (as Optuna's RetryFailedTrialCallback:
+// same params, fixed_params, failed_trial and retry_history attrs; the dead process's "hone:"
+// tags dropped). Pass it to Storage::create_new_trial.
+FrozenTrial make_retry_trial(const FrozenTrial& dead);
+
+// mask_storage_url (redacting passwords in URLs for messages) is declared in hone/tune/storage.h.
 
 }  // namespace hone

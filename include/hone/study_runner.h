@@ -62,6 +62,14 @@ std::shared_ptr<Storage> open_study_storage(const std::string& url);
 // "host:pid" of this process.
 std::string process_tag();
 
+// The default output folder of a study, "runs/<name>", with the name made a single safe folder
+// name: '/', '\\' and control characters become '_', and "", "." and ".." get a leading '_'
+// (a [study] name is a name, never a path: "../x" -> runs/.._x, "/abs" -> runs/_abs).
+std::string default_out_dir(const std::string& study_name);
+// Creates `dir` if needed and proves it writable (a probe file, removed at once): a run checks its
+// outputs before any work. Throws Error(kIoError) "`what` DIR: cannot write there (why)".
+void check_output_dir(const std::string& dir, const std::string& what = "output folder");
+
 // ------------------------------------------------------------------------------ configs
 
 // A study config, resolved: [study] filled in (name, seed, direction), data paths absolute.
@@ -105,6 +113,7 @@ struct PrepareOptions {
   std::string storage_url = kDefaultStudyStorage;  // normalized by prepare_study ("" = memory)
   bool fresh = false;   // delete a stored study of the same name first
   int64_t more = 0;     // > 0: the budget becomes the trials it has plus `more`
+  const std::atomic<bool>* stop = nullptr;  // set (SIGINT/SIGTERM): stop filling the queue
 };
 
 // A study ready to run: created or continued, its queue filled, its config stored.
@@ -204,9 +213,15 @@ struct LocalWorkersResult {
   int cores_per_worker = 1;
   std::vector<WorkerDeath> deaths;
 };
+// The environment variable `hone worker` reads its storage URL from when --storage is not given:
+// how `hone tune --workers` passes the URL, so that a password never shows on a command line
+// (the process list); a child's environment is readable only by its user (docs/SECURITY.md).
+inline constexpr const char* kStorageEnv = "HONE_STORAGE";
+
 struct LocalWorkersOptions {
   std::string exe = "/proc/self/exe";
   std::vector<std::string> worker_args;  // e.g. {"worker", "--study", name, ...}
+  std::vector<std::string> env;          // added to the workers' environment ("HONE_STORAGE=...")
   int count = 1;
   std::string log_dir;
   const std::atomic<bool>* stop = nullptr;
@@ -219,6 +234,19 @@ LocalWorkersResult run_local_workers(Study& study, const LocalWorkersOptions& op
 // Marks the RUNNING trials that process `tag` ("host:pid") ran as FAIL with `reason`; returns
 // how many. A trial that finished in between is left as it is.
 int64_t fail_trials_of_worker(Study& study, const std::string& tag, const std::string& reason);
+
+// The trial system attribute identifying the process that runs a trial beyond "host:pid": this
+// machine's boot id, its PID namespace and the process's start time, so that another process of
+// the same machine can tell for certain that the process is gone (a reused pid has another start
+// time; another container or machine has another boot id or namespace).
+inline constexpr const char* kProcessAttr = "hone:process";
+std::string process_identity();
+// Marks FAIL (and re-queues a WAITING copy of its parameters, once) every RUNNING trial of the
+// study whose process ran on this machine and in this PID namespace and no longer exists: a
+// `hone tune` or `hone worker` killed with -9, an OOM kill, a power-cut container. Returns how
+// many. Needs no heartbeat; trials of other machines are left to heartbeats (storage URL option
+// heartbeat_interval). StudyRunner::run and run_local_workers call it before starting trials.
+int64_t fail_trials_of_dead_processes(Study& study);
 
 // ------------------------------------------------------------------------------ results
 

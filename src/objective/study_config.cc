@@ -256,7 +256,7 @@ PreparedStudy prepare_study(StudyConfig& sc, const PrepareOptions& options) {
   if (options.more > 0) sc.study()["n_trials"] = p.queue.total() + options.more;
   p.queued = p.shared && (sc.n_trials() > 0 || sc.grid());
   if (p.queued) {
-    p.queue = fill_queue(*p.study, sc.queue_plan(), sc.n_trials());
+    p.queue = fill_queue(*p.study, sc.queue_plan(), sc.n_trials(), options.stop);
     if (sc.n_trials() == 0) sc.study()["n_trials"] = p.queue.total();  // a whole grid
   } else if (!p.shared || p.queue.total() == 0) {
     enqueue_baseline(*p.study, sc.baseline());

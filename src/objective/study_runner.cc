@@ -1,11 +1,17 @@
 // The objective of a study config, run in this process: hone/study_runner.h.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include <fmt/format.h>
 
 #include "hone/config.h"
 #include "hone/error.h"
+#include "hone/files.h"
 #include "hone/study_runner.h"
 
 namespace hone {
@@ -92,15 +98,38 @@ double StudyRunner::run(Study& study, const RunOptions& options) {
   oo.n_jobs = n_jobs_;
   oo.stop = const_cast<std::atomic<bool>*>(opt_.stop);
   oo.callbacks = options.callbacks;
-  const std::string tag = process_tag();
+  const std::string tag = process_tag(), identity = process_identity();
+  fail_trials_of_dead_processes(study);  // trials of a killed earlier run on this machine: FAIL + re-queued
   const auto t0 = std::chrono::steady_clock::now();
   study.optimize(
       [&](Trial& t) {
+        if (!identity.empty()) t.set_system_attr(kProcessAttr, identity);
         t.set_system_attr(kWorkerAttr, tag);
         return training_ ? (*training_)(t) : (*command_)(t);
       },
       oo);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string default_out_dir(const std::string& study_name) {
+  std::string safe;
+  for (char c : study_name)
+    safe += c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '_' : c;
+  if (safe.empty() || safe == "." || safe == "..") safe = "_" + safe;
+  return "runs/" + safe;
+}
+
+void check_output_dir(const std::string& dir, const std::string& what) {
+  try {
+    make_dirs(dir);
+  } catch (const Error& e) {
+    throw_io(what + " " + dir + ": cannot create it (" + e.what() + ")");
+  }
+  const std::string probe = dir + "/.hone-write-test-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw_io(what + " " + dir + ": cannot write there (" + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 int64_t fail_trials_of_worker(Study& study, const std::string& tag, const std::string& reason) {

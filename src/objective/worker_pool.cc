@@ -28,7 +28,7 @@ bool WorkerPool::Exit::clean() const {
 }
 
 WorkerPool::WorkerPool(const std::string& exe, int count, const std::vector<std::string>& args,
-                       const std::string& log_dir) {
+                       const std::string& log_dir, const std::vector<std::string>& env) {
   cpu_set_t all;
   CPU_ZERO(&all);
   std::vector<int> cpus;
@@ -40,6 +40,16 @@ WorkerPool::WorkerPool(const std::string& exe, int count, const std::vector<std:
   spec.program = exe;
   spec.argv = {"hone"};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  if (!env.empty()) {  // this process's environment, `env` overriding it
+    spec.inherit_env = false;
+    for (char** e = environ; e && *e; ++e) {
+      const std::string kv = *e;
+      const std::string key = kv.substr(0, kv.find('=') + 1);
+      if (std::none_of(env.begin(), env.end(), [&](const std::string& x) { return x.rfind(key, 0) == 0; }))
+        spec.env.push_back(kv);
+    }
+    spec.env.insert(spec.env.end(), env.begin(), env.end());
+  }
   for (int i = 0; i < count; ++i) {
     const std::string log = log_dir + "/worker-" + std::to_string(i) + ".log";
     spec.cpus.clear();

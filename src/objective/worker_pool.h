@@ -26,9 +26,11 @@ class WorkerPool {
   };
 
   // Starts `count` workers running the program `exe` (default: this very binary) with `args`
-  // after its name ("hone"). Throws Error(kRuntime) when a fork fails (the workers already
-  // started are stopped).
-  WorkerPool(const std::string& exe, int count, const std::vector<std::string>& args, const std::string& log_dir);
+  // after its name ("hone") and this process's environment plus `env` ("KEY=VALUE": what must not
+  // appear on a command line, such as a storage URL with its password). Throws Error(kRuntime)
+  // when a fork fails (the workers already started are stopped).
+  WorkerPool(const std::string& exe, int count, const std::vector<std::string>& args, const std::string& log_dir,
+             const std::vector<std::string>& env = {});
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

@@ -188,8 +188,11 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     connect_once();  // the first connection is not retried: a wrong URL should fail at once
     run_locked(Mode::kWrite, [&](int) {
       exec(kSchemaLock, {});
-      if (exec("SELECT to_regclass('studies') IS NULL", {}).text(0, 0) == "t")
+      if (exec("SELECT to_regclass('studies') IS NULL", {}).text(0, 0) == "t") {
+        if (!opt_.create)
+          throw_io("postgresql storage \"" + masked_ + "\": no study tables in this database (nothing was created)");
         for (const char* ddl : kSchema) exec(ddl, {});
+      }
       exec(kExtraIndex, {});
       check_versions();
       return 0;
@@ -266,11 +269,25 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       return run(Mode::kSingle, [&](int) { return create_trial_pipelined(study_id, st); });
     return run(Mode::kWrite, [&](int) {
       lock_study(study_id);
-      int64_t id = insert_trial(study_id, st);
-      if (templ) store::write_template_children(*this, study_id, id, *templ);
-      if (st.state == TrialState::kRunning) start_heartbeat(id);
-      return id;
+      return insert_from_template(study_id, st, templ);
     });
+  }
+
+  // A queue's batch: one transaction, one study lock (all or nothing; re-run whole on a lost connection).
+  void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) override {
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
+    run(Mode::kWrite, [&](int) {
+      lock_study(study_id);
+      for (const FrozenTrial& templ : templates) insert_from_template(study_id, store::trial_start(&templ), &templ);
+      return 0;
+    });
+  }
+
+  int64_t insert_from_template(int64_t study_id, const store::TrialStart& st, const FrozenTrial* templ) {
+    int64_t id = insert_trial(study_id, st);
+    if (templ) store::write_template_children(*this, study_id, id, *templ);
+    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    return id;
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
@@ -293,7 +310,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
                        const Distribution& dist) override {
     run(Mode::kSingle, [&](int) {
       check_param(ids_of(trial_id).first, name, dist);
-      write_if_unfinished(trial_id, kParamIfUnfinished, {name, internal, dist.to_json_string(), trial_id});
+      write_if_unfinished(trial_id, kParamIfUnfinished, {name, internal, store::distribution_text(dist), trial_id});
       return 0;
     });
   }
@@ -336,6 +353,9 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
         "UPDATE trials SET state='RUNNING', datetime_start=? WHERE state='WAITING' AND trial_id = ("
         "SELECT trial_id FROM trials WHERE study_id=? AND state='WAITING' ORDER BY number LIMIT 1 "
         "FOR UPDATE SKIP LOCKED) RETURNING trial_id";
+    // A queue's trials are claimed, not created: reap the dead here too, or a killed worker's
+    // trials would stay RUNNING in a study that never creates one (and a retry copy queues now).
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
     std::optional<int64_t> id = run(Mode::kSingle, [&](int) -> std::optional<int64_t> {
       for (int tries = 0; tries < 100; ++tries) {
         Result q = exec(kClaimOldest, {std::optional(Clock::now()), study_id});
@@ -724,7 +744,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
   void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) override {
-    exec(sql::kInsertParam, {trial_id, name, v, d.to_json_string()});
+    exec(sql::kInsertParam, {trial_id, name, v, store::distribution_text(d)});
   }
   void upsert_value(int64_t trial_id, double v) override {
     exec(sql::kUpsertValue, {trial_id, std::isfinite(v) ? Arg(v) : Arg(std::nullopt), store::value_type_of(v)});
@@ -897,9 +917,16 @@ std::shared_ptr<Storage> make_postgres_storage(const std::string& conninfo, cons
   return std::make_shared<PostgresStorage>(c, options);
 }
 
-std::shared_ptr<Storage> open_postgres_storage_url(const std::string& url) {
+std::shared_ptr<Storage> open_postgres_storage_url(const std::string& url) { return store::open_postgres_url(url, true); }
+
+std::shared_ptr<Storage> store::open_postgres_url(const std::string& url, bool create) {
+  // A libpq key=value string has no hone query string (its password may hold '?' or '&').
+  SqlStorageOptions o;
+  o.create = create;
+  if (is_keyword_conninfo(url)) return make_postgres_storage(url, o);
   std::string base;
-  SqlStorageOptions o = parse_storage_options(url, &base);
+  o = parse_storage_options(url, &base);
+  o.create = create;
   return make_postgres_storage(base, o);
 }
 

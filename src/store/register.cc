@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "hone/store.h"
+#include "store/sql_common.h"
 
 namespace hone {
 
@@ -15,6 +16,13 @@ void register_sql_storages() {
     register_storage_backend("postgresql", open_postgres_storage_url);
     register_storage_backend("postgres", open_postgres_storage_url);
   });
+}
+
+std::shared_ptr<Storage> open_existing_storage(const std::string& url) {
+  register_sql_storages();
+  if (url.rfind("sqlite:", 0) == 0) return store::open_sqlite_url(url, false);
+  if (is_keyword_conninfo(url) || url.rfind("postgres", 0) == 0) return store::open_postgres_url(url, false);
+  return open_storage(url);
 }
 
 }  // namespace hone

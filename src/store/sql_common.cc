@@ -1,5 +1,6 @@
 #include "store/sql_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -105,6 +106,39 @@ json parse_python_json(const std::string& text) {
   return j;
 }
 
+namespace {
+constexpr const char* kJsonChoices = "hone:json_choices";
+bool structured(const json& c) { return c.is_array() || c.is_object(); }
+}  // namespace
+
+std::string distribution_text(const Distribution& d) {
+  if (!d.is_categorical()) return d.to_json_string();
+  const std::vector<json>& choices = d.choices();
+  if (std::none_of(choices.begin(), choices.end(), structured)) return d.to_json_string();
+  json texts = json::array();
+  for (const json& c : choices) texts.push_back(python_json_dumps(c));
+  return "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": " + python_json_dumps(texts) +
+         "}, \"" + kJsonChoices + "\": true}";
+}
+
+Distribution parse_distribution_text(const std::string& text) {
+  if (text.find(kJsonChoices) == std::string::npos) return Distribution::from_json_string(text);
+  json j;
+  try {
+    j = parse_python_json(text);
+  } catch (const json::exception&) {
+    throw_data("distribution_json: not JSON: " + text.substr(0, 80));
+  }
+  if (!j.is_object() || !j.value(kJsonChoices, false)) return Distribution::from_json(j);
+  std::vector<json> choices;
+  try {
+    for (const json& c : j.at("attributes").at("choices")) choices.push_back(parse_python_json(c.get<std::string>()));
+  } catch (const json::exception&) {
+    throw_data("distribution_json: " + std::string(kJsonChoices) + " choices must be JSON texts: " + text.substr(0, 80));
+  }
+  return Distribution::categorical(choices);
+}
+
 std::string generated_study_name() {
   static std::mutex mu;
   static std::mt19937_64 g(std::random_device{}());
@@ -136,6 +170,9 @@ FrozenTrial make_retry_template(const FrozenTrial& dead) {
   t.user_attrs = dead.user_attrs;
   t.system_attrs = dead.system_attrs;
   t.system_attrs.erase("fail_reason");
+  // The dead process's tags (hone:worker, hone:process) are not the copy's: whoever claims it tags it.
+  for (auto it = t.system_attrs.begin(); it != t.system_attrs.end();)
+    it = it->first.rfind("hone:", 0) == 0 ? t.system_attrs.erase(it) : std::next(it);
   if (!t.system_attrs.count("failed_trial")) t.system_attrs["failed_trial"] = dead.number;
   json hist = t.system_attrs.count("retry_history") && t.system_attrs["retry_history"].is_array()
                   ? t.system_attrs["retry_history"]
@@ -208,7 +245,7 @@ json TrialRecords::attr(const std::string& text) const {
 }
 const Distribution& TrialRecords::distribution(const std::string& text) {
   auto it = dist_text_.find(text);
-  if (it == dist_text_.end()) it = dist_text_.emplace(text, Distribution::from_json_string(text)).first;
+  if (it == dist_text_.end()) it = dist_text_.emplace(text, parse_distribution_text(text)).first;
   return it->second;
 }
 std::optional<FrozenTrial> TrialRecords::cached(const TrialRow& r) const {
@@ -371,32 +408,7 @@ SqlStorageOptions parse_storage_options(const std::string& url, std::string* url
   return o;
 }
 
-std::string mask_storage_url(const std::string& url) {
-  std::string s = url;
-  // scheme://user:password@host -> scheme://user:***@host
-  auto scheme = s.find("://");
-  if (scheme != std::string::npos) {
-    auto at = s.find('@', scheme + 3);
-    auto slash = s.find('/', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
-      auto colon = s.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < at) s = s.substr(0, colon + 1) + "***" + s.substr(at);
-    }
-  }
-  // password=... in key=value strings and URL query parameters
-  for (size_t p = s.find("password="); p != std::string::npos; p = s.find("password=", p + 1)) {
-    size_t v = p + 9, e = v;
-    if (e < s.size() && s[e] == '\'') {
-      ++e;
-      while (e < s.size() && s[e] != '\'') e += s[e] == '\\' ? 2 : 1;
-      e = std::min(e + 1, s.size());
-    } else {
-      while (e < s.size() && s[e] != ' ' && s[e] != '&') ++e;
-    }
-    s = s.substr(0, v) + "***" + s.substr(e);
-  }
-  return s;
-}
+FrozenTrial make_retry_trial(const FrozenTrial& dead) { return store::make_retry_template(dead); }
 
 int64_t fail_stale_trials(Storage& storage, int64_t study_id) {
   if (auto* r = dynamic_cast<store::StaleTrialReaper*>(&storage)) return r->fail_stale(study_id);

@@ -41,6 +41,18 @@ double value_from_row(double v, bool value_is_null, const std::string& type);
 // json.loads as Python does it: accepts bare NaN, Infinity and -Infinity outside strings.
 json parse_python_json(const std::string& text);
 
+// The distribution_json a SQL backend writes, and back. Optuna's own text, except for a
+// categorical whose choices include lists or objects (hidden_layers = [[256], [512, 256]]): Optuna
+// hashes choices in its plots and trials_dataframe, so each choice is stored as its JSON text
+// ("[512, 256]", a string Optuna handles like any other) and the object carries
+// "hone:json_choices": true, which Optuna ignores and hone reads back as the original lists.
+std::string distribution_text(const Distribution& d);
+Distribution parse_distribution_text(const std::string& text);
+
+// The backends' URL openers; create = false: SqlStorageOptions::create (open_existing_storage).
+std::shared_ptr<Storage> open_sqlite_url(const std::string& url, bool create);
+std::shared_ptr<Storage> open_postgres_url(const std::string& url, bool create);
+
 // "no-name-<uuid4>" as Optuna names unnamed studies.
 std::string generated_study_name();
 

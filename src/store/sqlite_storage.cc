@@ -101,9 +101,12 @@ const char* const kExtraIndex =
 class SqliteStorage final : public store::SqlStorageBase, public store::StaleTrialReaper, private store::TrialChildWriter {
  public:
   SqliteStorage(const std::string& path, const SqlStorageOptions& o) : path_(path), opt_(o), records_(where()) {
-    if (path_ != ":memory:") create_private_file();
+    if (path_ == ":memory:") opt_.create = true;  // a private database is always new
+    if (path_ != ":memory:" && o.create) create_private_file();
+    if (path_ != ":memory:" && !o.create && ::access(path_.c_str(), F_OK) != 0)
+      throw_io("sqlite storage \"" + path_ + "\": no such database file (nothing was created; check the path)");
     int rc = sqlite3_open_v2(path_.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                             SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -210,12 +213,18 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     require_study(study_id);
-    store::TrialStart st = store::trial_start(templ);
-    int64_t id = insert_trial(study_id, st);
-    if (templ) store::write_template_children(*this, study_id, id, *templ);
-    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    const int64_t id = insert_from_template(study_id, templ);
     tx.commit();
     return id;
+  }
+
+  void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) override {
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
+    std::lock_guard<std::mutex> lock(mu_);
+    Txn tx(*this, true);
+    require_study(study_id);
+    for (const FrozenTrial& templ : templates) insert_from_template(study_id, &templ);
+    tx.commit();
   }
 
   int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) override {
@@ -276,6 +285,9 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   }
 
   std::optional<int64_t> claim_waiting_trial(int64_t study_id) override {
+    // A queue's trials are claimed, not created: reap the dead here too, or a killed worker's
+    // trials would stay RUNNING in a study that never creates one (and a retry copy queues now).
+    if (opt_.heartbeat_interval_s > 0) fail_stale(study_id);
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);  // the write lock: no other process can claim between SELECT and UPDATE
     require_study(study_id);
@@ -536,6 +548,12 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   }
 
   void init_schema() {
+    if (!opt_.create) {  // before any pragma: they would write a header into a file that is not ours
+      Stmt q(*this, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='studies'");
+      q.step();
+      if (q.i64(0) == 0)
+        throw_io("sqlite storage \"" + path_ + "\": not a study database (no studies table; nothing was created)");
+    }
     exec("PRAGMA journal_mode=WAL");
     exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     Txn tx(*this, true);
@@ -618,6 +636,15 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     }
     return r;
   }
+  // A new trial (from `templ` when given) and its children; caller holds mu_ and a write transaction.
+  int64_t insert_from_template(int64_t study_id, const FrozenTrial* templ) {
+    store::TrialStart st = store::trial_start(templ);
+    int64_t id = insert_trial(study_id, st);
+    if (templ) store::write_template_children(*this, study_id, id, *templ);
+    if (st.state == TrialState::kRunning) start_heartbeat(id);
+    return id;
+  }
+
   int64_t insert_trial(int64_t study_id, const store::TrialStart& st) {
     Stmt ins(*this, sql::kInsertTrial);
     ins.bind(1, study_id);
@@ -650,7 +677,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     q.bind(1, trial_id);
     q.bind(2, name);
     q.bind(3, v);
-    q.bind(4, d.to_json_string());
+    q.bind(4, store::distribution_text(d));
     q.run();
   }
   void upsert_value(int64_t trial_id, double v) override {
@@ -805,17 +832,25 @@ std::shared_ptr<Storage> make_sqlite_storage(const std::string& path, const SqlS
   return std::make_shared<SqliteStorage>(path, options);
 }
 
-std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url) {
+std::shared_ptr<Storage> open_sqlite_storage_url(const std::string& url) { return store::open_sqlite_url(url, true); }
+
+std::shared_ptr<Storage> store::open_sqlite_url(const std::string& url, bool create) {
   std::string base;
   SqlStorageOptions o = parse_storage_options(url, &base);
+  o.create = create;
   // SQLAlchemy's forms: sqlite:///rel.db, sqlite:////abs.db, sqlite:// and sqlite:///:memory:.
   const std::string prefix = "sqlite://";
+  const std::string shown = mask_storage_url(url);  // sqlite://user:pw@host/x.db: no password in messages
   if (base.rfind(prefix, 0) != 0)
-    throw_invalid("storage \"" + url + "\": a SQLite URL is sqlite:///relative.db or sqlite:////absolute.db");
+    throw_invalid("storage \"" + shown + "\": a SQLite URL is sqlite:///relative.db or sqlite:////absolute.db");
   std::string rest = base.substr(prefix.size());
-  if (rest.empty() || rest == "/" || rest == "/:memory:") return make_sqlite_storage(":memory:", o);
+  if (rest == "/")
+    throw_invalid("storage \"" + shown + "\": empty file path (sqlite:///file.db, sqlite:////absolute/file.db, or "
+                  "sqlite:///:memory: for a database in this process's memory)");
+  if (rest.empty() || rest == "/:memory:") return make_sqlite_storage(":memory:", o);
   if (rest[0] != '/')
-    throw_invalid("storage \"" + url + "\": expected three slashes, sqlite:///" + rest + " (a host is not allowed)");
+    throw_invalid("storage \"" + shown + "\": expected three slashes, sqlite:///" +
+                  mask_storage_url(prefix + rest).substr(prefix.size()) + " (a host is not allowed)");
   return make_sqlite_storage(rest.substr(1), o);
 }
 

@@ -1,6 +1,7 @@
 // InMemoryStorage: one mutex over all studies. Trials are held by value; every read copies, so
 // returned snapshots never change. Best trials are tracked incrementally so best_trial is O(1).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -13,6 +14,10 @@ namespace hone {
 
 int64_t Storage::get_n_trials(int64_t study_id, TrialStates states) {
   return static_cast<int64_t>(get_all_trials(study_id, states).size());
+}
+
+void Storage::create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates) {
+  for (const FrozenTrial& t : templates) create_new_trial(study_id, &t);
 }
 
 std::optional<int64_t> Storage::claim_waiting_trial(int64_t study_id) {
@@ -273,11 +278,55 @@ void register_storage_backend(const std::string& scheme, StorageFactory factory)
   registry()[scheme] = std::move(factory);
 }
 
+bool is_keyword_conninfo(const std::string& url) {
+  size_t i = url.find_first_not_of(" \t");
+  if (i == std::string::npos) return false;
+  const size_t word = i;
+  while (i < url.size() && (std::isalnum(static_cast<unsigned char>(url[i])) || url[i] == '_')) ++i;
+  if (i == word) return false;
+  i = url.find_first_not_of(" \t", i);
+  return i != std::string::npos && url[i] == '=';
+}
+
+std::string mask_storage_url(const std::string& url) {
+  std::string s = url;
+  // scheme://user:password@host -> scheme://user:***@host (the last '@' of the authority: a
+  // password may hold '@' unescaped)
+  auto scheme = s.find("://");
+  if (scheme != std::string::npos) {
+    const size_t from = scheme + 3;
+    const size_t end = std::min(s.find('?', from), s.size());
+    auto at = s.rfind('@', end == 0 ? 0 : end - 1);
+    if (at != std::string::npos && at >= from) {
+      auto colon = s.find(':', from);
+      if (colon != std::string::npos && colon < at) s = s.substr(0, colon + 1) + "***" + s.substr(at);
+    }
+  }
+  // password=... / password = '...' in key=value strings and URL query parameters
+  for (size_t p = s.find("password"); p != std::string::npos; p = s.find("password", p + 1)) {
+    size_t v = s.find_first_not_of(" \t", p + 8);
+    if (v == std::string::npos || s[v] != '=') continue;
+    v = s.find_first_not_of(" \t", v + 1);
+    if (v == std::string::npos) v = s.size();
+    size_t e = v;
+    if (e < s.size() && s[e] == '\'') {
+      ++e;
+      while (e < s.size() && s[e] != '\'') e += s[e] == '\\' ? 2 : 1;
+      e = std::min(e + 1, s.size());
+    } else {
+      while (e < s.size() && s[e] != ' ' && s[e] != '&' && s[e] != '\t') ++e;
+    }
+    s = s.substr(0, v) + "***" + s.substr(e);
+  }
+  return s;
+}
+
 std::shared_ptr<Storage> open_storage(const std::string& url) {
   if (url.empty() || url == ":memory:" || url == "memory" || url == "inmemory")
     return make_in_memory_storage();
   auto colon = url.find(':');
   std::string scheme = colon == std::string::npos ? url : url.substr(0, colon);
+  if (is_keyword_conninfo(url)) scheme = "postgresql";  // libpq's host=... dbname=... form
   auto plus = scheme.find('+');  // "postgresql+psycopg2" as SQLAlchemy URLs
   if (plus != std::string::npos) scheme = scheme.substr(0, plus);
   std::lock_guard<std::mutex> lock(registry_mutex());
@@ -285,7 +334,8 @@ std::shared_ptr<Storage> open_storage(const std::string& url) {
   if (it == registry().end()) {
     std::string known = "memory";
     for (auto& [k, f] : registry()) known += ", " + k;
-    throw_invalid("storage \"" + url + "\": unknown scheme \"" + scheme + "\" (known: " + known + ")");
+    throw_invalid("storage \"" + mask_storage_url(url) + "\": unknown scheme \"" + mask_storage_url(scheme) +
+                  "\" (known: " + known + "; or a libpq key=value string)");
   }
   return it->second(url);
 }

@@ -136,4 +136,37 @@ inline void check_dead_worker_found_by_heartbeat(const OpenStorage& open) {
   EXPECT_EQ(fail_stale_trials(*open({}), sid), 0);  // without heartbeats configured nothing is failed
 }
 
+// A queued study (WAITING trials, none ever created): a worker claims one and is SIGKILLed. After
+// the grace period the next claim fails the dead trial (heartbeat reason) before taking its own:
+// a queue is claimed, never created from, so reaping only at creation would leave it RUNNING.
+inline void check_claim_reaps_a_dead_workers_trial(const OpenStorage& open) {
+  SqlStorageOptions hb{.heartbeat_interval_s = 0.2, .grace_period_s = 0.6};
+  int64_t sid;
+  {
+    auto s = open({});
+    sid = s->create_new_study(Direction::kMinimize, "claim");
+    FrozenTrial waiting;
+    waiting.state = TrialState::kWaiting;
+    for (int i = 0; i < 3; ++i) s->create_new_trial(sid, &waiting);
+  }
+  pid_t pid = spawn([&] {
+    auto s = open(hb);
+    if (!s->claim_waiting_trial(sid)) _exit(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // beats a few times
+    raise(SIGKILL);
+  });
+  EXPECT_EQ(wait_exit(pid), 128 + SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto s = open(hb);
+  ASSERT_EQ(s->get_all_trials(sid).at(0).state, TrialState::kRunning);
+  auto claimed = s->claim_waiting_trial(sid);
+  ASSERT_TRUE(claimed);
+  auto trials = s->get_all_trials(sid);
+  EXPECT_EQ(trials[0].state, TrialState::kFail);
+  EXPECT_NE(trials[0].fail_reason().find("heartbeat"), std::string::npos) << trials[0].fail_reason();
+  EXPECT_EQ(trials[1].trial_id, *claimed);
+  EXPECT_EQ(trials[1].state, TrialState::kRunning);
+  s->set_trial_state_values(*claimed, TrialState::kComplete, 1.0);
+}
+
 }  // namespace hone::testing

@@ -204,3 +204,71 @@ print("X6:%r" % s.trials[6].params["x"])
   EXPECT_NE(out.find("STATES:C,C,P,C,C,C,C,C,C,C,C,C"), std::string::npos) << out;
   EXPECT_NE(out.find("X6:0.125"), std::string::npos) << out;
 }
+
+// Categorical choices that are lists (hidden_layers = {choice = [[256], [512, 256]]}) are stored as
+// their JSON texts, so every Optuna analysis that hashes choices works on a hone study, and hone
+// still reads them back as lists.
+const char* kAnalyseStudy = R"PY(
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+import optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+path, name = sys.argv[1], sys.argv[2]
+s = optuna.load_study(study_name=name, storage="sqlite:///" + path)
+df = s.trials_dataframe()
+out = {"rows": len(df), "columns": sorted(df.columns.tolist()),
+       "layers": [t.params.get("layers") for t in s.trials]}
+fig = optuna.visualization.plot_parallel_coordinate(s)
+out["parallel_traces"] = len(fig.data)
+fig = optuna.visualization.plot_slice(s)
+out["slice_traces"] = len(fig.data)
+out["importances"] = sorted(optuna.importance.get_param_importances(s).keys())
+print("JSON:" + json.dumps(out))
+)PY";
+
+TEST(OptunaInterop, ListChoicesWorkInOptunasPlotsAndDataframe) {
+  REQUIRE_OPTUNA();
+  std::string p = temp_db("lists");
+  register_sql_storages();
+  const std::vector<json> layers{json::array({256}), json::array({512, 256}), json::array({64, 64, 64})};
+  {
+    auto study = create_study({.name = "lists", .storage = "sqlite:///" + p, .pruner = make_nop_pruner(), .seed = 5});
+    study->optimize(
+        [&](Trial& t) {
+          const json l = t.suggest_categorical("layers", layers);
+          const double x = t.suggest_float("x", 0, 1);
+          return x + static_cast<double>(l.size());
+        },
+        {.n_trials = 8});
+  }
+  // Optuna's view: strings it can hash, plotted and tabled without error.
+  int rc;
+  std::string out = run_python(kAnalyseStudy, p + " lists", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  json j = parse_tagged(out);
+  EXPECT_EQ(j["rows"], 8);
+  EXPECT_NE(std::find(j["columns"].begin(), j["columns"].end(), "params_layers"), j["columns"].end()) << j.dump();
+  for (auto& l : j["layers"]) {
+    ASSERT_TRUE(l.is_string()) << l;
+    EXPECT_NE(std::find(layers.begin(), layers.end(), json::parse(l.get<std::string>())), layers.end()) << l;
+  }
+  EXPECT_GT(j["parallel_traces"].get<int>(), 0);
+  EXPECT_GT(j["slice_traces"].get<int>(), 0);
+  EXPECT_EQ(j["importances"], json::array({"layers", "x"}));
+  // hone's view: the lists themselves, and the study continues with the same distribution.
+  auto study = load_study("lists", "sqlite:///" + p);
+  for (auto& t : study->trials()) {
+    const json l = t.param("layers");
+    ASSERT_TRUE(l.is_array()) << l;
+    EXPECT_NE(std::find(layers.begin(), layers.end(), l), layers.end()) << l;
+    EXPECT_EQ(t.distributions.at("layers").choices(), layers);
+  }
+  study->optimize([&](Trial& t) { return static_cast<double>(t.suggest_categorical("layers", layers).size()); },
+                  {.n_trials = 1});
+  EXPECT_EQ(study->trials().size(), 9u);
+  // The stored text is Optuna's, with plain string choices and hone's marker.
+  const std::string text = sql_one(p, "SELECT distribution_json FROM trial_params WHERE param_name='layers' LIMIT 1");
+  EXPECT_EQ(text,
+            "{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": [\"[256]\", \"[512, 256]\", "
+            "\"[64, 64, 64]\"]}, \"hone:json_choices\": true}");
+}

@@ -65,6 +65,29 @@ TEST(Postgres, KilledWorkersTrialIsFoundByHeartbeatAndRequeued) {
   check_dead_worker_found_by_heartbeat([&](const SqlStorageOptions& o) { return make_postgres_storage(url, o); });
 }
 
+TEST(Postgres, ClaimingAQueuedTrialReapsADeadWorkersTrial) {
+  HONE_REQUIRE_PG();
+  std::string url = fresh_pg_database("claimhb");
+  check_claim_reaps_a_dead_workers_trial([&](const SqlStorageOptions& o) { return make_postgres_storage(url, o); });
+}
+
+TEST(Postgres, KeywordConnectionStringsOpenAndReadOnlyOpensCreateNothing) {
+  HONE_REQUIRE_PG();
+  register_sql_storages();
+  const std::string url = fresh_pg_database("kv");
+  std::string kv;  // the same server as a libpq key=value string
+  PQconninfoOption* opts = PQconninfoParse(url.substr(0, url.find('?')).c_str(), nullptr);
+  ASSERT_TRUE(opts);
+  for (PQconninfoOption* o = opts; o->keyword; ++o)
+    if (o->val && *o->val) kv += std::string(o->keyword) + "='" + o->val + "' ";
+  PQconninfoFree(opts);
+  EXPECT_THROW(open_existing_storage(kv), Error);  // an empty database: read-only opens make no tables
+  EXPECT_EQ(pg_one(url, "SELECT to_regclass('studies') IS NULL"), "t");
+  open_storage(kv)->create_new_study(Direction::kMinimize, "kv");
+  EXPECT_EQ(open_existing_storage(kv)->get_all_study_names(), std::vector<std::string>{"kv"});
+  EXPECT_EQ(open_existing_storage(url)->get_all_study_names(), std::vector<std::string>{"kv"});
+}
+
 // A private server (its own state file), so restarting it cuts no other test's connections when
 // ctest runs tests in parallel.
 class PrivateServer {

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -147,6 +149,77 @@ TEST(SqliteFormat, UrlsAndOptions) {
   EXPECT_EQ(o.max_retries, 3);
   EXPECT_EQ(mask_storage_url("postgresql://bob:s3cret@db:5432/hone"), "postgresql://bob:***@db:5432/hone");
   EXPECT_EQ(mask_storage_url("host=db password=s3cret user=bob"), "host=db password=*** user=bob");
+}
+
+TEST(StorageSecrets, PasswordsAreMaskedInEveryForm) {
+  EXPECT_EQ(mask_storage_url("postgresql://bob:p@ss@db/hone"), "postgresql://bob:***@db/hone");
+  EXPECT_EQ(mask_storage_url("postgresql+psycopg2://bob:x@db/hone?timeout=5"),
+            "postgresql+psycopg2://bob:***@db/hone?timeout=5");
+  EXPECT_EQ(mask_storage_url("host=db password = 's3 cret' user=bob"), "host=db password = *** user=bob");
+  EXPECT_EQ(mask_storage_url("postgresql://db/hone?password=s3cret&timeout=5"),
+            "postgresql://db/hone?password=***&timeout=5");
+  EXPECT_EQ(mask_storage_url("postgresql://bob@db/hone"), "postgresql://bob@db/hone");
+  EXPECT_TRUE(is_keyword_conninfo("host=db user=bob password=x dbname=hone"));
+  EXPECT_TRUE(is_keyword_conninfo(" dbname = hone"));
+  EXPECT_FALSE(is_keyword_conninfo("postgresql://bob@db/hone"));
+  EXPECT_FALSE(is_keyword_conninfo("sqlite:///x.db?timeout=5"));
+}
+
+TEST(StorageSecrets, AKeywordConnectionStringIsPostgresAndItsErrorsHideThePassword) {
+  register_sql_storages();
+  // An unreachable server: the error is PostgreSQL's (not "unknown scheme"), with no password.
+  const std::string conninfo = "host=127.0.0.1 port=1 user=bob password=s3cretpw dbname=hone connect_timeout=2";
+  try {
+    open_storage(conninfo);
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find("unknown scheme"), std::string::npos) << m;
+    EXPECT_NE(m.find("postgresql storage"), std::string::npos) << m;
+    EXPECT_EQ(m.find("s3cretpw"), std::string::npos) << m;
+  }
+  try {  // a SQLite URL with a host and a password
+    open_storage("sqlite://bob:s3cretpw@host/x.db");
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cretpw"), std::string::npos) << e.what();
+  }
+  // An unknown scheme's message masks the password too (it used to print it twice).
+  try {
+    open_storage("mysql://bob:s3cretpw@db/hone");
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cretpw"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SqliteFormat, EmptyPathIsAnErrorAndReadOnlyOpensCreateNothing) {
+  register_sql_storages();
+  try {
+    open_storage("sqlite:///");
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("empty file path"), std::string::npos) << e.what();
+  }
+  const std::string p = temp_db("typo");
+  std::filesystem::remove(p);
+  try {
+    open_existing_storage("sqlite:///" + p);
+    FAIL() << "opened";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIoError);
+    EXPECT_NE(std::string(e.what()).find("no such database file"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(p));
+  // A file that is not a study database is not turned into one.
+  { std::ofstream(p) << ""; }
+  EXPECT_THROW(open_existing_storage("sqlite:///" + p), Error);
+  EXPECT_EQ(std::filesystem::file_size(p), 0u);
+  std::filesystem::remove(p);
+  // An existing study database opens and reads.
+  open_storage("sqlite:///" + p)->create_new_study(Direction::kMinimize, "here");
+  EXPECT_EQ(open_existing_storage("sqlite:///" + p)->get_all_study_names(), std::vector<std::string>{"here"});
 }
 
 TEST(SqliteFormat, PythonJsonReaderAcceptsBareSpecials) {

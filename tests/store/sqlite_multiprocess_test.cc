@@ -87,3 +87,8 @@ TEST(SqliteMultiprocess, HeartbeatFailsADeadWorkersTrialAndRequeuesIt) {
   std::string p = temp_db("hb");
   check_dead_worker_found_by_heartbeat([&](const SqlStorageOptions& o) { return make_sqlite_storage(p, o); });
 }
+
+TEST(SqliteMultiprocess, ClaimingAQueuedTrialReapsADeadWorkersTrial) {
+  std::string p = temp_db("claimhb");
+  check_claim_reaps_a_dead_workers_trial([&](const SqlStorageOptions& o) { return make_sqlite_storage(p, o); });
+}

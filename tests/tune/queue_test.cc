@@ -423,3 +423,108 @@ TEST(StudyOptionsFromJson, BuildsSamplerAndPrunerAndRejectsUnknownOnes) {
   }
   EXPECT_THROW(study_options_from_json({{"pruner", {{"type", "nope"}}}}), Error);
 }
+
+namespace {
+
+// An in-memory storage that counts the reads of whole trial lists (what a fill must not do).
+class CountingStorage : public Storage {
+ public:
+  std::shared_ptr<Storage> s = make_in_memory_storage();
+  int full_reads = 0;
+  int64_t create_new_study(Direction d, const std::string& n) override { return s->create_new_study(d, n); }
+  void delete_study(int64_t id) override { s->delete_study(id); }
+  int64_t get_study_id_from_name(const std::string& n) override { return s->get_study_id_from_name(n); }
+  std::string get_study_name(int64_t id) override { return s->get_study_name(id); }
+  Direction get_study_direction(int64_t id) override { return s->get_study_direction(id); }
+  std::vector<std::string> get_all_study_names() override { return s->get_all_study_names(); }
+  void set_study_user_attr(int64_t id, const std::string& k, const json& v) override { s->set_study_user_attr(id, k, v); }
+  void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
+    s->set_study_system_attr(id, k, v);
+  }
+  std::map<std::string, json> get_study_user_attrs(int64_t id) override { return s->get_study_user_attrs(id); }
+  std::map<std::string, json> get_study_system_attrs(int64_t id) override { return s->get_study_system_attrs(id); }
+  int64_t create_new_trial(int64_t id, const FrozenTrial* t) override { return s->create_new_trial(id, t); }
+  int64_t get_trial_id_from_study_id_trial_number(int64_t id, int64_t n) override {
+    return s->get_trial_id_from_study_id_trial_number(id, n);
+  }
+  int64_t get_trial_number_from_id(int64_t id) override { return s->get_trial_number_from_id(id); }
+  int64_t get_study_id_from_trial_id(int64_t id) override { return s->get_study_id_from_trial_id(id); }
+  void set_trial_param(int64_t id, const std::string& n, double v, const Distribution& d) override {
+    s->set_trial_param(id, n, v, d);
+  }
+  bool set_trial_state_values(int64_t id, TrialState st, std::optional<double> v) override {
+    return s->set_trial_state_values(id, st, v);
+  }
+  std::optional<int64_t> claim_waiting_trial(int64_t id) override { return s->claim_waiting_trial(id); }
+  void set_trial_intermediate_value(int64_t id, int64_t step, double v) override {
+    s->set_trial_intermediate_value(id, step, v);
+  }
+  void set_trial_user_attr(int64_t id, const std::string& k, const json& v) override { s->set_trial_user_attr(id, k, v); }
+  void set_trial_system_attr(int64_t id, const std::string& k, const json& v) override {
+    s->set_trial_system_attr(id, k, v);
+  }
+  FrozenTrial get_trial(int64_t id) override { return s->get_trial(id); }
+  std::vector<FrozenTrial> get_all_trials(int64_t id, TrialStates st, int64_t min_number) override {
+    ++full_reads;
+    return s->get_all_trials(id, st, min_number);
+  }
+  int64_t get_n_trials(int64_t id, TrialStates st) override { return s->get_n_trials(id, st); }
+};
+
+}  // namespace
+
+TEST(Queue, AbsurdTargetIsRefusedInOneLineBeforeAnyRowIsWritten) {
+  auto study = memory_study();
+  try {
+    fill_queue(*study, QueuePlan{}, 1'000'000'000'000);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    const std::string m = e.what();
+    EXPECT_NE(m.find("n_trials = 1000000000000"), std::string::npos) << m;
+    EXPECT_NE(m.find("timeout"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  EXPECT_EQ(study->trials().size(), 0u);
+  EXPECT_NO_THROW(fill_queue(*study, QueuePlan{}, 10));  // an ordinary one still fills
+  EXPECT_EQ(study->trials().size(), 10u);
+}
+
+TEST(Queue, AFillStopsWhenTheStopFlagIsSetAndTheNextOneTopsUp) {
+  auto study = memory_study();
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {  // a SIGTERM arriving while a long queue is written
+    while (study->storage().get_n_trials(study->study_id()) < 50) std::this_thread::yield();
+    stop.store(true);
+  });
+  try {
+    fill_queue(*study, QueuePlan{}, 900'000, &stop);
+    ADD_FAILURE() << "the fill did not stop";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInterrupted) << e.what();
+  }
+  stopper.join();
+  const int64_t queued = study->storage().get_n_trials(study->study_id());
+  EXPECT_GE(queued, 50);
+  EXPECT_LT(queued, 900'000);
+  const QueueState q = fill_queue(*study, QueuePlan{}, queued + 5);
+  EXPECT_EQ(q.total(), queued + 5);
+}
+
+TEST(Queue, RefillingAStoredQueueReadsCountsNotEveryTrial) {
+  auto counting = std::make_shared<CountingStorage>();
+  auto study = create_study({.storage = StorageSpec(std::static_pointer_cast<Storage>(counting)), .sampler = make_random_sampler(1), .pruner = make_nop_pruner()});
+  const QueuePlan plan{.baseline = {{"x", 0.5}}};
+  fill_queue(*study, plan, 200);
+  counting->full_reads = 0;
+  fill_queue(*study, plan, 300);  // a rerun, --more: counts and one study attr, no trial list
+  EXPECT_EQ(counting->full_reads, 0);
+  EXPECT_EQ(study->trials().size(), 300u);
+  EXPECT_EQ(count_baselines(*study), 1u);
+  // A study queued before the attr existed: its baseline is found by one scan, and not queued twice.
+  auto old = create_study({.sampler = make_random_sampler(1), .pruner = make_nop_pruner()});
+  old->enqueue_trial({{"x", 0.5}}, {{"baseline", true}});
+  fill_queue(*old, plan, 4);
+  EXPECT_EQ(count_baselines(*old), 1u);
+  EXPECT_EQ(old->trials().size(), 4u);
+}

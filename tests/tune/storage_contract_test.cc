@@ -167,6 +167,26 @@ TEST_P(StorageContract, ClaimWaitingTrialTakesTheOldestAndEachOnce) {
   EXPECT_THROW(s->claim_waiting_trial(st + 1000), Error);  // unknown study
 }
 
+TEST_P(StorageContract, ABatchOfTemplatesIsCreatedInOrderWithDenseNumbers) {
+  int64_t st = s->create_new_study(Direction::kMinimize, "batch");
+  s->create_new_trial(st);  // number 0, RUNNING
+  std::vector<FrozenTrial> batch(3);
+  for (int i = 0; i < 3; ++i) {
+    batch[i].state = TrialState::kWaiting;
+    batch[i].system_attrs["fixed_params"] = json{{"x", i}};
+  }
+  s->create_new_trials(st, batch);
+  auto all = s->get_all_trials(st);
+  ASSERT_EQ(all.size(), 4u);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(all[i].number, i);
+    EXPECT_EQ(all[i].state, TrialState::kWaiting);
+    EXPECT_EQ(all[i].system_attrs.at("fixed_params"), (json{{"x", i - 1}}));
+  }
+  EXPECT_THROW(s->create_new_trials(st + 1000, batch), Error);  // unknown study
+  EXPECT_EQ(s->get_n_trials(st), 4);
+}
+
 TEST_P(StorageContract, FilteringCursorAndBestTrial) {
   int64_t st = s->create_new_study(Direction::kMaximize, "b");
   std::vector<double> vals = {1, 5, 3, 5};

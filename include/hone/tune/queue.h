@@ -17,7 +17,9 @@
 // (the filler is the one process that creates or extends the study).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "hone/tune/study.h"
 
@@ -44,9 +46,22 @@ struct QueuePlan {
 // Counts of the study's trials by state (a few indexed queries, not a read of every trial).
 QueueState queue_state(const Study& study);
 
+// The most trials a queue may hold: each is a stored row, so a typo'd n_trials (1e12) would fill
+// the disk; a longer study runs without n_trials (timeout or Ctrl-C, no queue).
+inline constexpr int64_t kMaxQueuedTrials = 1'000'000;
+
+// Throws fill_queue's Error(kInvalidArgument) when `target` exceeds kMaxQueuedTrials: for callers
+// that check before they open or create anything.
+void check_queue_target(const std::string& study_name, int64_t target);
+
 // Tops the queue up to `target` trials in all (finished + running + waiting). With a grid,
-// `target` <= 0 means the whole grid. Returns the new state.
-QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target);
+// `target` <= 0 means the whole grid. Returns the new state. Throws Error(kInvalidArgument),
+// adding nothing, when `target` exceeds kMaxQueuedTrials. Reads the study's counts (indexed
+// queries), not its trials, except to find the taken points of a grid. When `stop` becomes true
+// it stops adding (a partly filled queue is topped up by the next fill) and throws
+// Error(kInterrupted).
+QueueState fill_queue(Study& study, const QueuePlan& plan, int64_t target,
+                      const std::atomic<bool>* stop = nullptr);
 
 // Enqueues `baseline` (when not null) as the study's first trial, if the study has none yet: what
 // a study without a queue (in this process's memory) does.

@@ -57,6 +57,9 @@ class Storage {
   // (enqueue, add_trial): its state, value, params, intermediate values, attrs and datetimes are
   // copied (its trial_id and number are ignored); a WAITING template gets no datetimes.
   virtual int64_t create_new_trial(int64_t study_id, const FrozenTrial* templ = nullptr) = 0;
+  // create_new_trial(study_id, &t) for each template, in order (a queue filled in batches). The
+  // default makes one call each; SQLite writes the batch in one transaction (all or nothing).
+  virtual void create_new_trials(int64_t study_id, const std::vector<FrozenTrial>& templates);
   virtual int64_t get_trial_id_from_study_id_trial_number(int64_t study_id, int64_t number) = 0;
   virtual int64_t get_trial_number_from_id(int64_t trial_id) = 0;
   virtual int64_t get_study_id_from_trial_id(int64_t trial_id) = 0;
@@ -98,8 +101,17 @@ std::shared_ptr<Storage> make_in_memory_storage();
 // Backends by URL scheme ("sqlite", "postgresql", ...), registered by the parts that implement
 // them. open_storage("") and open_storage(":memory:") give a new in-memory storage. Throws
 // Error(kInvalidArgument) for an unknown scheme, naming the known ones.
+// A libpq key=value connection string ("host=db user=bob password=x dbname=hone") opens the
+// "postgresql" backend. Error messages never show a password (mask_storage_url).
 using StorageFactory = std::function<std::shared_ptr<Storage>(const std::string& url)>;
 void register_storage_backend(const std::string& scheme, StorageFactory factory);
 std::shared_ptr<Storage> open_storage(const std::string& url);
+
+// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db", as SQLAlchemy and Optuna
+// show URLs; also password=... (with or without spaces around '=', quoted or not) in libpq
+// key=value strings and URL query strings. For every message, log and stored attribute.
+std::string mask_storage_url(const std::string& url);
+// True for a libpq key=value connection string (its first word is followed by '=').
+bool is_keyword_conninfo(const std::string& url);
 
 }  // namespace hone

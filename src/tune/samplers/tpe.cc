@@ -439,7 +439,9 @@ class TpeSampler final : public Sampler {
   // Reads trials finished since the last call (cursor on trial numbers) into the cache; with
   // constant_liar also the other running trials.
   void refresh(const Study& study, int64_t self_number) {
-    auto fresh = study.storage().get_all_trials(study.study_id(), TrialStates::all(), cursor_);
+    // WAITING trials are neither observations nor liars: a queue of a million of them is not read.
+    auto fresh = study.storage().get_all_trials(
+        study.study_id(), {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning}, cursor_);
     int sign = study.direction() == Direction::kMinimize ? 1 : -1;
     liars_.clear();
     for (auto& t : fresh) {
