@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <new>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,20 @@ extern "C" void on_sigint(int) {
     std::raise(SIGINT);
   }
   g_stop.store(true);
+}
+
+// An error message as one line: newlines and other control characters (from a file's bytes, a
+// quoted value) become spaces, so that every error is the single line the user reads.
+std::string one_line(const char* what) {
+  std::string s(what ? what : "");
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+void print_error(const char* what, const char* tail = "") {
+  std::fprintf(stderr, "hone: error: %s%s\n", one_line(what).c_str(), tail);
 }
 
 }  // namespace
@@ -51,7 +66,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "hone: error: %s\nRun 'hone --help' for usage.\n", e.what());
+    print_error(e.what(), " (hone --help shows the usage)");
     return 2;
   }
   try {
@@ -59,16 +74,16 @@ int run(int argc, char** argv) {
       if (c->parsed()) return c->run();
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return e.exit_code();
   } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "hone: error: out of memory\n");
+    print_error("out of memory");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   }
 }

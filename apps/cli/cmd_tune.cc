@@ -36,11 +36,11 @@ class TuneCommand : public Command {
     sub_->add_option("--out", out_, "Output directory (default: runs/<study name>)");
     sub_->add_option("--n-trials", n_trials_,
                      "The study's total number of trials, counting those of earlier runs (overrides study.n_trials)")
-        ->check(CLI::PositiveNumber);
+        ->check(at_least(1));
     sub_->add_option("--more", more_, "Run N trials more than the stored study already has (continue a finished study)")
-        ->check(CLI::PositiveNumber);
+        ->check(at_least(1));
     sub_->add_option("--timeout", timeout_, "Stop starting trials after this many seconds (of this run)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive());
     sub_->add_option("--jobs,-j", jobs_, "Trials at once (overrides study.n_jobs; with --workers: in all)")
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--storage", storage_,
@@ -61,11 +61,8 @@ class TuneCommand : public Command {
     const std::string url = storage_url(cfg);
     StudyConfig sc = resolve_study_config(std::move(cfg), config_);
     check_flags(url);
-    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_});
-    print_opened(p);
     stop_ = install_interrupt_handler();
-    if (create_only_) return print_created(p);
-    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / p.study->name()).string();
+    const std::string out = !out_.empty() ? out_ : (fs::path("runs") / sc.name()).string();
     // Cores are a budget: with --workers each worker gets its share and runs n_jobs / N trials at once.
     const int cores = available_cores();
     int workers = workers_;
@@ -81,6 +78,11 @@ class TuneCommand : public Command {
                             .out = out,
                             .stop = stop_,
                             .log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); }});
+    // The runner has loaded the data and checked the run on it: only now is the study created.
+    if (stop_->load()) throw Error(ErrorKind::kInterrupted, "interrupted before the study was created");
+    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_});
+    print_opened(p);
+    if (create_only_) return print_created(p);
     double elapsed = 0;
     bool worker_died = false;
     const QueueState& q = p.queue;

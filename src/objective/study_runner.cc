@@ -31,6 +31,11 @@ StudyRunner::StudyRunner(StudyConfig sc, Options options) : sc_(std::move(sc)), 
 void StudyRunner::build_command_objective(int cores) {
   CommandOptions co = command_options_from_json(sc_.cfg["objective"], sc_.base_dir, "objective");
   if (!sc_.cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs_);
+  if (co.threads > cores) {
+    if (opt_.log) opt_.log(fmt::format("note: objective.threads = {} but this process has {} cores; using {}", co.threads,
+                                       cores, cores));
+    co.threads = cores;
+  }
   threads_ = co.threads;
   co.run_dir = opt_.out;
   co.stop = opt_.stop;
@@ -41,12 +46,13 @@ void StudyRunner::build_training_objective(int cores) {
   // Trials at once x threads per trial <= cores.
   const json train = sc_.cfg.value("train", json::object());
   if (train.contains("threads") && train["threads"].is_number_integer()) {
-    threads_ = train["threads"].get<int>();
-    if (threads_ * n_jobs_ > cores) {
+    const int64_t asked = get_int_at_least(train, "threads", 1, 1, "train");
+    threads_ = static_cast<int>(std::min<int64_t>(asked, cores));
+    if (asked * n_jobs_ > cores) {
       const int t = std::max(1, cores / n_jobs_);
       if (opt_.log)
         opt_.log(fmt::format("note: {} trials x {} threads > {} cores; each trial gets {} thread(s)", n_jobs_,
-                             threads_, cores, t));
+                             asked, cores, t));
       sc_.cfg["train"]["threads"] = threads_ = t;
     }
   } else if (!train.contains("threads")) {
