@@ -28,18 +28,8 @@ extern "C" void on_sigint(int) {
   g_stop.store(true);
 }
 
-// An error message as one line: newlines and other control characters (from a file's bytes, a
-// quoted value) become spaces, so that every error is the single line the user reads.
-std::string one_line(const char* what) {
-  std::string s(what ? what : "");
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
 void print_error(const char* what, const char* tail = "") {
-  std::fprintf(stderr, "hone: error: %s%s\n", one_line(what).c_str(), tail);
+  std::fprintf(stderr, "hone: error: %s%s\n", one_line(what ? what : "").c_str(), tail);  // hone/error.h
 }
 
 }  // namespace

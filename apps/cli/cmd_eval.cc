@@ -60,10 +60,10 @@ class EvalCommand : public Command {
     DataSplits d = load_data(data_cfg, meta.value("seed", uint64_t{0}));
     Dataset& s = split_ == "train" ? d.train : split_ == "val" ? d.val : d.test;
     if (s.size() == 0) throw_invalid("eval: the " + split_ + " split is empty");
-    apply_saved_scaler(meta, s.x);
     if (s.x.shape().tail() != model.input_shape())
       throw_invalid("eval: the data have samples of shape " + s.x.shape().tail().str() +
                     " but the model expects " + model.input_shape().str());
+    apply_saved_scaler(meta, s.x);
     Logs m = evaluate_on(model, s, meta);
     if (json_) {
       std::printf("%s\n", nlohmann::json(m).dump().c_str());
@@ -95,10 +95,10 @@ class PredictCommand : public Command {
     Model model = Model::load(model_path(model_), &meta);
     std::vector<std::string> class_names = meta.value("class_names", std::vector<std::string>{});
     Tensor x = load_input(meta);
-    apply_saved_scaler(meta, x);
-    if (x.shape().tail() != model.input_shape())
+    if (x.shape().tail() != model.input_shape())  // before the saved scaler, which expects the model's shape
       throw_invalid(input_ + ": samples have shape " + x.shape().tail().str() + " but the model expects " +
                     model.input_shape().str());
+    apply_saved_scaler(meta, x);
     Tensor out;
     model.predict(x, out);
     const int64_t n = out.dim(0), k = out.size() / std::max<int64_t>(1, n);

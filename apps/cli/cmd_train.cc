@@ -37,7 +37,7 @@ class TrainCommand : public Command {
                                 ? get_string(cfg["output"], "dir", "", "output")
                                 : (std::filesystem::path("runs") / stem(config_)).string();
     const uint64_t seed = static_cast<uint64_t>(get_int(cfg, "seed", 0, "config"));
-    const int epochs = static_cast<int>(get_int(cfg.value("train", nlohmann::json::object()), "epochs", 10, "train"));
+    const int epochs = get_int_in(cfg.value("train", nlohmann::json::object()), "epochs", 10, 0, INT32_MAX, "train");
 
     auto stop = install_interrupt_handler();
     DataSplits data = load_data(cfg.value("data", nlohmann::json::object()), seed);

@@ -72,7 +72,7 @@ class TuneCommand : public Command {
       workers = cores;
     }
     const int jobs_per_worker =
-        workers > 0 ? std::max(1, static_cast<int>(get_int(sc.study(), "n_jobs", 1, "study")) / workers) : 0;
+        workers > 0 ? std::max(1, get_int_in(sc.study(), "n_jobs", 1, -1, INT32_MAX, "study") / workers) : 0;
     StudyRunner runner(sc, {.cores = workers > 0 ? std::max(1, cores / workers) : cores,
                             .jobs = jobs_per_worker,
                             .out = out,
@@ -101,7 +101,13 @@ class TuneCommand : public Command {
     }
     const StudyResult r = finish_study(*p.study, runner, out, elapsed, stop_->load());
     print_study_result(r, out);
-    return r.exit_code() == 0 && worker_died ? 1 : r.exit_code();
+    // A failed run ends, like every failure, with one error line that says why.
+    if (r.exit_code() == 1)
+      throw_runtime(fmt::format("no trial of study \"{}\" completed ({} failed, {} pruned; the trial lines above say why)",
+                                p.study->name(), r.failed, r.pruned));
+    if (r.exit_code() == 0 && worker_died)
+      throw_runtime("a worker died (see the lines above); the study's results are in " + out);
+    return r.exit_code();
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "hone/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cmath>
@@ -139,6 +140,7 @@ json parse_toml(const std::string& text, const std::string& source_name) {
 
 json load_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (path.empty()) throw_invalid("the config file's path is empty");
   if (!in) throw_invalid(path + ": cannot open file");
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -349,6 +351,16 @@ int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, i
   const int64_t v = get_int(obj, key, def, where);
   if (v < lo) throw_invalid(key_of(where, key) + " must be >= " + std::to_string(lo) + ", got " + std::to_string(v));
   return v;
+}
+
+int get_int_in(const json& obj, const std::string& key, int def, int64_t lo, int64_t hi, const std::string& where) {
+  const int64_t v = get_int(obj, key, def, where);
+  hi = std::min<int64_t>(hi, INT32_MAX);
+  lo = std::max<int64_t>(lo, INT32_MIN);
+  if (v < lo || v > hi)
+    throw_invalid(key_of(where, key) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                  std::to_string(v));
+  return static_cast<int>(v);
 }
 
 }  // namespace hone

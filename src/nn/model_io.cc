@@ -163,6 +163,7 @@ void Model::save(const std::string& path, const nlohmann::json& metadata) const 
 
 Model Model::load(const std::string& path, nlohmann::json* metadata) {
   std::ifstream f(path, std::ios::binary);
+  if (path.empty()) throw_invalid("the model file's path is empty (give a model.hone or a run directory)");
   if (!f) throw_io(path + ": cannot open model file");
   std::ostringstream ss;
   ss << f.rdbuf();

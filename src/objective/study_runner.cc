@@ -13,7 +13,7 @@ namespace hone {
 StudyRunner::StudyRunner(StudyConfig sc, Options options) : sc_(std::move(sc)), opt_(std::move(options)) {
   json& st = sc_.study();
   const int cores = std::max(1, opt_.cores);
-  int n_jobs = opt_.jobs > 0 ? opt_.jobs : static_cast<int>(get_int(st, "n_jobs", 1, "study"));
+  int n_jobs = opt_.jobs > 0 ? opt_.jobs : get_int_in(st, "n_jobs", 1, -1, INT32_MAX, "study");
   if (n_jobs == -1) n_jobs = cores;  // Optuna's n_jobs=-1: one trial per core this process may use
   if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1 or -1, got " + std::to_string(n_jobs));
   if (n_jobs > cores) {  // cores are a budget: at most one trial per core at once

@@ -37,7 +37,7 @@ void MLPParams::set(const nlohmann::json& j) {
     batch_size = get_int(j, "batch_size", batch_size, kWhere);
   }
   learning_rate_init = get_double(j, "learning_rate_init", learning_rate_init, kWhere);
-  max_iter = static_cast<int>(get_int(j, "max_iter", max_iter, kWhere));
+  max_iter = get_int_in(j, "max_iter", max_iter, 1, 1000000, kWhere);
   shuffle = get_bool(j, "shuffle", shuffle, kWhere);
   random_state = static_cast<uint64_t>(get_int(j, "random_state", static_cast<int64_t>(random_state), kWhere));
   tol = get_double(j, "tol", tol, kWhere);
@@ -48,7 +48,7 @@ void MLPParams::set(const nlohmann::json& j) {
   beta_1 = get_double(j, "beta_1", beta_1, kWhere);
   beta_2 = get_double(j, "beta_2", beta_2, kWhere);
   epsilon = get_double(j, "epsilon", epsilon, kWhere);
-  n_iter_no_change = static_cast<int>(get_int(j, "n_iter_no_change", n_iter_no_change, kWhere));
+  n_iter_no_change = get_int_in(j, "n_iter_no_change", n_iter_no_change, 1, INT32_MAX, kWhere);
   threads = clamp_threads(get_int_at_least(j, "threads", threads, 1, kWhere));  // at most the cores
 }
 

@@ -27,16 +27,34 @@ nlohmann::json scaler_json(const Scaler& s) {
 }
 
 // Holds out `fraction` of `d` as a second set (stratified for classification).
-void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed) {
+void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed, const std::string& key) {
   if (fraction <= 0) return;
-  auto [a, b] = train_val_split(d, fraction, seed, true);
+  if (d.size() < 2)
+    throw_invalid(key + " = " + std::to_string(fraction) + ": the data have " + std::to_string(d.size()) +
+                  " sample(s), too few to hold any out (set it to 0, or give more data)");
+  auto [a, b] = [&] {
+    try {
+      return train_val_split(d, fraction, seed, true);
+    } catch (const Error& e) {
+      throw_invalid(key + ": " + e.what());
+    }
+  }();
   d = std::move(a);
   held = std::move(b);
+}
+
+// A data file named by [data] `key`: a missing one is an error naming the key as well as the path.
+std::string data_file(const std::string& path, const std::string& key) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw_io(key + ": no such file \"" + path + "\"");
+  return path;
 }
 
 // train.optimizer with the train.lr shorthand folded in.
 nlohmann::json optimizer_config(const nlohmann::json& train) {
   nlohmann::json opt_cfg = typed_table(train.value("optimizer", nlohmann::json("adam")));
+  if (!opt_cfg.is_object())
+    throw_invalid("train.optimizer: expected a name or a table such as {type = \"adam\"}, got " + opt_cfg.dump());
   if (train.contains("lr")) {
     if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
     opt_cfg["lr"] = train["lr"];
@@ -102,8 +120,7 @@ nlohmann::json expand_model(const nlohmann::json& m, const DataSplits& data) {
 TrainOptions train_options(const nlohmann::json& train, uint64_t seed) {
   const std::string w = "train";
   TrainOptions o;
-  o.epochs = static_cast<int>(get_int_at_least(train, "epochs", 10, 0, w));
-  if (o.epochs > 1000000) throw_invalid("train.epochs must be at most 1000000, got " + std::to_string(o.epochs));
+  o.epochs = get_int_in(train, "epochs", 10, 0, 1000000, w);
   if (train.contains("batch_size") && train["batch_size"].is_string()) {
     if (train["batch_size"] != "full") throw_invalid("train.batch_size: expected a number or \"full\"");
     o.batch_size = 0;
@@ -185,9 +202,11 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
       test_images = join(dir, "t10k-images-idx3-ubyte.gz");
       test_labels = join(dir, "t10k-labels-idx1-ubyte.gz");
     }
-    out.train = load_idx(train_images, train_labels);
+    const std::string k = where + (source == "idx" ? "." : ".dir (");
+    const auto idx_key = [&](const char* key) { return source == "idx" ? k + key : k + key + ")"; };
+    out.train = load_idx(data_file(train_images, idx_key("train_images")), data_file(train_labels, idx_key("train_labels")));
     if (!test_images.empty() && !test_labels.empty()) {
-      out.test = load_idx(test_images, test_labels);
+      out.test = load_idx(data_file(test_images, idx_key("test_images")), data_file(test_labels, idx_key("test_labels")));
       have_test = true;
     }
   } else if (source == "csv") {
@@ -207,11 +226,11 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
     }
     std::string train = get_string(cfg, "train", "", where);
     if (train.empty()) throw_invalid(where + ".train: required (path of the training CSV)");
-    out.train = load_csv(train, o);
+    out.train = load_csv(data_file(train, where + ".train"), o);
     std::string test = get_string(cfg, "test", "", where);
     if (!test.empty()) {
       o.classes = out.train.class_names;  // the test file's labels get the training file's numbers
-      out.test = load_csv(test, o);
+      out.test = load_csv(data_file(test, where + ".test"), o);
       have_test = true;
     }
   } else if (source == "libsvm") {
@@ -219,10 +238,10 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
     std::string task = get_string(cfg, "task", "auto", where);
     std::string train = get_string(cfg, "train", "", where);
     if (train.empty()) throw_invalid(where + ".train: required (path of the training file)");
-    out.train = load_libsvm(train, nf, task);
+    out.train = load_libsvm(data_file(train, where + ".train"), nf, task);
     std::string test = get_string(cfg, "test", "", where);
     if (!test.empty()) {
-      out.test = load_libsvm(test, out.train.x.dim(1), task);
+      out.test = load_libsvm(data_file(test, where + ".test"), out.train.x.dim(1), task);
       have_test = true;
     }
   } else {
@@ -241,8 +260,8 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
   const double val_fraction = get_double(cfg, "validation_fraction", 0.1, where);
   require_in_range(test_fraction, 0.0, 0.9, "test_fraction", where);
   require_in_range(val_fraction, 0.0, 0.9, "validation_fraction", where);
-  if (!have_test) hold_out(out.train, out.test, test_fraction, derive_seed(seed, 17));
-  hold_out(out.train, out.val, val_fraction, derive_seed(seed, 29));
+  if (!have_test) hold_out(out.train, out.test, test_fraction, derive_seed(seed, 17), where + ".test_fraction");
+  hold_out(out.train, out.val, val_fraction, derive_seed(seed, 29), where + ".validation_fraction");
 
   const std::string scale = get_string(cfg, "scale", "none", where);
   out.meta["data"] = cfg;
@@ -324,6 +343,12 @@ std::vector<std::string> check_run_on_data(const nlohmann::json& config, const D
   if (data.train.x.shape().tail() != model.input_shape())
     throw_invalid("model: the data have samples of shape " + data.train.x.shape().tail().str() +
                   " but the model expects " + model.input_shape().str());
+  const int64_t outputs = model.output_shape().numel();
+  if (parts.loss->is_classification() && outputs < data.train.num_classes &&
+      !(outputs == 1 && data.train.num_classes <= 2))
+    throw_invalid("model: the last layer has " + std::to_string(outputs) + " output(s) but the data have " +
+                  std::to_string(data.train.num_classes) + " classes (set its units to " +
+                  std::to_string(data.train.num_classes) + ")");
   // One sample through the model and the loss: outputs that do not fit the targets fail here.
   const int64_t first = 0;
   Tensor xb, yb;

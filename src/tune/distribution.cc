@@ -127,7 +127,8 @@ Distribution Distribution::integer(int64_t low, int64_t high, bool log, int64_t 
   if (std::fabs(static_cast<double>(low)) > kMaxExactInt || std::fabs(static_cast<double>(high)) > kMaxExactInt)
     throw_invalid("int distribution: low and high must be within +-2^53 (9007199254740992), got [" +
                   std::to_string(low) + ", " + std::to_string(high) + "]");
-  if (step <= 0) throw_invalid("int distribution: step must be >= 1, got " + std::to_string(step));
+  if (step <= 0 || static_cast<double>(step) > kMaxExactInt)
+    throw_invalid("int distribution: step must be from 1 to 2^53, got " + std::to_string(step));
   if (log && step != 1) throw_invalid("int distribution: log=true needs step == 1");
   if (log && low < 1)
     throw_invalid("int distribution: log=true needs low >= 1, got low=" + std::to_string(low));

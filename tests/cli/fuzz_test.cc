@@ -432,17 +432,20 @@ class Runner {
   std::string cwd_;
 };
 
-// Does an error line say where: the file's name, the mutated key, a command-line flag or a
-// config key ("train.lr", "model.layers[0]", "study:")?
+// Does an error line say where: the file's name, the mutated key, an argument of the command, a
+// file path, a command-line flag or a config key ("train.lr", "model.layers[0]", "study:")?
 bool names_where(const std::string& line, const Input& in) {
   if (!in.file.empty() && line.find(fs::path(in.file).filename().string()) != std::string::npos) return true;
+  for (const auto& a : in.args)
+    if ((a.size() >= 2 && line.find(a) != std::string::npos) || line.rfind("hone: error: " + a + ":", 0) == 0)
+      return true;
   if (!in.key.empty()) {
     std::string leaf = in.key.substr(in.key.find_last_of(".[/") == std::string::npos ? 0 : in.key.find_last_of(".[/") + 1);
     leaf.erase(std::remove(leaf.begin(), leaf.end(), ']'), leaf.end());
     if (!leaf.empty() && line.find(leaf) != std::string::npos) return true;
   }
   static const std::regex where(
-      R"((--[a-z][a-z-]+)|\b(config|data|model|train|study|objective|sampler|pruner|optimizer|scheduler|loss|output|search)(\.[A-Za-z_]|\[|:))");
+      R"((/[^ :/]+)+:|(--[a-z][a-z-]+)|(model|config) file's path|\b(config|data|model|train|study|objective|sampler|pruner|optimizer|scheduler|loss|output|search)(\.[A-Za-z_]|\[|:| "))");
   return std::regex_search(line, where);
 }
 
@@ -516,7 +519,12 @@ class Fuzz : public ::testing::Test {
     for (int i = 0; i < 40; ++i) {
       libsvm_ += std::to_string(1 + i % 3);
       for (int f = 1; f <= 5; ++f)
-        if (coin(v, 0.7)) libsvm_ += " " + std::to_string(f) + ":" + std::to_string(static_cast<double>(pick(v, 100)) / 10);
+        if (coin(v, 0.7)) {
+          libsvm_ += ' ';
+          libsvm_ += std::to_string(f);
+          libsvm_ += ':';
+          libsvm_ += std::to_string(static_cast<double>(pick(v, 100)) / 10);
+        }
       libsvm_ += "\n";
     }
     write(path("train.svm"), libsvm_);
@@ -574,7 +582,8 @@ class Fuzz : public ::testing::Test {
       in.file = path("study-" + n + ".toml");
       write(in.file, mutate_toml(rng_, coin(rng_, 0.3) ? study_cv_toml_ : study_toml_, in.what, in.key));
       in.db = path("study-" + n + ".db");
-      in.args = {"tune", in.file, "--storage", "sqlite:///" + in.db, "--out", path("out-" + n)};
+      // --timeout: a config without n_trials runs until stopped, by design
+      in.args = {"tune", in.file, "--storage", "sqlite:///" + in.db, "--out", path("out-" + n), "--timeout", "3"};
     } else if (kind == "csv") {
       in.file = path("data-" + n + ".csv");
       write(in.file, mutate_csv(rng_, csv_, in.what));
@@ -620,11 +629,11 @@ class Fuzz : public ::testing::Test {
     switch (pick(rng_, 6)) {
       case 0: {
         write(path("cli-" + n + ".toml"), study_toml_);
-        a = {"tune", path("cli-" + n + ".toml"), "--storage", storage, "--out", path("out-" + n)};
+        a = {"tune", path("cli-" + n + ".toml"), "--storage", storage, "--out", path("out-" + n), "--timeout", "3"};
         for (int k = 0, m = 1 + static_cast<int>(pick(rng_, 3)); k < m; ++k) {
-          const std::string flag = pick(rng_, std::vector<std::string>{"--n-trials", "--more", "--timeout", "--jobs", "--set"});
+          const std::string flag = pick(rng_, std::vector<std::string>{"--n-trials", "--more", "--jobs", "--set"});
           a.push_back(flag);
-          a.push_back(flag == "--set" ? pick(rng_, std::vector<std::string>{"study.sampler=3", "study.n_trials=0", "train=1",
+          a.push_back(flag == "--set" ? pick(rng_, std::vector<std::string>{"study.sampler=3", "study.n_trials=-1", "train=1",
                                                                                "=", "a..b=1", "study.timeout=nan", "x"})
                                       : pick(rng_, numbers));
         }
