@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <new>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,10 @@ extern "C" void on_sigint(int) {
     std::raise(SIGINT);
   }
   g_stop.store(true);
+}
+
+void print_error(const char* what, const char* tail = "") {
+  std::fprintf(stderr, "hone: error: %s%s\n", one_line(what ? what : "").c_str(), tail);  // hone/error.h
 }
 
 }  // namespace
@@ -51,7 +56,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "hone: error: %s\nRun 'hone --help' for usage.\n", e.what());
+    print_error(e.what(), " (hone --help shows the usage)");
     return 2;
   }
   try {
@@ -59,16 +64,16 @@ int run(int argc, char** argv) {
       if (c->parsed()) return c->run();
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return e.exit_code();
   } catch (const nlohmann::json::exception& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "hone: error: out of memory\n");
+    print_error("out of memory");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hone: error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   }
 }

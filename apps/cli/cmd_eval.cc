@@ -60,10 +60,10 @@ class EvalCommand : public Command {
     DataSplits d = load_data(data_cfg, meta.value("seed", uint64_t{0}));
     Dataset& s = split_ == "train" ? d.train : split_ == "val" ? d.val : d.test;
     if (s.size() == 0) throw_invalid("eval: the " + split_ + " split is empty");
-    apply_saved_scaler(meta, s.x);
     if (s.x.shape().tail() != model.input_shape())
       throw_invalid("eval: the data have samples of shape " + s.x.shape().tail().str() +
                     " but the model expects " + model.input_shape().str());
+    apply_saved_scaler(meta, s.x);
     Logs m = evaluate_on(model, s, meta);
     if (json_) {
       std::printf("%s\n", nlohmann::json(m).dump().c_str());
@@ -95,10 +95,10 @@ class PredictCommand : public Command {
     Model model = Model::load(model_path(model_), &meta);
     std::vector<std::string> class_names = meta.value("class_names", std::vector<std::string>{});
     Tensor x = load_input(meta);
-    apply_saved_scaler(meta, x);
-    if (x.shape().tail() != model.input_shape())
+    if (x.shape().tail() != model.input_shape())  // before the saved scaler, which expects the model's shape
       throw_invalid(input_ + ": samples have shape " + x.shape().tail().str() + " but the model expects " +
                     model.input_shape().str());
+    apply_saved_scaler(meta, x);
     Tensor out;
     model.predict(x, out);
     const int64_t n = out.dim(0), k = out.size() / std::max<int64_t>(1, n);
@@ -148,7 +148,8 @@ class PredictCommand : public Command {
       // The target column is optional in a prediction file: add a placeholder when it is absent.
       std::ifstream f(input_);
       std::string header;
-      std::getline(f, header);
+      if (!std::getline(f, header) || header.find_first_not_of(" \t\r") == std::string::npos)
+        throw_data(input_ + ": empty file or empty first line (expected a header row with the model's feature columns)");
       std::string path = input_;
       std::string tmp;
       if (target.empty() || header.find(target) == std::string::npos) {
@@ -157,8 +158,8 @@ class PredictCommand : public Command {
         std::ofstream o(tmp);
         std::string line;
         o << header << "," << target << "\n";
-        while (std::getline(f, line))
-          if (!line.empty() && line != "\r") o << line << ",0\n";
+        while (std::getline(f, line))  // blank lines stay blank, so that error line numbers are the file's
+          o << (line.empty() || line == "\r" ? std::string() : line + ",0") << "\n";
         path = tmp;
       }
       CsvOptions co;
@@ -169,6 +170,14 @@ class PredictCommand : public Command {
       Dataset d;
       try {
         d = load_csv(path, co);
+      } catch (const Error& e) {
+        if (tmp.empty()) throw;
+        std::remove(tmp.c_str());
+        // The message names the user's file, not the copy with a placeholder target column.
+        std::string msg = e.what();
+        for (size_t at = msg.find(tmp); at != std::string::npos; at = msg.find(tmp, at + input_.size()))
+          msg.replace(at, tmp.size(), input_);
+        throw Error(e.kind(), msg);
       } catch (...) {
         if (!tmp.empty()) std::remove(tmp.c_str());
         throw;

@@ -37,11 +37,11 @@ class TuneCommand : public Command {
     sub_->add_option("--out", out_, "Output directory (default: runs/<study name>)");
     sub_->add_option("--n-trials", n_trials_,
                      "The study's total number of trials, counting those of earlier runs (overrides study.n_trials)")
-        ->check(CLI::PositiveNumber);
+        ->check(at_least(1));
     sub_->add_option("--more", more_, "Run N trials more than the stored study already has (continue a finished study)")
-        ->check(CLI::PositiveNumber);
+        ->check(at_least(1));
     sub_->add_option("--timeout", timeout_, "Stop starting trials after this many seconds (of this run)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive());
     sub_->add_option("--jobs,-j", jobs_, "Trials at once (overrides study.n_jobs; with --workers: in all)")
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--storage", storage_,
@@ -74,9 +74,6 @@ class TuneCommand : public Command {
     if (!is_private_storage(url) && sc.n_trials() > 100'000 && sc.n_trials() <= kMaxQueuedTrials)
       std::fprintf(stderr, "note: queueing up to %lld trials in %s (Ctrl-C stops; the next run tops the queue up)\n",
                    static_cast<long long>(sc.n_trials()), mask_storage_url(url).c_str());
-    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
-    print_opened(p);
-    if (create_only_) return print_created(p);
     // Cores are a budget: with --workers each worker gets its share and runs n_jobs / N trials at once.
     const int cores = available_cores();
     int workers = workers_;
@@ -86,7 +83,7 @@ class TuneCommand : public Command {
       workers = cores;
     }
     const int jobs_per_worker =
-        workers > 0 ? std::max(1, static_cast<int>(get_int(sc.study(), "n_jobs", 1, "study")) / workers) : 0;
+        workers > 0 ? std::max(1, get_int_in(sc.study(), "n_jobs", 1, -1, INT32_MAX, "study") / workers) : 0;
     // No n_jobs asked for: trials at once x threads per trial from the machine probe (hone/hw.h).
     int planned_jobs = 0;
     if (workers == 0 && !sc.study().contains("n_jobs") && !create_only_) {
@@ -99,6 +96,11 @@ class TuneCommand : public Command {
                             .out = out,
                             .stop = stop_,
                             .log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); }});
+    // The runner has loaded the data and checked the run on it: only now is the study created.
+    if (stop_->load()) throw Error(ErrorKind::kInterrupted, "interrupted before the study was created");
+    PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
+    print_opened(p);
+    if (create_only_) return print_created(p);
     double elapsed = 0;
     bool worker_died = false;
     const QueueState& q = p.queue;
@@ -117,7 +119,13 @@ class TuneCommand : public Command {
     }
     const StudyResult r = finish_study(*p.study, runner, out, elapsed, stop_->load());
     print_study_result(r, out);
-    return r.exit_code() == 0 && worker_died ? 1 : r.exit_code();
+    // A failed run ends, like every failure, with one error line that says why.
+    if (r.exit_code() == 1)
+      throw_runtime(fmt::format("no trial of study \"{}\" completed ({} failed, {} pruned; the trial lines above say why)",
+                                p.study->name(), r.failed, r.pruned));
+    if (r.exit_code() == 0 && worker_died)
+      throw_runtime("a worker died (see the lines above); the study's results are in " + out);
+    return r.exit_code();
   }
 
  private:

@@ -19,9 +19,14 @@ enum class ErrorKind {
   kInterrupted,      // the user pressed Ctrl-C (exit 130)
 };
 
+// `what` as one printable line: control characters (a newline or a NUL byte from a file or a
+// config value quoted in a message) are written as escapes (\n, \x00), so that every error is
+// the one line the CLI prints, whole.
+std::string one_line(const std::string& what);
+
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& what) : std::runtime_error(one_line(what)), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
   // The process exit code the CLI uses for this error: 2 for bad input, 1 for runtime failures.
   int exit_code() const;

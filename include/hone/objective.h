@@ -38,6 +38,9 @@ struct ObjectiveOptions {
 class TrainingObjective {
  public:
   // `config` holds distributions; `data` is loaded once and shared read-only by all trials.
+  // Checks before any trial, on probe_configs(config): the model builds for the data and fits its
+  // targets, the metric is one the run logs (one the folds can score, with CV), the folds fit the
+  // samples. Throws Error(kInvalidArgument) naming the key.
   TrainingObjective(nlohmann::json config, const DataSplits& data, ObjectiveOptions options);
 
   // The objective: instantiate, train (per fold with CV), report, return the metric. Records
@@ -57,6 +60,12 @@ class TrainingObjective {
   mutable std::mutex mu_;
   std::map<int64_t, nlohmann::json> configs_;
 };
+
+// A few concrete configs standing for the whole search space of `config` (its [study] dropped), to
+// check before any trial: the `baseline` point (parameter values) when given, then points whose
+// numbers take their low bounds and whose choices take their i-th option (the last one once a
+// list is exhausted), so every option of every choice, conditional branches included, is in one.
+std::vector<nlohmann::json> probe_configs(const nlohmann::json& config, const nlohmann::json& baseline = nullptr);
 
 // GridSearchCV-shaped results of a study whose trials ran with cross-validation: one row per
 // COMPLETE trial with params, split scores, mean/std test score, mean fit time and rank (1 =

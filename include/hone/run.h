@@ -76,6 +76,11 @@ TrainingParts validate_run_config(const nlohmann::json& config);
 // by the tools that look at a run's model without training it (hw: estimate, profile).
 nlohmann::json expand_model_config(const nlohmann::json& config, const DataSplits& data);
 
+// Checks that a valid run config (validate_run_config) trains on `data` before any epoch runs: the
+// model builds for the data's sample shape, and one sample goes through the model and the loss.
+// Returns the keys every epoch of that run logs ("epoch", "loss", "accuracy", "val_loss", ...).
+// Throws Error(kInvalidArgument) naming the key.
+std::vector<std::string> check_run_on_data(const nlohmann::json& config, const DataSplits& data);
 // Trains the model described by `config` on `data`: validate_run_config(config), then the
 // overload below. Throws Error(kInvalidArgument) for a bad config, naming the key.
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks);

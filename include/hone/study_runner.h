@@ -2,8 +2,8 @@
 // library, so that every command and every C++ program runs a config-file study the same way.
 //
 //   hone::StudyConfig sc = hone::load_study_config("examples/wine_study.toml");
+//   hone::StudyRunner runner(sc, {.cores = 2, .out = "runs/wine"});  // data loaded, the run checked on it
 //   hone::PreparedStudy p = hone::prepare_study(sc, {.storage_url = "sqlite:///wine.db"});
-//   hone::StudyRunner runner(sc, {.cores = 2, .out = "runs/wine"});
 //   double seconds = runner.run(*p.study, {.queued = p.queued});
 //   hone::StudyResult r = hone::finish_study(*p.study, runner, "runs/wine", seconds);
 //   // r.best, r.baseline, r.refit_test ... ; runs/wine/ has best.toml, trials.csv, summary.json
@@ -11,7 +11,8 @@
 // A study config is a run config (hone/run.h) whose values may be distributions, plus a [study]
 // table (docs/TUNING.md), or an [objective] with an external command (hone/tune/command.h).
 // The flow: resolve the config (name, seed, direction from the metric, absolute data paths, every
-// [study] key checked before any file is created) -> prepare the stored study (create or
+// [study] key and the run config at a few points of the search space checked) -> build the runner
+// (data loaded, the model and metric checked on it), so that a bad config creates nothing -> prepare the stored study (create or
 // continue it, fill its queue, store the config so `hone worker` can join with nothing but the
 // study's name) -> run trials in this process (StudyRunner) or in local worker processes
 // (run_local_workers) -> finish (the trials, the best configuration, the baseline against the

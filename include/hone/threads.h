@@ -8,9 +8,14 @@
 // thread), so scopes alive at the same time on different threads should ask for the same count.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 namespace hone {
 
-// REQUIRES: threads >= 1.
+// Any count is accepted: it is clamped to [1, available_cores()] (clamp_threads), since more
+// OpenMP threads than cores only slow the math down, and a huge count (100000) overflows the
+// OpenMP runtime's stacks.
 class ThreadScope {
  public:
   explicit ThreadScope(int threads);
@@ -25,5 +30,13 @@ class ThreadScope {
 
 // The number of cores this process may use (sched_getaffinity), at least 1.
 int available_cores();
+
+// `requested` clamped to [1, available_cores()]: the thread count any piece of hone's math runs with.
+int clamp_threads(int64_t requested);
+
+// The one-line note for a thread count that clamp_threads lowers ("note: train.threads = 100000 but
+// this process may use 8 cores; using 8"); empty when `requested` is within the cores. `what` names
+// the setting ("train.threads", "--threads").
+std::string threads_note(int64_t requested, const std::string& what);
 
 }  // namespace hone

@@ -1,6 +1,8 @@
 #include "hone/config.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -37,7 +39,7 @@ json node_to_json(const toml::node& n) {
 }
 
 std::string type_name(const json& v) {
-  if (v.is_string()) return "a string \"" + v.get<std::string>() + "\"";
+  if (v.is_string()) return "a string " + v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number()) return "the number " + v.dump();
   if (v.is_array()) return "a list";
@@ -52,6 +54,17 @@ std::string key_of(const std::string& where, const std::string& key) {
 [[noreturn]] void bad_type(const std::string& where, const std::string& key, const char* want,
                            const json& got) {
   throw_invalid(key_of(where, key) + ": expected " + want + ", got " + type_name(got));
+}
+
+// obj[key], or nullptr when absent or null. A table given as anything else (cv = "yes") is an
+// error naming it, not a table without the key.
+const json* lookup(const json& obj, const std::string& key, const std::string& where) {
+  if (obj.is_null()) return nullptr;
+  if (!obj.is_object()) throw_invalid((where.empty() ? std::string("config") : where) + ": expected a table, got " +
+                                      type_name(obj));
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
 }
 
 std::string toml_key(const std::string& k) {
@@ -127,6 +140,7 @@ json parse_toml(const std::string& text, const std::string& source_name) {
 
 json load_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (path.empty()) throw_invalid("the config file's path is empty");
   if (!in) throw_invalid(path + ": cannot open file");
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -210,15 +224,17 @@ void set_path(json& root, const std::string& dotted, json value) {
 }
 
 double get_double(const json& obj, const std::string& key, double def, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
+  const json* it = lookup(obj, key, where);
+  if (!it) return def;
   if (!it->is_number()) bad_type(where, key, "a number", *it);
   return it->get<double>();
 }
 
 int64_t get_int(const json& obj, const std::string& key, int64_t def, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
+  const json* it = lookup(obj, key, where);
+  if (!it) return def;
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    bad_type(where, key, "an integer below 2^63", *it);
   if (it->is_number_integer()) return it->get<int64_t>();
   if (it->is_number_float()) {
     double d = it->get<double>();
@@ -228,29 +244,30 @@ int64_t get_int(const json& obj, const std::string& key, int64_t def, const std:
 }
 
 bool get_bool(const json& obj, const std::string& key, bool def, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
+  const json* it = lookup(obj, key, where);
+  if (!it) return def;
   if (!it->is_boolean()) bad_type(where, key, "true or false", *it);
   return it->get<bool>();
 }
 
 std::string get_string(const json& obj, const std::string& key, const std::string& def,
                        const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
+  const json* it = lookup(obj, key, where);
+  if (!it) return def;
   if (!it->is_string()) bad_type(where, key, "a string", *it);
   return it->get<std::string>();
 }
 
 std::vector<int64_t> get_ints(const json& obj, const std::string& key,
                               const std::vector<int64_t>& def, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return def;
-  if (it->is_number_integer()) return {it->get<int64_t>()};
+  const json* it = lookup(obj, key, where);
+  if (!it) return def;
+  if (it->is_number_integer()) return {get_int(obj, key, 0, where)};
   if (!it->is_array()) bad_type(where, key, "a list of integers", *it);
   std::vector<int64_t> out;
   for (auto& e : *it) {
-    if (!e.is_number_integer()) bad_type(where, key, "a list of integers", *it);
+    if (!e.is_number_integer() || (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)))
+      bad_type(where, key, "a list of integers", *it);
     out.push_back(e.get<int64_t>());
   }
   return out;
@@ -334,6 +351,16 @@ int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, i
   const int64_t v = get_int(obj, key, def, where);
   if (v < lo) throw_invalid(key_of(where, key) + " must be >= " + std::to_string(lo) + ", got " + std::to_string(v));
   return v;
+}
+
+int get_int_in(const json& obj, const std::string& key, int def, int64_t lo, int64_t hi, const std::string& where) {
+  const int64_t v = get_int(obj, key, def, where);
+  hi = std::min<int64_t>(hi, INT32_MAX);
+  lo = std::max<int64_t>(lo, INT32_MIN);
+  if (v < lo || v > hi)
+    throw_invalid(key_of(where, key) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                  std::to_string(v));
+  return static_cast<int>(v);
 }
 
 }  // namespace hone

@@ -1,6 +1,10 @@
 #include "hone/tensor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -16,7 +20,9 @@ Shape::Shape(std::initializer_list<int64_t> dims) {
 
 int64_t Shape::numel() const {
   int64_t p = 1;
-  for (int i = 0; i < n_; ++i) p *= d_[static_cast<size_t>(i)];
+  for (int i = 0; i < n_; ++i)
+    if (__builtin_mul_overflow(p, d_[static_cast<size_t>(i)], &p))  // a corrupt or absurd shape, not UB
+      throw_invalid("Shape: " + str() + " has more than 2^63 elements");
   return p;
 }
 
@@ -61,8 +67,26 @@ namespace {
 constexpr size_t kAlign = 64;
 thread_local TensorMemory t_mem;
 
+// This machine's memory in bytes (0 when unknown).
+uint64_t physical_memory() {
+  static const uint64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : uint64_t{0};
+  }();
+  return bytes;
+}
+
 float* alloc_floats(size_t n) {
   if (n == 0) return nullptr;
+  // A tensor larger than the machine's memory (units = 1e9, a corrupt header) is one clear error
+  // up front, not an out-of-memory kill half-way through filling it.
+  const uint64_t mem = physical_memory();
+  if (n > (uint64_t{1} << 60) / sizeof(float) || (mem > 0 && n * sizeof(float) > mem)) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "a tensor of %zu values (%.1f GiB) is larger than this machine's memory (%.1f GiB)",
+                  n, static_cast<double>(n) * sizeof(float) / (1u << 30), static_cast<double>(mem) / (1u << 30));
+    throw_runtime(buf);
+  }
   size_t bytes = (n * sizeof(float) + kAlign - 1) / kAlign * kAlign;
   void* p = std::aligned_alloc(kAlign, bytes);
   if (!p) throw std::bad_alloc();
@@ -156,6 +180,7 @@ void Tensor::copy_rows_from(const Tensor& src, const int64_t* rows, int64_t coun
   int64_t row = s.numel() / std::max<int64_t>(1, s[0]);
   s[0] = count;
   resize(s);
+  if (row == 0) return;  // zero-size samples (a dimension of 0): nothing to copy, data() may be null
   for (int64_t i = 0; i < count; ++i) {
     HONE_CHECK(rows[i] >= 0 && rows[i] < src.dim(0), "row index out of range");
     std::memcpy(data_ + i * row, src.data() + rows[i] * row, static_cast<size_t>(row) * sizeof(float));

@@ -138,6 +138,8 @@ void check_image_dims(const std::vector<int64_t>& idim, const std::string& path)
   if (idim.size() != 3 && idim.size() != 2)
     throw_data(path + ": expected an images file with 3 dimensions (N, H, W), got " + std::to_string(idim.size()));
   if (idim[0] == 0) throw_data(path + ": no images");
+  for (size_t i = 1; i < idim.size(); ++i)
+    if (idim[i] == 0) throw_data(path + ": dimension " + std::to_string(i + 1) + " of the IDX header is 0 (an image needs pixels)");
 }
 
 // Reads the image values after the header into x: (N, 1, H, W), or (N, F) for a 2-d file.
@@ -161,6 +163,8 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
   check_image_dims(idim, images_path);
   if (ldim.size() != 1)
     throw_data(labels_path + ": expected a labels file with 1 dimension (N), got " + std::to_string(ldim.size()));
+  for (int64_t d : ldim)
+    if (d == 0) throw_data(labels_path + ": no labels");
   const int64_t n = idim[0];
   if (ldim[0] != n)
     throw_data(images_path + " has " + std::to_string(n) + " images but " + labels_path + " has " +

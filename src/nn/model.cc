@@ -124,9 +124,10 @@ void Model::predict(const Tensor& x, Tensor& out, int64_t batch_size) {
     Shape s = x.shape();
     s[0] = b;
     input_copy_.resize(s);
-    std::memcpy(input_copy_.data(), x.data() + start * in_row, static_cast<size_t>(b * in_row) * sizeof(float));
+    if (in_row > 0)  // zero-size samples: data() may be null
+      std::memcpy(input_copy_.data(), x.data() + start * in_row, static_cast<size_t>(b * in_row) * sizeof(float));
     const Tensor& y = forward(input_copy_, false);
-    std::memcpy(out.data() + start * out_row, y.data(), static_cast<size_t>(b * out_row) * sizeof(float));
+    if (out_row > 0) std::memcpy(out.data() + start * out_row, y.data(), static_cast<size_t>(b * out_row) * sizeof(float));
   }
 }
 

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -54,6 +55,65 @@ std::vector<NamedTensor> collect(Model& m) {
   for (auto& p : m.params()) v.push_back({p.name, p.value, "param"});
   for (auto& b : m.buffers()) v.push_back({b.name, b.value, "buffer"});
   return v;
+}
+
+// The metadata that hone's commands read back (class names, feature names, scaler): checked
+// here, so that a hand-edited or corrupt file is one error naming the file, not a wrong label.
+void check_metadata(const nlohmann::json& meta, const Model& m, const std::string& bad) {
+  if (!meta.is_object()) throw_data(bad + "metadata: expected an object");
+  auto strings = [&](const char* key) -> int64_t {
+    if (!meta.contains(key)) return -1;
+    const auto& v = meta[key];
+    if (!v.is_array()) throw_data(bad + "metadata." + key + ": expected a list of names");
+    for (const auto& e : v)
+      if (!e.is_string()) throw_data(bad + "metadata." + key + ": expected a list of names, got " + e.dump());
+    return static_cast<int64_t>(v.size());
+  };
+  const int64_t names = strings("class_names");
+  strings("feature_names");
+  int64_t classes = 0;
+  if (meta.contains("num_classes")) {
+    const auto& k = meta["num_classes"];
+    if (!k.is_number_integer() || k.get<int64_t>() < 0 || k.get<int64_t>() > (int64_t{1} << 30))
+      throw_data(bad + "metadata.num_classes: expected a count, got " + k.dump());
+    classes = k.get<int64_t>();
+  }
+  const int64_t outputs = m.output_shape().numel();
+  if (classes > 0) {
+    if (names >= 0 && names < outputs)
+      throw_data(bad + "metadata.class_names has " + std::to_string(names) + " names for the model's " +
+                 std::to_string(outputs) + " outputs");
+    if (classes < outputs && outputs > 1)
+      throw_data(bad + "metadata.num_classes is " + std::to_string(classes) + " but the model has " +
+                 std::to_string(outputs) + " outputs");
+  }
+  if (meta.contains("seed") && !meta["seed"].is_number_unsigned() &&
+      !(meta["seed"].is_number_integer() && meta["seed"].get<int64_t>() >= 0))
+    throw_data(bad + "metadata.seed: expected an integer >= 0, got " + meta["seed"].dump());
+  if (meta.contains("data")) {
+    const auto& d = meta["data"];
+    if (!d.is_object()) throw_data(bad + "metadata.data: expected an object");
+    if (d.contains("target") && !d["target"].is_string()) throw_data(bad + "metadata.data.target: expected a name");
+    if (d.contains("drop")) {
+      if (!d["drop"].is_array()) throw_data(bad + "metadata.data.drop: expected a list of names");
+      for (const auto& e : d["drop"])
+        if (!e.is_string()) throw_data(bad + "metadata.data.drop: expected a list of names, got " + e.dump());
+    }
+  }
+  if (meta.contains("scaler")) {
+    const auto& sc = meta["scaler"];
+    if (!sc.is_object()) throw_data(bad + "metadata.scaler: expected an object");
+    const int64_t features = m.input_shape().numel();
+    for (const char* key : {"shift", "scale"}) {
+      if (!sc.contains(key) || !sc[key].is_array() || static_cast<int64_t>(sc[key].size()) != features)
+        throw_data(bad + "metadata.scaler." + key + ": expected a list of " + std::to_string(features) + " numbers");
+      for (const auto& e : sc[key])
+        if (!e.is_number() || !std::isfinite(e.get<double>()))
+          throw_data(bad + "metadata.scaler." + key + ": expected finite numbers, got " + e.dump());
+    }
+    if (!sc.contains("kind") || (sc["kind"] != "standard" && sc["kind"] != "minmax"))
+      throw_data(bad + "metadata.scaler.kind: expected \"standard\" or \"minmax\"");
+  }
 }
 
 }  // namespace
@@ -103,6 +163,7 @@ void Model::save(const std::string& path, const nlohmann::json& metadata) const 
 
 Model Model::load(const std::string& path, nlohmann::json* metadata) {
   std::ifstream f(path, std::ios::binary);
+  if (path.empty()) throw_invalid("the model file's path is empty (give a model.hone or a run directory)");
   if (!f) throw_io(path + ": cannot open model file");
   std::ostringstream ss;
   ss << f.rdbuf();
@@ -147,20 +208,28 @@ Model Model::load(const std::string& path, nlohmann::json* metadata) {
   size_t off = 20 + hlen;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const auto& e = listed[i];
-    if (!e.is_object() || e.value("name", "") != tensors[i].name)
+    if (!e.is_object() || !e.contains("name") || e["name"] != tensors[i].name)
       throw_data(bad + "tensor " + std::to_string(i) + " is not \"" + tensors[i].name + "\"");
-    std::vector<int64_t> shape = e.value("shape", std::vector<int64_t>{});
+    if (!e.contains("kind") || e["kind"] != tensors[i].kind)
+      throw_data(bad + "tensor \"" + tensors[i].name + "\" has kind " +
+                 (e.contains("kind") ? e["kind"].dump() : std::string("(none)")) + ", expected \"" +
+                 tensors[i].kind + "\"");
+    std::vector<int64_t> shape;
+    if (e.contains("shape") && e["shape"].is_array())
+      for (const auto& d : e["shape"]) shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
     Shape expect = tensors[i].t->shape();
     bool same = static_cast<int>(shape.size()) == expect.ndim();
     for (size_t d = 0; same && d < shape.size(); ++d) same = shape[d] == expect[static_cast<int>(d)];
     if (!same) throw_data(bad + "tensor \"" + tensors[i].name + "\" has the wrong shape");
     const size_t bytes = static_cast<size_t>(tensors[i].t->size()) * sizeof(float);
     if (off + bytes > in.size() - 4) throw_data(bad + "truncated tensor data");
-    std::memcpy(tensors[i].t->data(), in.data() + off, bytes);
+    if (bytes) std::memcpy(tensors[i].t->data(), in.data() + off, bytes);
     off += bytes;
   }
   if (off != in.size() - 4) throw_data(bad + "trailing bytes after the tensor data");
-  if (metadata) *metadata = header.value("metadata", nlohmann::json::object());
+  nlohmann::json meta = header.contains("metadata") ? header["metadata"] : nlohmann::json::object();
+  check_metadata(meta, m, bad);
+  if (metadata) *metadata = std::move(meta);
   return m;
 }
 

@@ -28,7 +28,7 @@ void fill_grid(json& study_json, const std::vector<FoundDistribution>& dists) {
   if (!study_json.contains("sampler")) return;
   json& s = study_json["sampler"];
   s = typed_table(s);
-  if (!s.is_object() || s.value("type", "") != "grid" || s.contains("search_space")) return;
+  if (!s.is_object() || get_string(s, "type", "", "study.sampler") != "grid" || s.contains("search_space")) return;
   json space = json::object();
   for (const auto& d : dists) {
     const Distribution& dist = d.distribution;
@@ -62,6 +62,9 @@ void absolutize_data_paths(json& data) {
 void derive(StudyConfig& sc) {
   json& st = sc.study();
   sc.command = is_command_study(sc.cfg);
+  if (!sc.command && sc.cfg.contains("objective"))
+    throw_invalid("objective.command: required: an [objective] table runs an external command, e.g. command = "
+                  "[\"python3\", \"train.py\", \"--lr\", \"{lr}\"] (without [objective], trials train [model])");
   if (sc.command) {
     sc.space = command_search_space(sc.cfg);
     sc.dists = find_distributions(sc.space);
@@ -72,7 +75,11 @@ void derive(StudyConfig& sc) {
   sc.space.erase("study");
   sc.dists = find_distributions(sc.space);
   const json cv = st.value("cv", json::object());
-  sc.folds = static_cast<int>(get_int(cv, "folds", 0, "study.cv"));
+  check_keys(cv, {"folds", "stratified", "shuffle"}, "study.cv");
+  const int64_t folds = get_int(cv, "folds", 0, "study.cv");
+  if (folds == 1 || folds < 0 || folds > 100000)
+    throw_invalid("study.cv.folds must be 0 (off) or from 2 to 100000, got " + std::to_string(folds));
+  sc.folds = static_cast<int>(folds);
   sc.metric = get_string(st, "metric", sc.folds ? "accuracy" : "val_accuracy", "study");
   if (!st.contains("direction"))
     st["direction"] = metric_bigger_is_better(sc.metric.rfind("val_", 0) == 0 ? sc.metric.substr(4) : sc.metric)
@@ -99,6 +106,25 @@ bool stored_config_differs(const Study& study, const StudyConfig& sc) {
   } catch (const Error&) {
     return false;
   }
+}
+
+// The runner's own [study] keys, and the run config itself at a few points of the search space
+// (the baseline, each option of each choice): a bad value that is not searched fails here, once,
+// before a database file is created or any data is read, not in every trial.
+void check_runner_keys(const StudyConfig& sc) {
+  const json& st = sc.study();
+  get_bool(st, "refit", true, "study");
+  get_int_at_least(st, "top", 10, 1, "study");
+  const json baseline = sc.baseline();
+  if (sc.command) {
+    command_options_from_json(sc.cfg["objective"], sc.base_dir, "objective");
+    return;
+  }
+  if (st.contains("cv")) {
+    get_bool(st["cv"], "stratified", true, "study.cv");
+    get_bool(st["cv"], "shuffle", true, "study.cv");
+  }
+  for (const json& run : probe_configs(sc.space, baseline)) validate_run_config(run);
 }
 
 }  // namespace
@@ -151,7 +177,7 @@ json StudyConfig::study_json() const {
 
 bool StudyConfig::grid() const {
   json sj = study_json();
-  return sj.contains("sampler") && sj["sampler"].is_object() && sj["sampler"].value("type", "") == "grid";
+  return sj.contains("sampler") && sj["sampler"].is_object() && get_string(sj["sampler"], "type", "", "study.sampler") == "grid";
 }
 
 int64_t StudyConfig::n_trials() const {
@@ -200,7 +226,7 @@ StudyConfig resolve_study_config(json cfg, const std::string& config_path) {
   const json sj = sc.study_json();
   optimize_options_from_json(sj, "study");
   study_options_from_json(sj, "study");
-  sc.baseline();
+  check_runner_keys(sc);
   return sc;
 }
 

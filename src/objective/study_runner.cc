@@ -19,7 +19,7 @@ namespace hone {
 StudyRunner::StudyRunner(StudyConfig sc, Options options) : sc_(std::move(sc)), opt_(std::move(options)) {
   json& st = sc_.study();
   const int cores = std::max(1, opt_.cores);
-  int n_jobs = opt_.jobs > 0 ? opt_.jobs : static_cast<int>(get_int(st, "n_jobs", 1, "study"));
+  int n_jobs = opt_.jobs > 0 ? opt_.jobs : get_int_in(st, "n_jobs", 1, -1, INT32_MAX, "study");
   if (n_jobs == -1) n_jobs = cores;  // Optuna's n_jobs=-1: one trial per core this process may use
   if (n_jobs < 1) throw_invalid("study.n_jobs must be >= 1 or -1, got " + std::to_string(n_jobs));
   if (n_jobs > cores) {  // cores are a budget: at most one trial per core at once
@@ -37,6 +37,11 @@ StudyRunner::StudyRunner(StudyConfig sc, Options options) : sc_(std::move(sc)), 
 void StudyRunner::build_command_objective(int cores) {
   CommandOptions co = command_options_from_json(sc_.cfg["objective"], sc_.base_dir, "objective");
   if (!sc_.cfg["objective"].contains("threads")) co.threads = std::max(1, cores / n_jobs_);
+  if (co.threads > cores) {
+    if (opt_.log) opt_.log(fmt::format("note: objective.threads = {} but this process has {} cores; using {}", co.threads,
+                                       cores, cores));
+    co.threads = cores;
+  }
   threads_ = co.threads;
   co.run_dir = opt_.out;
   co.stop = opt_.stop;
@@ -47,12 +52,13 @@ void StudyRunner::build_training_objective(int cores) {
   // Trials at once x threads per trial <= cores.
   const json train = sc_.cfg.value("train", json::object());
   if (train.contains("threads") && train["threads"].is_number_integer()) {
-    threads_ = train["threads"].get<int>();
-    if (threads_ * n_jobs_ > cores) {
+    const int64_t asked = get_int_at_least(train, "threads", 1, 1, "train");
+    threads_ = static_cast<int>(std::min<int64_t>(asked, cores));
+    if (asked * n_jobs_ > cores) {
       const int t = std::max(1, cores / n_jobs_);
       if (opt_.log)
         opt_.log(fmt::format("note: {} trials x {} threads > {} cores; each trial gets {} thread(s)", n_jobs_,
-                             threads_, cores, t));
+                             asked, cores, t));
       sc_.cfg["train"]["threads"] = threads_ = t;
     }
   } else if (!train.contains("threads")) {

@@ -40,6 +40,12 @@ class PruningCallback : public Callback {
   bool pruned_ = false;
 };
 
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 nlohmann::json strip_study(nlohmann::json c) {
   c.erase("study");
   return c;
@@ -64,6 +70,58 @@ void check_outcome(const RunResult& r) {
 TrainingObjective::TrainingObjective(nlohmann::json config, const DataSplits& data, ObjectiveOptions options)
     : config_(std::move(config)), data_(data), opt_(std::move(options)) {
   if (opt_.cv_folds == 1 || opt_.cv_folds < 0) throw_invalid("study.cv.folds must be 0 (off) or >= 2");
+  if (opt_.cv_folds > 0) {
+    const Dataset& all = data_.train;
+    try {
+      if (all.is_classification() && opt_.stratified) stratified_kfold(all.y, opt_.cv_folds, opt_.shuffle, opt_.seed);
+      else kfold(all.size(), opt_.cv_folds, opt_.shuffle, opt_.seed);
+    } catch (const Error& e) {
+      throw_invalid("study.cv.folds = " + std::to_string(opt_.cv_folds) + ": " + e.what());
+    }
+    const std::vector<std::string> known = metric_names();
+    if (opt_.metric != "loss" && opt_.metric != "acc" && opt_.metric != "macro_f1" &&
+        std::find(known.begin(), known.end(), opt_.metric) == known.end())
+      throw_invalid("study.metric: \"" + opt_.metric + "\" cannot be scored on the held-out folds (known: loss, " +
+                    join_names(known) + ")");
+  }
+  DataSplits fold;  // with CV the runs train on (folds of) the training data alone
+  if (opt_.cv_folds > 0) {
+    const int64_t first = 0;
+    fold.train = data_.train.subset({first});
+  }
+  for (const auto& run : probe_configs(config_)) {
+    const std::vector<std::string> keys = check_run_on_data(run, opt_.cv_folds > 0 ? fold : data_);
+    if (opt_.cv_folds == 0 && std::find(keys.begin(), keys.end(), opt_.metric) == keys.end())
+      throw_invalid("study.metric: \"" + opt_.metric + "\" is not among the metrics every epoch logs (" +
+                    join_names(keys) + "; add it to train.metrics, or set data.validation_fraction for val_ ones)");
+  }
+}
+
+std::vector<nlohmann::json> probe_configs(const nlohmann::json& config, const nlohmann::json& baseline) {
+  const std::vector<FoundDistribution> dists = find_distributions(config);
+  size_t points = 1;
+  for (const auto& d : dists)
+    if (d.distribution.is_categorical()) points = std::max(points, d.distribution.n_choices());
+  points = std::min<size_t>(points, 32);
+  std::vector<nlohmann::json> out;
+  auto at = [&](const nlohmann::json& params) {
+    auto study = create_study({.sampler = make_sampler({{"type", "random"}})});
+    study->enqueue_trial(params);
+    Trial t = study->ask();
+    return strip_study(instantiate(config, t));
+  };
+  if (baseline.is_object()) out.push_back(at(baseline));
+  for (size_t i = 0; i < points; ++i) {
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& d : dists) {
+      const Distribution& dist = d.distribution;
+      if (params.contains(d.name)) continue;  // the same name in two branches: the first one's
+      params[d.name] = dist.is_categorical() ? dist.choices()[std::min(i, dist.n_choices() - 1)]
+                                             : dist.to_external(dist.low());
+    }
+    out.push_back(at(params));
+  }
+  return out;
 }
 
 double TrainingObjective::operator()(Trial& trial) {

@@ -8,6 +8,7 @@
 #include "hone/config.h"
 #include "hone/dataset.h"
 #include "hone/error.h"
+#include "hone/threads.h"
 #include "hone/loss.h"
 #include "hone/metrics.h"
 #include "hone/optimizer.h"
@@ -36,7 +37,7 @@ void MLPParams::set(const nlohmann::json& j) {
     batch_size = get_int(j, "batch_size", batch_size, kWhere);
   }
   learning_rate_init = get_double(j, "learning_rate_init", learning_rate_init, kWhere);
-  max_iter = static_cast<int>(get_int(j, "max_iter", max_iter, kWhere));
+  max_iter = get_int_in(j, "max_iter", max_iter, 1, 1000000, kWhere);
   shuffle = get_bool(j, "shuffle", shuffle, kWhere);
   random_state = static_cast<uint64_t>(get_int(j, "random_state", static_cast<int64_t>(random_state), kWhere));
   tol = get_double(j, "tol", tol, kWhere);
@@ -47,8 +48,8 @@ void MLPParams::set(const nlohmann::json& j) {
   beta_1 = get_double(j, "beta_1", beta_1, kWhere);
   beta_2 = get_double(j, "beta_2", beta_2, kWhere);
   epsilon = get_double(j, "epsilon", epsilon, kWhere);
-  n_iter_no_change = static_cast<int>(get_int(j, "n_iter_no_change", n_iter_no_change, kWhere));
-  threads = static_cast<int>(get_int(j, "threads", threads, kWhere));
+  n_iter_no_change = get_int_in(j, "n_iter_no_change", n_iter_no_change, 1, INT32_MAX, kWhere);
+  threads = clamp_threads(get_int_at_least(j, "threads", threads, 1, kWhere));  // at most the cores
 }
 
 nlohmann::json MLPParams::get() const {
@@ -165,7 +166,7 @@ MLPEstimator& MLPEstimator::fit(const Tensor& x, const Tensor& y) {
                                    : std::min<int64_t>(200, train.size());
   o.shuffle = p_.shuffle;
   o.seed = p_.random_state;
-  o.threads = p_.threads;
+  o.threads = clamp_threads(p_.threads);
   o.l2 = p_.alpha / static_cast<double>(o.batch_size);  // sklearn scales alpha by 1/batch
   o.metrics = classifier_ ? std::vector<std::string>{"accuracy"} : std::vector<std::string>{"r2"};
   Trainer t(model_, *loss, *opt, nullptr, o);

@@ -1,10 +1,13 @@
 #include "hone/run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "hone/config.h"
 #include "hone/error.h"
+#include "hone/metrics.h"
+#include "hone/threads.h"
 #include "hone/loss.h"
 #include "hone/optimizer.h"
 #include "hone/scheduler.h"
@@ -24,16 +27,34 @@ nlohmann::json scaler_json(const Scaler& s) {
 }
 
 // Holds out `fraction` of `d` as a second set (stratified for classification).
-void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed) {
+void hold_out(Dataset& d, Dataset& held, double fraction, uint64_t seed, const std::string& key) {
   if (fraction <= 0) return;
-  auto [a, b] = train_val_split(d, fraction, seed, true);
+  if (d.size() < 2)
+    throw_invalid(key + " = " + std::to_string(fraction) + ": the data have " + std::to_string(d.size()) +
+                  " sample(s), too few to hold any out (set it to 0, or give more data)");
+  auto [a, b] = [&] {
+    try {
+      return train_val_split(d, fraction, seed, true);
+    } catch (const Error& e) {
+      throw_invalid(key + ": " + e.what());
+    }
+  }();
   d = std::move(a);
   held = std::move(b);
+}
+
+// A data file named by [data] `key`: a missing one is an error naming the key as well as the path.
+std::string data_file(const std::string& path, const std::string& key) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw_io(key + ": no such file \"" + path + "\"");
+  return path;
 }
 
 // train.optimizer with the train.lr shorthand folded in.
 nlohmann::json optimizer_config(const nlohmann::json& train) {
   nlohmann::json opt_cfg = typed_table(train.value("optimizer", nlohmann::json("adam")));
+  if (!opt_cfg.is_object())
+    throw_invalid("train.optimizer: expected a name or a table such as {type = \"adam\"}, got " + opt_cfg.dump());
   if (train.contains("lr")) {
     if (opt_cfg.contains("lr")) throw_invalid("train.lr and train.optimizer.lr are both set; keep one");
     opt_cfg["lr"] = train["lr"];
@@ -95,6 +116,62 @@ nlohmann::json expand_model(const nlohmann::json& m, const DataSplits& data) {
   return out;
 }
 
+// [train]'s scalar options, each checked (type and range) and named in errors.
+TrainOptions train_options(const nlohmann::json& train, uint64_t seed) {
+  const std::string w = "train";
+  TrainOptions o;
+  o.epochs = get_int_in(train, "epochs", 10, 0, 1000000, w);
+  if (train.contains("batch_size") && train["batch_size"].is_string()) {
+    if (train["batch_size"] != "full") throw_invalid("train.batch_size: expected a number or \"full\"");
+    o.batch_size = 0;
+  } else {
+    o.batch_size = get_int(train, "batch_size", 32, w);
+    if (o.batch_size <= 0) throw_invalid("train.batch_size must be > 0 (or \"full\"), got " +
+                                         std::to_string(o.batch_size));
+  }
+  o.shuffle = get_bool(train, "shuffle", true, w);
+  o.seed = seed;
+  const int64_t threads = get_int_at_least(train, "threads", 1, 1, w);
+  o.threads = static_cast<int>(std::min<int64_t>(threads, 1 << 20));  // clamped to the cores when the run starts
+  o.l2 = get_nonnegative(train, "l2", 0.0, w);
+  o.clip_norm = get_nonnegative(train, "clip_norm", 0.0, w);
+  o.clip_value = get_nonnegative(train, "clip_value", 0.0, w);
+  o.eval_batch_size = get_int_at_least(train, "eval_batch_size", 1024, 1, w);
+  if (train.contains("metrics")) {
+    if (!train["metrics"].is_array()) throw_invalid("train.metrics: expected a list of metric names");
+    const std::vector<std::string> known = metric_names();
+    for (auto& m : train["metrics"]) {
+      if (!m.is_string()) throw_invalid("train.metrics: expected a list of metric names, got " + m.dump());
+      const std::string name = m.get<std::string>();
+      if (std::find(known.begin(), known.end(), name) == known.end() && name != "acc" && name != "macro_f1") {
+        std::string names;
+        for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+        throw_invalid("train.metrics: unknown metric \"" + name + "\" (known: " + names + ")");
+      }
+      o.metrics.push_back(name);
+    }
+  }
+  get_bool(train, "checkpoint", false, w);
+  return o;
+}
+
+// train.early_stopping: true (val_loss, patience 5), false, or a table; null when off.
+std::shared_ptr<EarlyStopping> early_stopping(const nlohmann::json& train) {
+  if (!train.contains("early_stopping")) return nullptr;
+  const auto& e = train["early_stopping"];
+  if (e.is_boolean()) {
+    if (e.get<bool>()) return std::make_shared<EarlyStopping>("val_loss", 5, 0.0, "auto", true);
+    return nullptr;
+  }
+  const std::string ew = "train.early_stopping";
+  check_keys(e, {"monitor", "patience", "min_delta", "mode", "restore_best_weights"}, ew);
+  const int64_t patience = get_int_at_least(e, "patience", 5, 0, ew);
+  return std::make_shared<EarlyStopping>(get_string(e, "monitor", "val_loss", ew),
+                                         static_cast<int>(std::min<int64_t>(patience, 1 << 30)),
+                                         get_nonnegative(e, "min_delta", 0.0, ew), get_string(e, "mode", "auto", ew),
+                                         get_bool(e, "restore_best_weights", true, ew));
+}
+
 }  // namespace
 
 DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string& where) {
@@ -125,9 +202,11 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
       test_images = join(dir, "t10k-images-idx3-ubyte.gz");
       test_labels = join(dir, "t10k-labels-idx1-ubyte.gz");
     }
-    out.train = load_idx(train_images, train_labels);
+    const std::string k = where + (source == "idx" ? "." : ".dir (");
+    const auto idx_key = [&](const char* key) { return source == "idx" ? k + key : k + key + ")"; };
+    out.train = load_idx(data_file(train_images, idx_key("train_images")), data_file(train_labels, idx_key("train_labels")));
     if (!test_images.empty() && !test_labels.empty()) {
-      out.test = load_idx(test_images, test_labels);
+      out.test = load_idx(data_file(test_images, idx_key("test_images")), data_file(test_labels, idx_key("test_labels")));
       have_test = true;
     }
   } else if (source == "csv") {
@@ -140,15 +219,18 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
     o.delimiter = delim[0];
     if (cfg.contains("drop")) {
       if (!cfg["drop"].is_array()) throw_invalid(where + ".drop: expected a list of column names");
-      for (auto& c : cfg["drop"]) o.drop.push_back(c.get<std::string>());
+      for (auto& c : cfg["drop"]) {
+        if (!c.is_string()) throw_invalid(where + ".drop: expected a list of column names, got " + c.dump());
+        o.drop.push_back(c.get<std::string>());
+      }
     }
     std::string train = get_string(cfg, "train", "", where);
     if (train.empty()) throw_invalid(where + ".train: required (path of the training CSV)");
-    out.train = load_csv(train, o);
+    out.train = load_csv(data_file(train, where + ".train"), o);
     std::string test = get_string(cfg, "test", "", where);
     if (!test.empty()) {
       o.classes = out.train.class_names;  // the test file's labels get the training file's numbers
-      out.test = load_csv(test, o);
+      out.test = load_csv(data_file(test, where + ".test"), o);
       have_test = true;
     }
   } else if (source == "libsvm") {
@@ -156,10 +238,10 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
     std::string task = get_string(cfg, "task", "auto", where);
     std::string train = get_string(cfg, "train", "", where);
     if (train.empty()) throw_invalid(where + ".train: required (path of the training file)");
-    out.train = load_libsvm(train, nf, task);
+    out.train = load_libsvm(data_file(train, where + ".train"), nf, task);
     std::string test = get_string(cfg, "test", "", where);
     if (!test.empty()) {
-      out.test = load_libsvm(test, out.train.x.dim(1), task);
+      out.test = load_libsvm(data_file(test, where + ".test"), out.train.x.dim(1), task);
       have_test = true;
     }
   } else {
@@ -178,8 +260,8 @@ DataSplits load_data(const nlohmann::json& cfg, uint64_t seed, const std::string
   const double val_fraction = get_double(cfg, "validation_fraction", 0.1, where);
   require_in_range(test_fraction, 0.0, 0.9, "test_fraction", where);
   require_in_range(val_fraction, 0.0, 0.9, "validation_fraction", where);
-  if (!have_test) hold_out(out.train, out.test, test_fraction, derive_seed(seed, 17));
-  hold_out(out.train, out.val, val_fraction, derive_seed(seed, 29));
+  if (!have_test) hold_out(out.train, out.test, test_fraction, derive_seed(seed, 17), where + ".test_fraction");
+  hold_out(out.train, out.val, val_fraction, derive_seed(seed, 29), where + ".validation_fraction");
 
   const std::string scale = get_string(cfg, "scale", "none", where);
   out.meta["data"] = cfg;
@@ -205,7 +287,7 @@ TrainingParts make_training_parts(const nlohmann::json& train) {
   p.optimizer = make_optimizer(optimizer_config(train), "train.optimizer");
   if (train.contains("scheduler")) {
     const nlohmann::json s = typed_table(train["scheduler"]);
-    if (s.value("type", "") != "none") p.scheduler = make_scheduler(s, "train.scheduler");
+    if (!s.is_object() || get_string(s, "type", "", "train.scheduler") != "none") p.scheduler = make_scheduler(s, "train.scheduler");
   }
   return p;
 }
@@ -222,6 +304,10 @@ TrainingParts validate_run_config(const nlohmann::json& config) {
              "train");
   // The cheap parts are built here, so that a bad value fails before any data is loaded, and
   // kept for the run.
+  train_options(train, 0);
+  early_stopping(train);
+  get_int(config, "seed", 0, "config");
+  if (config.contains("output")) get_string(config["output"], "dir", "", "output");
   return make_training_parts(train);
 }
 
@@ -238,6 +324,47 @@ nlohmann::json expand_model_config(const nlohmann::json& config, const DataSplit
   return model_cfg;
 }
 
+std::vector<std::string> check_run_on_data(const nlohmann::json& config, const DataSplits& data) {
+  TrainingParts parts = validate_run_config(config);
+  if (data.train.size() == 0) throw_invalid("data: the training set is empty");
+  const uint64_t seed = static_cast<uint64_t>(get_int(config, "seed", 0, "config"));
+  const nlohmann::json train = config.value("train", nlohmann::json::object());
+  const TrainOptions o = train_options(train, seed);
+  if (!parts.loss) parts.loss = make_loss(data.train.is_classification() ? "cross_entropy" : "mse", "train.loss");
+  if (parts.loss->is_classification() && !data.train.is_classification())
+    throw_invalid("train.loss: \"" + parts.loss->type() + "\" needs class labels, but the data set is a regression one");
+  Model model = Model::from_config(expand_model_config(config, data), "model");
+  if (!model.built()) model.build(data.train.x.shape().tail(), seed);
+  if (data.train.x.shape().tail() != model.input_shape())
+    throw_invalid("model: the data have samples of shape " + data.train.x.shape().tail().str() +
+                  " but the model expects " + model.input_shape().str());
+  const int64_t outputs = model.output_shape().numel();
+  if (parts.loss->is_classification() && outputs < data.train.num_classes &&
+      !(outputs == 1 && data.train.num_classes <= 2))
+    throw_invalid("model: the last layer has " + std::to_string(outputs) + " output(s) but the data have " +
+                  std::to_string(data.train.num_classes) + " classes (set its units to " +
+                  std::to_string(data.train.num_classes) + ")");
+  // One sample through the model and the loss: outputs that do not fit the targets fail here.
+  const int64_t first = 0;
+  Tensor xb, yb;
+  xb.copy_rows_from(data.train.x, &first, 1);
+  yb.copy_rows_from(data.train.y, &first, 1);
+  try {
+    parts.loss->compute(model.forward(xb, false), yb, nullptr);
+  } catch (const Error& e) {
+    throw_invalid(std::string("model: its outputs do not fit the data's targets: ") + e.what());
+  }
+  std::vector<std::string> keys = {"epoch", "loss", "lr", "time_s", "samples_per_s"};
+  if (data.train.is_classification()) keys.push_back("accuracy");
+  if (data.val.size() > 0) {
+    keys.push_back("val_loss");
+    std::vector<std::string> names = o.metrics;
+    if (names.empty() && data.val.is_classification()) names = {"accuracy"};
+    for (const auto& n : names) keys.push_back("val_" + n);
+  }
+  return keys;
+}
+
 RunResult train_model(const nlohmann::json& config, const DataSplits& data, const RunHooks& hooks) {
   return train_model(config, data, hooks, validate_run_config(config));
 }
@@ -248,27 +375,9 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   const nlohmann::json train = config.value("train", nlohmann::json::object());
   const std::string w = "train";
 
-  TrainOptions o;
-  o.epochs = static_cast<int>(get_int(train, "epochs", 10, w));
-  if (train.contains("batch_size") && train["batch_size"].is_string()) {
-    if (train["batch_size"] != "full") throw_invalid("train.batch_size: expected a number or \"full\"");
-    o.batch_size = 0;
-  } else {
-    o.batch_size = get_int(train, "batch_size", 32, w);
-    if (o.batch_size <= 0) throw_invalid("train.batch_size must be > 0 (or \"full\"), got " +
-                                         std::to_string(o.batch_size));
-  }
-  o.shuffle = get_bool(train, "shuffle", true, w);
-  o.seed = seed;
-  o.threads = static_cast<int>(get_int(train, "threads", 1, w));
-  o.l2 = get_double(train, "l2", 0.0, w);
-  o.clip_norm = get_double(train, "clip_norm", 0.0, w);
-  o.clip_value = get_double(train, "clip_value", 0.0, w);
-  o.eval_batch_size = get_int(train, "eval_batch_size", 1024, w);
-  if (train.contains("metrics")) {
-    if (!train["metrics"].is_array()) throw_invalid("train.metrics: expected a list of metric names");
-    for (auto& m : train["metrics"]) o.metrics.push_back(m.get<std::string>());
-  }
+  TrainOptions o = train_options(train, seed);
+  if (const std::string note = threads_note(o.threads, "train.threads"); !note.empty() && hooks.log) hooks.log(note);
+  o.threads = clamp_threads(o.threads);
 
   // The loss: default by task.
   if (!parts.loss) parts.loss = make_loss(data.train.is_classification() ? "cross_entropy" : "mse", "train.loss");
@@ -285,21 +394,8 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   trainer.set_log(hooks.log);
   trainer.set_stop_flag(hooks.stop);
   for (auto& cb : hooks.callbacks) trainer.add_callback(cb);
-  std::shared_ptr<EarlyStopping> es;
-  if (train.contains("early_stopping")) {
-    const auto& e = train["early_stopping"];
-    if (e.is_boolean()) {
-      if (e.get<bool>()) es = std::make_shared<EarlyStopping>("val_loss", 5, 0.0, "auto", true);
-    } else {
-      const std::string ew = "train.early_stopping";
-      check_keys(e, {"monitor", "patience", "min_delta", "mode", "restore_best_weights"}, ew);
-      es = std::make_shared<EarlyStopping>(get_string(e, "monitor", "val_loss", ew),
-                                           static_cast<int>(get_int(e, "patience", 5, ew)),
-                                           get_double(e, "min_delta", 0.0, ew), get_string(e, "mode", "auto", ew),
-                                           get_bool(e, "restore_best_weights", true, ew));
-    }
-    if (es) trainer.add_callback(es);
-  }
+  std::shared_ptr<EarlyStopping> es = early_stopping(train);
+  if (es) trainer.add_callback(es);
   if (get_bool(train, "checkpoint", false, w) && !hooks.checkpoint_path.empty())
     trainer.add_callback(std::make_shared<ModelCheckpoint>(
         hooks.checkpoint_path, data.val.size() ? "val_loss" : "loss", "auto"));

@@ -11,6 +11,8 @@ namespace hone {
 
 namespace {
 
+constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53: every integer up to it is exact in a double
+
 std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -90,6 +92,8 @@ Distribution Distribution::real(double low, double high, bool log, std::optional
                   num(high) + "]");
   if (low > high)
     throw_invalid("float distribution: low must be <= high, got [" + num(low) + ", " + num(high) + "]");
+  if (!std::isfinite(high - low))
+    throw_invalid("float distribution: high - low must be finite, got [" + num(low) + ", " + num(high) + "]");
   if (log && step)
     throw_invalid("float distribution: log and step cannot be used together");
   if (log && low <= 0)
@@ -106,6 +110,8 @@ Distribution Distribution::real(double low, double high, bool log, std::optional
     // As Optuna: lower high to the last point of the grid low + k*step. The 1e-9 slack absorbs
     // binary rounding of decimal steps (0.1).
     double k = std::floor((high - low) / *step + 1e-9);
+    if (!(k <= kMaxExactInt))
+      throw_invalid("float distribution: (high - low) / step must be at most 2^53, got " + num(k));
     double adj = low + k * *step;
     if (std::fabs(adj - high) > 1e-12 * std::max(1.0, std::fabs(high))) d.high_ = adj;
   }
@@ -116,7 +122,13 @@ Distribution Distribution::integer(int64_t low, int64_t high, bool log, int64_t 
   if (low > high)
     throw_invalid("int distribution: low must be <= high, got [" + std::to_string(low) + ", " +
                   std::to_string(high) + "]");
-  if (step <= 0) throw_invalid("int distribution: step must be >= 1, got " + std::to_string(step));
+  // Values travel as doubles (as in Optuna's storages): beyond 2^53 they would not be exact, and
+  // high - low would overflow int64.
+  if (std::fabs(static_cast<double>(low)) > kMaxExactInt || std::fabs(static_cast<double>(high)) > kMaxExactInt)
+    throw_invalid("int distribution: low and high must be within +-2^53 (9007199254740992), got [" +
+                  std::to_string(low) + ", " + std::to_string(high) + "]");
+  if (step <= 0 || static_cast<double>(step) > kMaxExactInt)
+    throw_invalid("int distribution: step must be from 1 to 2^53, got " + std::to_string(step));
   if (log && step != 1) throw_invalid("int distribution: log=true needs step == 1");
   if (log && low < 1)
     throw_invalid("int distribution: log=true needs low >= 1, got low=" + std::to_string(low));
@@ -201,12 +213,13 @@ double Distribution::to_internal(const json& x) const {
 json Distribution::to_external(double v) const {
   switch (kind_) {
     case Kind::kCategorical: {
-      auto i = static_cast<int64_t>(v);
-      if (i < 0 || i >= static_cast<int64_t>(n_choices()))
+      if (!(v >= 0 && v < static_cast<double>(n_choices())))
         throw_data("categorical index " + num(v) + " out of range for " + describe());
-      return (*choices_)[static_cast<size_t>(i)];
+      return (*choices_)[static_cast<size_t>(v)];
     }
-    case Kind::kInteger: return json(static_cast<int64_t>(v));  // C-style truncation, as Optuna
+    case Kind::kInteger:  // C-style truncation, as Optuna; a value outside int64 (a corrupt storage) is an error
+      if (!(std::fabs(v) < 9.2e18)) throw_data("value " + num(v) + " out of range for " + describe());
+      return json(static_cast<int64_t>(v));
     case Kind::kReal: return json(v);
   }
   return json();

@@ -103,6 +103,45 @@ TEST(LoadIdx, Errors) {
   expect_error([&] { load_idx(dir.path("nope"), lbl); }, ErrorKind::kIoError, {"nope"});
 }
 
+// A header with a zero dimension (images of 0 x 4 pixels, or 0 labels) is an error naming the file,
+// not an empty tensor that later reaches memcpy with a null pointer (UBSan).
+TEST(LoadIdx, ZeroDimensionIsAnError) {
+  TempDir dir;
+  Fixture f = make(5, 2, 2);
+  auto lbl = dir.write("lbl", f.labels);
+  auto zero_h = dir.write("zero_h", idx_bytes({5, 0, 4}, {}));
+  expect_error([&] { load_idx(zero_h, lbl); }, ErrorKind::kDataError, {zero_h, "dimension 2", "is 0"});
+  expect_error([&] { load_idx_images(zero_h); }, ErrorKind::kDataError, {zero_h, "is 0"});
+  auto zero_w = dir.write("zero_w", idx_bytes({5, 2, 0}, {}));
+  expect_error([&] { load_idx(zero_w, lbl); }, ErrorKind::kDataError, {zero_w, "dimension 3"});
+  auto img = dir.write("img", f.images);
+  auto no_labels = dir.write("no_labels", idx_bytes({0}, {}));
+  expect_error([&] { load_idx(img, no_labels); }, ErrorKind::kDataError, {no_labels});
+}
+
+// Rows of zero-size samples copy nothing (and touch no null pointer).
+TEST(Tensor, CopyRowsOfZeroSizeSamples) {
+  Tensor src(Shape{3, 0});
+  Tensor dst;
+  const int64_t rows[] = {2, 0};
+  dst.copy_rows_from(src, rows, 2);
+  EXPECT_EQ(dst.shape(), (Shape{2, 0}));
+  EXPECT_EQ(dst.size(), 0);
+}
+
+// A shape whose element count overflows int64, or a tensor larger than the machine's memory, is an
+// error before any allocation (no overflow, no out-of-memory kill).
+TEST(Tensor, AbsurdSizesAreErrors) {
+  const int64_t big = int64_t{1} << 40;
+  EXPECT_THROW(Tensor(Shape{big, big}), Error);
+  try {
+    Tensor t(Shape{big, 1024});
+    FAIL() << "a 4 PiB tensor was allocated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than this machine's memory"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LoadIdx, RealFashionMnist) {
   const std::string root = "/usr/share/datasets/fashion-mnist/";
   const std::string ti = root + "train-images-idx3-ubyte.gz", tl = root + "train-labels-idx1-ubyte.gz";

@@ -1,4 +1,7 @@
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -102,4 +105,27 @@ TEST(TrialStateNames, MatchOptunaStorage) {
   EXPECT_THROW(hone::trial_state_from_string("DONE"), hone::Error);
   EXPECT_EQ(hone::direction_from_string("Maximize"), hone::Direction::kMaximize);
   EXPECT_THROW(hone::direction_from_string("up"), hone::Error);
+}
+
+// Ranges whose width overflows (int64 end to end, floats from -1e308 to 1e308) and integers a double
+// cannot hold exactly are errors, not signed overflow (UBSan) or an infinite high.
+TEST(Distribution, RangesThatOverflowAreErrors) {
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  EXPECT_THROW(Distribution::integer(lo, hi), hone::Error);
+  EXPECT_THROW(Distribution::integer(0, hi, false, 3), hone::Error);
+  EXPECT_THROW(Distribution::integer(lo, 0), hone::Error);
+  try {
+    Distribution::integer(lo, hi);
+  } catch (const hone::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2^53"), std::string::npos) << e.what();
+  }
+  const int64_t exact = int64_t{1} << 53;
+  EXPECT_EQ(Distribution::integer(-exact, exact).high(), static_cast<double>(exact));
+  EXPECT_EQ(Distribution::integer(0, exact, false, exact - 1).high(), static_cast<double>(exact - 1));
+  EXPECT_THROW(Distribution::real(-1e308, 1e308), hone::Error);
+  EXPECT_THROW(Distribution::real(0, 1, false, 1e-300), hone::Error);  // 1e300 grid points
+  // A stored categorical index out of range (a corrupt storage) is an error, not a cast of NaN.
+  EXPECT_THROW(Distribution::categorical({"a"}).to_external(NAN), hone::Error);
+  EXPECT_THROW(Distribution::categorical({"a"}).to_external(1e300), hone::Error);
+  EXPECT_THROW(Distribution::integer(0, 3).to_external(1e300), hone::Error);
 }

@@ -173,13 +173,14 @@ CommandOptions command_options_from_json(const json& o, const std::string& base_
       c.env[k] = to_text(v, where + ".env." + k);
     }
   }
-  c.threads = static_cast<int>(get_int(o, "threads", 0, where));
-  require_nonnegative(c.threads, "threads", where);
+  const int64_t threads = get_int(o, "threads", 0, where);
+  require_in_range(static_cast<double>(threads), 0, 1 << 20, "threads", where);
+  c.threads = static_cast<int>(threads);
   c.timeout_s = get_double(o, "timeout", 0, where);
   require_nonnegative(c.timeout_s, "timeout", where);
   c.kill_grace_s = get_double(o, "kill_grace", 5, where);
   require_nonnegative(c.kill_grace_s, "kill_grace", where);
-  c.max_retries = static_cast<int>(get_int(o, "max_retries", 0, where));
+  c.max_retries = get_int_in(o, "max_retries", 0, 0, 1000, where);
   require_nonnegative(c.max_retries, "max_retries", where);
   c.log_limit_bytes = get_int(o, "log_limit", c.log_limit_bytes, where);
   require_positive(static_cast<double>(c.log_limit_bytes), "log_limit", where);

@@ -37,7 +37,7 @@ bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
 
 // An int option read with the core's range-checked getter ("<where>.<key> must be >= lo").
 inline int int_at_least(const json& c, const std::string& key, int64_t def, int64_t lo, const std::string& where) {
-  return static_cast<int>(get_int_at_least(c, key, def, lo, where));
+  return get_int_in(c, key, static_cast<int>(def), lo, INT32_MAX, where);
 }
 
 // A resource option: an integer >= 1, or "auto" (nullopt); `def` when absent.

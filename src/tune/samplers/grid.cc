@@ -102,6 +102,12 @@ GridSpace::GridSpace(std::map<std::string, std::vector<json>> values, std::optio
   size_t total = 1;
   for (auto& [k, v] : values_) {
     if (v.empty()) throw_invalid("grid sampler: parameter \"" + k + "\" has no values");
+    // The grid's points are listed (shuffled) up front: beyond 10^7 that is gigabytes, and the
+    // product may overflow.
+    constexpr size_t kMaxPoints = 10000000;
+    if (v.size() > kMaxPoints / total)
+      throw_invalid("grid sampler: the grid has more than " + std::to_string(kMaxPoints) + " points (at \"" + k +
+                    "\"); use fewer values or another sampler");
     total *= v.size();
     json_[k] = v;
   }

@@ -32,10 +32,8 @@ std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::stri
              w);
   TpeOptions o;
   o.seed = seed;
-  o.n_startup_trials = static_cast<int>(get_int(c, "n_startup_trials", o.n_startup_trials, w));
-  require_nonnegative(o.n_startup_trials, "n_startup_trials", w);
-  o.n_ei_candidates = static_cast<int>(get_int(c, "n_ei_candidates", o.n_ei_candidates, w));
-  require_positive(o.n_ei_candidates, "n_ei_candidates", w);
+  o.n_startup_trials = get_int_in(c, "n_startup_trials", o.n_startup_trials, 0, INT32_MAX, w);
+  o.n_ei_candidates = get_int_in(c, "n_ei_candidates", o.n_ei_candidates, 1, 1000000, w);  // each one is scored
   o.consider_prior = get_bool(c, "consider_prior", o.consider_prior, w);
   o.prior_weight = get_double(c, "prior_weight", o.prior_weight, w);
   require_positive(o.prior_weight, "prior_weight", w);
@@ -43,8 +41,7 @@ std::shared_ptr<Sampler> tpe_from_json(const json& c, Seed seed, const std::stri
   o.consider_endpoints = get_bool(c, "consider_endpoints", o.consider_endpoints, w);
   o.gamma_ratio = get_double(c, "gamma_ratio", o.gamma_ratio, w);
   require_in_range(o.gamma_ratio, 0, 1, "gamma_ratio", w);
-  o.gamma_max = static_cast<int>(get_int(c, "gamma_max", o.gamma_max, w));
-  require_positive(o.gamma_max, "gamma_max", w);
+  o.gamma_max = get_int_in(c, "gamma_max", o.gamma_max, 1, INT32_MAX, w);
   o.multivariate = get_bool(c, "multivariate", o.multivariate, w);
   o.constant_liar = get_bool(c, "constant_liar", o.constant_liar, w);
   o.normalized_kernels = get_bool(c, "normalized_kernels", o.normalized_kernels, w);
