@@ -200,13 +200,15 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
                          base_batch);
     return false;
   };
-  // The fastest points first; the first `keep` that fit the budget and pass the guard.
-  auto admissible = [&](size_t keep) {
+  // The fastest points first; the first `keep` that fit the budget and pass the guard, among
+  // the points with `threads` threads (0: all).
+  auto admissible = [&](size_t keep, int threads_only) {
     std::vector<size_t> rank(pts.size()), out;
     std::iota(rank.begin(), rank.end(), 0);
     std::sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return pts[a].samples_per_s > pts[b].samples_per_s; });
     for (size_t k : rank) {
       if (out.size() >= keep) break;
+      if (threads_only > 0 && pts[k].threads != threads_only) continue;
       if (!pts[k].over_budget && pts[k].samples_per_s > 0 && passes(pts[k])) out.push_back(k);
     }
     return out;
@@ -215,14 +217,18 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
   if (o.exhaustive) {
     for (auto& p : pts)
       if (!p.over_budget) measure(p, o.seconds_per_point);
-    finalists = admissible(1);
+    finalists = admissible(1, 0);
   } else {
-    // Coarse: every point for a twentieth of the time; fine: the best two admissible ones again
-    // for a third of it.
-    // A point whose warm-up step runs at under half the best rate so far stops there.
+    // Coarse: every point for a twentieth of the time (a point whose warm-up step runs at under
+    // half the best rate so far stops there); fine: the best two admissible points, and the best
+    // admissible one of each thread count (a short measurement is noisiest between thread
+    // counts), again for a third of it.
     for (auto& p : pts)
       if (!p.over_budget) measure(p, o.seconds_per_point / 20, true);
-    finalists = admissible(2);
+    finalists = admissible(2, 0);
+    for (int t : threads)
+      for (size_t k : admissible(1, t))
+        if (std::find(finalists.begin(), finalists.end(), k) == finalists.end()) finalists.push_back(k);
     for (size_t k : finalists) {
       pts[k].samples_per_s = 0;
       measure(pts[k], o.seconds_per_point / 3);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -224,11 +225,12 @@ ParallelPlan plan_parallel_trials(int cores, int trials, const MachineInfo* mach
       p.threads = t;
     }
   }
-  std::ostringstream os;
-  os << p.jobs << " trials at once x " << p.threads << " threads: GEMM " << machine->peak_gflops(1)
-     << " GFLOP/s at 1 thread, " << machine->peak_gflops(cores) << " at " << cores
-     << " (the probe's scaling; more trials at once when it is within 3%)";
-  p.reason = os.str();
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "%d trial(s) at once x %d thread(s): the machine probe's GEMM gives %.1f GFLOP/s at 1 thread, %.1f "
+                "at %d (more trials at once unless wider trials are > 3%% faster in total)",
+                p.jobs, p.threads, machine->peak_gflops(1), machine->peak_gflops(cores), cores);
+  p.reason = buf;
   return p;
 }
 

@@ -235,6 +235,12 @@ std::string format_profile(const ProfileResult& r) {
   s += fmt::format("  FLOPs per step: layers {:.4g}, analytic {:.4g}", r.layer_flops, r.analytic_flops);
   if (r.peak_gflops > 0) s += fmt::format("; machine peak {:.1f} GFLOP/s at {} threads", r.peak_gflops, r.threads);
   s += "\n";
+  for (const auto& l : r.layers)
+    if (l.peak_percent > 110) {
+      s += "  note: a layer runs above the probe's peak, so the probe was measured under load or at another "
+           "setting; `hone machine --refresh` on a quiet machine\n";
+      break;
+    }
   const ProcessCounters& c = r.counters;
   s += fmt::format("process counters over the active steps ({}):\n", c.perf_event ? "perf_event + getrusage + /proc/self/io"
                                                                                   : "getrusage + /proc/self/io; perf_event did not open");
