@@ -9,8 +9,8 @@
 
 int main(int argc, char** argv) try {
   hone::StudyConfig sc = hone::load_study_config(argc > 1 ? argv[1] : "examples/wine_study.toml");
+  hone::StudyRunner runner(sc, {.cores = 2, .out = "runs/" + sc.name()});  // before the study exists: a bad config creates none
   hone::PreparedStudy p = hone::prepare_study(sc, {.storage_url = argc > 2 ? argv[2] : "memory"});
-  hone::StudyRunner runner(sc, {.cores = 2, .out = "runs/" + sc.name()});
   const double seconds = runner.run(*p.study, {.queued = p.queued});
   hone::StudyResult r = hone::finish_study(*p.study, runner, runner.out(), seconds);
   if (!r.best) return std::printf("no trial completed\n"), 1;

@@ -62,8 +62,8 @@ double get_positive(const json& obj, const std::string& key, double def, const s
 double get_nonnegative(const json& obj, const std::string& key, double def, const std::string& where);
 double get_unit(const json& obj, const std::string& key, double def, const std::string& where);
 int64_t get_int_at_least(const json& obj, const std::string& key, int64_t def, int64_t lo, const std::string& where);
-// An integer in [lo, hi] as an int (counts, epochs, trials at once): "<where>.<key> must be in [lo, hi],
-// got 9223372036854775807" where a cast would silently wrap it.
+// An integer in [lo, hi] as an int (counts, epochs, trials at once): "<where>.<key> must be >= lo" /
+// "must be at most hi, got 9223372036854775807" where a cast would silently wrap it.
 int get_int_in(const json& obj, const std::string& key, int def, int64_t lo, int64_t hi, const std::string& where);
 
 // The rule every "made by name" table follows (optimizer, scheduler, loss, sampler, pruner,

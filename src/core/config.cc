@@ -357,9 +357,8 @@ int get_int_in(const json& obj, const std::string& key, int def, int64_t lo, int
   const int64_t v = get_int(obj, key, def, where);
   hi = std::min<int64_t>(hi, INT32_MAX);
   lo = std::max<int64_t>(lo, INT32_MIN);
-  if (v < lo || v > hi)
-    throw_invalid(key_of(where, key) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                  std::to_string(v));
+  if (v < lo) throw_invalid(key_of(where, key) + " must be >= " + std::to_string(lo) + ", got " + std::to_string(v));
+  if (v > hi) throw_invalid(key_of(where, key) + " must be at most " + std::to_string(hi) + ", got " + std::to_string(v));
   return static_cast<int>(v);
 }
 

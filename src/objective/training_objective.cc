@@ -110,7 +110,13 @@ std::vector<nlohmann::json> probe_configs(const nlohmann::json& config, const nl
     Trial t = study->ask();
     return strip_study(instantiate(config, t));
   };
-  if (baseline.is_object()) out.push_back(at(baseline));
+  if (baseline.is_object()) {
+    try {
+      out.push_back(at(baseline));
+    } catch (const Error& e) {
+      throw_invalid(std::string("study.baseline: ") + e.what());
+    }
+  }
   for (size_t i = 0; i < points; ++i) {
     nlohmann::json params = nlohmann::json::object();
     for (const auto& d : dists) {

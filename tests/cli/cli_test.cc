@@ -226,6 +226,7 @@ TEST(CliTune, GridWithCrossValidationEndsWhenTheGridIsExhausted) {
   std::string cfg = kIrisStudy;
   cfg.replace(cfg.find("sampler = { type = \"tpe\", n_startup_trials = 3 }"), 48, "sampler = { type = \"grid\" }");
   cfg.replace(cfg.find("lr = { float = [1e-3, 1e-1], log = true }"), 41, "lr = { choice = [0.01, 0.1] }");
+  cfg.replace(cfg.find("\"train.lr\" = 0.001"), 18, "\"train.lr\" = 0.01");  // a baseline outside the space is an error
   cfg.replace(cfg.find("metric = \"val_accuracy\""), 23, "metric = \"accuracy\"\ncv = { folds = 3 }");
   cfg.replace(cfg.find("n_trials = 8"), 12, "");
   write(d + "/grid.toml", cfg);

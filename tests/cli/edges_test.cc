@@ -100,6 +100,7 @@ TEST(Edges, StudyConfigErrorsComeBeforeAnyTrialAndCreateNothing) {
       {with_train("epochs = 1\nclip_norm = -1"), {"train.clip_norm", ">= 0"}},
       {wine_study("cv = \"yes\"\n"), {"study.cv", "expected a table"}},
       {wine_study("refit = \"yes\"\n"), {"study.refit", "true or false"}},
+      {wine_study("baseline = { \"model.layers[0].units\" = 5 }\n"), {"study.baseline", "model.layers[0].units"}},
       {base.substr(0, base.find("[model]")) + "[model]\n[[model.layers]]\ntype = \"conv2d\"\nfilters = 2\n"
            "kernel_size = 3\n" + base.substr(base.find("[train]")),
        {"model"}},

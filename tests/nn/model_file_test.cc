@@ -37,7 +37,7 @@ std::string read_all(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-class ModelFile : public ::testing::Test {
+class ModelFileEdits : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = (fs::temp_directory_path() / ("hone_model_file_" + std::to_string(::getpid()))).string();
@@ -86,13 +86,13 @@ class ModelFile : public ::testing::Test {
   std::string dir_, good_;
 };
 
-TEST_F(ModelFile, TheUneditedFileLoads) {
+TEST_F(ModelFileEdits, TheUneditedFileLoads) {
   json meta;
   Model m = Model::load(edited("same", [](json&) {}), &meta);
   EXPECT_EQ(meta["class_names"].size(), 3u);
 }
 
-TEST_F(ModelFile, BogusTensorKindIsAnError) {
+TEST_F(ModelFileEdits, BogusTensorKindIsAnError) {
   expect_rejected(edited("kind", [](json& h) { h["tensors"][0]["kind"] = "bogus"; }), "kind");
   expect_rejected(edited("kind2", [](json& h) { h["tensors"][0].erase("kind"); }), "kind");
   // A buffer (batch norm's running mean) listed as a parameter.
@@ -103,13 +103,13 @@ TEST_F(ModelFile, BogusTensorKindIsAnError) {
                   "kind");
 }
 
-TEST_F(ModelFile, FewerClassNamesThanOutputsIsAnError) {
+TEST_F(ModelFileEdits, FewerClassNamesThanOutputsIsAnError) {
   expect_rejected(edited("names", [](json& h) { h["metadata"]["class_names"] = {"a", "b"}; }), "class_names");
   expect_rejected(edited("names2", [](json& h) { h["metadata"]["class_names"] = {"a", 2, "c"}; }), "class_names");
   expect_rejected(edited("classes", [](json& h) { h["metadata"]["num_classes"] = 2; }), "num_classes");
 }
 
-TEST_F(ModelFile, JunkFieldsAreErrorsNotJsonExceptions) {
+TEST_F(ModelFileEdits, JunkFieldsAreErrorsNotJsonExceptions) {
   expect_rejected(edited("name", [](json& h) { h["tensors"][0]["name"] = 7; }), "tensor 0");
   expect_rejected(edited("shape", [](json& h) { h["tensors"][0]["shape"] = "x"; }), "shape");
   expect_rejected(edited("meta", [](json& h) { h["metadata"] = 3; }), "metadata");

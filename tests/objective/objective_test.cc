@@ -76,7 +76,7 @@ TEST(TrainingObjective, PrunedTrialsStopTrainingEarly) {
   }
 }
 
-TEST(TrainingObjective, DivergenceAndBadMetricFailTheTrialNotTheStudy) {
+TEST(TrainingObjective, DivergenceFailsTheTrialABadMetricTheObjective) {
   DataSplits d = splits();
   json cfg = search_config();
   cfg["train"]["lr"] = 1e30;
@@ -88,13 +88,51 @@ TEST(TrainingObjective, DivergenceAndBadMetricFailTheTrialNotTheStudy) {
     EXPECT_EQ(t.state, TrialState::kFail);
     EXPECT_NE(t.fail_reason().find("diverged"), std::string::npos) << t.fail_reason();
   }
+  // A metric the run never logs is a config error found before any trial (issue 15), not a failure
+  // repeated in every trial.
   ObjectiveOptions o;
   o.metric = "val_nonsense";
-  TrainingObjective bad_metric(search_config(), d, o);
-  auto s2 = create_study({.direction = Direction::kMaximize, .sampler = make_sampler({{"type", "random"}}, 1)});
-  s2->optimize([&](Trial& t) { return bad_metric(t); }, {.n_trials = 1});
-  EXPECT_EQ(s2->trials()[0].state, TrialState::kFail);
-  EXPECT_NE(s2->trials()[0].fail_reason().find("val_nonsense"), std::string::npos);
+  try {
+    TrainingObjective bad_metric(search_config(), d, o);
+    ADD_FAILURE() << "a metric the run never logs was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("study.metric: \"val_nonsense\""), std::string::npos) << e.what();
+  }
+}
+
+// The objective checks the config at probe points of its search space, on the data, before any
+// trial: every option of every choice (a bad one too), the model against the classes, the folds
+// against the samples.
+TEST(TrainingObjective, BadConfigsFailBeforeAnyTrial) {
+  DataSplits d = splits();
+  auto rejected = [&](const json& cfg, ObjectiveOptions o, const std::string& needle) {
+    try {
+      TrainingObjective obj(cfg, d, o);
+      ADD_FAILURE() << "accepted: " << cfg.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  json cfg = search_config();
+  cfg["train"]["optimizer"] = {{"choice", {"adam", "bogus"}}};
+  rejected(cfg, {}, "bogus");
+  cfg = search_config();
+  cfg["train"]["epochs"] = "ten";
+  rejected(cfg, {}, "train.epochs");
+  ObjectiveOptions cv;
+  cv.metric = "accuracy";
+  cv.cv_folds = 100000;
+  rejected(search_config(), cv, "study.cv.folds");
+  cv.cv_folds = 3;
+  cv.metric = "nonsense";
+  rejected(search_config(), cv, "study.metric");
+  const std::vector<json> probes = probe_configs(json{{"a", {{"choice", {1, 2, 3}}}}, {"b", {{"int", {4, 9}}}}});
+  ASSERT_EQ(probes.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(probes[i]["a"], static_cast<int>(i) + 1);
+    EXPECT_EQ(probes[i]["b"], 4);
+  }
 }
 
 TEST(TrainingObjective, CrossValidationGivesGridSearchCvShapedResults) {
