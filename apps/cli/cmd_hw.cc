@@ -36,7 +36,7 @@ nlohmann::json load_config_or_run(const std::string& path, const std::vector<std
 
 // --batch-size and --threads, which estimate and profile share.
 void add_step_options(CLI::App& sub, int64_t& batch, int& threads) {
-  sub.add_option("--batch-size", batch, "Batch size (default: train.batch_size)")->check(CLI::PositiveNumber);
+  sub.add_option("--batch-size", batch, "Batch size (default: train.batch_size)")->check(at_least(1));
   sub.add_option("--threads", threads, "Threads (default: train.threads)")->check(CLI::Range(1, 1024));
 }
 
@@ -80,7 +80,7 @@ class EstimateCommand : public Command {
     sub_->add_option("--set", sets_, "Override a config value (repeatable)");
     add_step_options(*sub_, batch_, threads_);
     sub_->add_option("--devices", devices_, "Devices for the ZeRO table (default: estimate.devices or 64)")
-        ->check(CLI::PositiveNumber);
+        ->check(at_least(1));
     sub_->add_option("--precision", precision_, "fp32 (hone) or mixed (fp16 + fp32 master) for the ZeRO table")
         ->check(CLI::IsMember({"fp32", "mixed"}));
     sub_->add_flag("--no-data", no_data_, "Do not load the data (needs model.input_shape)");
@@ -223,10 +223,10 @@ class AutotuneCommand : public Command {
     sub_->add_option("config", config_, "Model config (TOML)")->required();
     sub_->add_option("--set", sets_, "Override a config value (repeatable)");
     sub_->add_option("--budget-mb", budget_mb_, "Memory budget in MiB (default: 80% of available memory)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive());
     sub_->add_option("--threads", threads_, "Thread counts to try (default 1..cores)")->delimiter(',');
     sub_->add_option("--batch-sizes", batches_, "Batch sizes to try (default 16,32,...,1024)")->delimiter(',');
-    sub_->add_option("--seconds", seconds_, "Measuring time per point (default 0.3)")->check(CLI::PositiveNumber);
+    sub_->add_option("--seconds", seconds_, "Measuring time per point (default 0.3)")->check(finite_positive());
     sub_->add_flag("--exhaustive", exhaustive_, "Measure every point of the grid at full length (the reference)");
     sub_->add_option("--out", out_, "Write the config with the chosen settings here (default: the config itself, "
                                     "the original kept as CONFIG.bak)");

@@ -86,10 +86,11 @@ class TuneCommand : public Command {
         workers > 0 ? std::max(1, get_int_in(sc.study(), "n_jobs", 1, -1, INT32_MAX, "study") / workers) : 0;
     // No n_jobs asked for: trials at once x threads per trial from the machine probe (hone/hw.h).
     int planned_jobs = 0;
+    std::string plan_reason;  // said once the config has passed its checks (one error line otherwise)
     if (workers == 0 && !sc.study().contains("n_jobs") && !create_only_) {
       const ParallelPlan plan = plan_study_parallelism(cores, static_cast<int>(sc.n_trials()));
       planned_jobs = plan.jobs;
-      std::fprintf(stderr, "trials at once: %s\n", plan.reason.c_str());
+      plan_reason = plan.reason;
     }
     StudyRunner runner(sc, {.cores = workers > 0 ? std::max(1, cores / workers) : cores,
                             .jobs = workers > 0 ? jobs_per_worker : planned_jobs,
@@ -101,6 +102,7 @@ class TuneCommand : public Command {
     PreparedStudy p = prepare_study(sc, {.storage_url = url, .fresh = fresh_, .more = more_, .stop = stop_});
     print_opened(p);
     if (create_only_) return print_created(p);
+    if (!plan_reason.empty()) std::fprintf(stderr, "trials at once: %s\n", plan_reason.c_str());
     double elapsed = 0;
     bool worker_died = false;
     const QueueState& q = p.queue;

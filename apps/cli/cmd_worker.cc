@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/study_print.h"
+#include "cli/util.h"
 #include "hone/config.h"
 #include "hone/error.h"
 #include "hone/store.h"
@@ -39,7 +40,7 @@ class WorkerCommand : public Command {
     sub_->add_option("--jobs,-j", jobs_, "Trials at once in this process (default: study.n_jobs, at most the cores)")
         ->check(CLI::Range(1, 1024));
     sub_->add_option("--timeout", timeout_, "Start no trial after this many seconds (default: study.timeout)")
-        ->check(CLI::PositiveNumber);
+        ->check(finite_positive());
     sub_->add_option("--cores", cores_,
                      "Cores this worker may use (default: its CPU affinity; give the CPU limit under Kubernetes, "
                      "where the affinity is the whole node)")

@@ -104,7 +104,7 @@ std::shared_ptr<const StudySnapshot> TrialCache::refresh(int64_t id, const std::
   std::set<std::string> names;
   try {
     if (!prev) {
-      next->direction = storage_->get_study_direction(id);
+      next->direction = storage_->get_study_directions(id).at(0);  // the first objective of an Optuna-made multi-objective study
       for (auto& t : storage_->get_all_trials(id)) {
         for (auto& [p, v] : t.params) names.insert(p);
         next->trials.push_back(std::make_shared<const FrozenTrial>(std::move(t)));

@@ -242,9 +242,12 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
   json data;
   data["kind"] = "study";
   data["study_name"] = storage.get_study_name(study_id);
-  const Direction dir = storage.get_study_direction(study_id);
-  const bool minimize = dir == Direction::kMinimize;
-  data["directions"] = json::array({to_string(dir)});
+  // Several directions: a study Optuna made with several objectives (the Pareto views); the
+  // single-objective views use the first.
+  const std::vector<Direction> dirs = storage.get_study_directions(study_id);
+  const bool minimize = dirs.at(0) == Direction::kMinimize;
+  data["directions"] = json::array();
+  for (Direction d : dirs) data["directions"].push_back(to_string(d));
   data["generated_at"] = format_datetime(Clock::now());
   const auto trials = storage.get_all_trials(study_id);
   data["n_trials"] = trials.size();
@@ -294,7 +297,12 @@ json study_data(Storage& storage, int64_t study_id, const DataOptions& opts) {
     o["number"] = t.number;
     o["state"] = to_string(t.state);
     o["value"] = t.value ? finite_or_null(*t.value) : json(nullptr);
-    o["values"] = t.value ? json::array({o["value"]}) : json(nullptr);
+    if (t.values.size() > 1) {
+      o["values"] = json::array();
+      for (double v : t.values) o["values"].push_back(finite_or_null(v));
+    } else {
+      o["values"] = t.value ? json::array({o["value"]}) : json(nullptr);
+    }
     json p = json::object();
     for (auto& [k, v] : t.params) p[k] = v;
     o["params"] = p;

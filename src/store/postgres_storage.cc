@@ -247,6 +247,16 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       return r.text(0, 0);
     });
   }
+  std::vector<Direction> get_study_directions(int64_t study_id) override {
+    return run(Mode::kSingle, [&](int) {
+      Result q = exec(sql::kDirections, {study_id});
+      if (q.rows() == 0) no_study(study_id);
+      std::vector<Direction> out;
+      for (int i = 0; i < q.rows(); ++i)
+        out.push_back(q.text(i, 0) == "NOT_SET" ? Direction::kMinimize : direction_from_string(q.text(i, 0)));
+      return out;
+    });
+  }
   Direction get_study_direction(int64_t study_id) override {
     return run(Mode::kSingle, [&](int) { return direction_of(study_id, true); });
   }
@@ -829,7 +839,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   void add_child(FrozenTrial& t, const Result& q, int i) {
     switch (q.i64(i, 0)) {
       case 0:
-        if (q.i64(i, 5) == 0) records_.add_value(t, q.dbl(i, 3), q.null(i, 3), q.text(i, 4));
+        records_.add_objective_value(t, q.i64(i, 5), q.dbl(i, 3), q.null(i, 3), q.text(i, 4));
         break;
       case 1: records_.add_param(t, q.text(i, 2), q.dbl(i, 3), q.text(i, 4)); break;
       case 2: records_.add_intermediate(t, q.i64(i, 5), q.dbl(i, 3), q.null(i, 3), q.text(i, 4)); break;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -227,6 +228,16 @@ FrozenTrial TrialRecords::from_row(const TrialRow& r) const {
 void TrialRecords::add_value(FrozenTrial& t, double v, bool is_null, const std::string& type) const {
   double x = value_from_row(v, is_null, type);
   if (!std::isnan(x)) t.value = x;
+}
+void TrialRecords::add_objective_value(FrozenTrial& t, int64_t objective, double v, bool is_null,
+                                       const std::string& type) const {
+  if (objective == 0) add_value(t, v, is_null, type);
+  if (objective < 0 || objective > 1000) return;  // not a row any writer makes
+  const auto k = static_cast<size_t>(objective);
+  if (objective > 0 && t.values.empty() && t.value) t.values.push_back(*t.value);
+  if (objective == 0 && t.values.empty()) return;  // one objective (so far): `value` holds it
+  if (t.values.size() <= k) t.values.resize(k + 1, std::numeric_limits<double>::quiet_NaN());
+  t.values[k] = value_from_row(v, is_null, type);
 }
 void TrialRecords::add_param(FrozenTrial& t, const std::string& name, double v, const std::string& distribution_json) {
   t.params[name] = v;

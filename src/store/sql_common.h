@@ -179,6 +179,9 @@ class TrialRecords {
   explicit TrialRecords(std::string where) : where_(std::move(where)) {}
   FrozenTrial from_row(const TrialRow& r) const;
   void add_value(FrozenTrial& t, double v, bool is_null, const std::string& type) const;
+  // Objective `objective`'s value (0 is also `value`); FrozenTrial::values keeps them all when
+  // there are several.
+  void add_objective_value(FrozenTrial& t, int64_t objective, double v, bool is_null, const std::string& type) const;
   void add_param(FrozenTrial& t, const std::string& name, double v, const std::string& distribution_json);
   void add_intermediate(FrozenTrial& t, int64_t step, double v, bool is_null, const std::string& type) const;
   json attr(const std::string& text) const;

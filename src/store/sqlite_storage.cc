@@ -187,6 +187,15 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     if (!q.step()) no_study(study_id);
     return q.text(0);
   }
+  std::vector<Direction> get_study_directions(int64_t study_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt q(*this, sql::kDirections);
+    q.bind(1, study_id);
+    std::vector<Direction> out;
+    while (q.step()) out.push_back(q.text(0) == "NOT_SET" ? Direction::kMinimize : direction_from_string(q.text(0)));
+    if (out.empty()) no_study(study_id);
+    return out;
+  }
   Direction get_study_direction(int64_t study_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt q(*this, sql::kDirections);
@@ -774,8 +783,10 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
         }
       }
     };
-    for_each("value, value_type", "trial_values", bulk ? " AND objective=0" : " AND objective=0",
-             [&](FrozenTrial& t, Stmt& q) { records_.add_value(t, q.dbl(1), q.null(1), q.text(2)); });
+    for_each("value, value_type, objective", "trial_values", " ORDER BY objective",
+             [&](FrozenTrial& t, Stmt& q) {
+               records_.add_objective_value(t, q.i64(3), q.dbl(1), q.null(1), q.text(2));
+             });
     for_each("param_name, param_value, distribution_json", "trial_params", "",
              [&](FrozenTrial& t, Stmt& q) { records_.add_param(t, q.text(1), q.dbl(2), q.text(3)); });
     for_each("step, intermediate_value, intermediate_value_type", "trial_intermediate_values", "",

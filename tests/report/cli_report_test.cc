@@ -2,10 +2,12 @@
 // directory, and with bad input (one error line, exit 2).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/cli_test_util.h"
+#include "hone/report.h"
 #include "hone/store.h"
 #include "report/fixture.h"
 
@@ -108,5 +110,49 @@ TEST(ReportCli, RunDirectory) {
   auto r = run_hone("report " + dir + " -o " + dir + "/r.html");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("run " + dir), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+// A study Optuna made with two objectives: hone reads every objective's value and direction, so the
+// report has the Pareto front and the hypervolume history (hone's own studies have one objective).
+TEST(ReportCli, OptunaMadeMultiObjectiveStudyHasItsFront) {
+  const std::string dir = hone_cli_test::tmpdir("hone_report_cli", "optuna_mo");
+  const std::string py = R"PY(
+import sys
+try:
+    import optuna
+except ImportError:
+    sys.exit(3)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+s = optuna.create_study(study_name="mo", storage="sqlite:///" + sys.argv[1], directions=["minimize", "maximize"],
+                        sampler=optuna.samplers.RandomSampler(seed=2))
+def f(t):
+    x = t.suggest_float("x", 0, 1)
+    y = t.suggest_float("y", 0, 1)
+    return x + y, x * (1 - y)
+s.optimize(f, n_trials=30)
+print(len(s.best_trials))
+)PY";
+  std::ofstream(dir + "/make.py") << py;
+  const int rc = std::system(("/usr/bin/python3 " + dir + "/make.py " + dir + "/o.db > " + dir + "/front.txt 2>&1").c_str());
+  if (WEXITSTATUS(rc) == 3 || rc == -1) GTEST_SKIP() << "*** /usr/bin/python3 has no optuna: the Optuna-made study test did not run ***";
+  ASSERT_EQ(rc, 0) << slurp(dir + "/front.txt");
+  const size_t optuna_front = std::stoul(slurp(dir + "/front.txt"));
+  {
+    auto s = hone::make_sqlite_storage(dir + "/o.db");
+    const int64_t id = s->get_study_id_from_name("mo");
+    ASSERT_EQ(s->get_study_directions(id).size(), 2u);
+    EXPECT_EQ(s->get_study_directions(id)[1], hone::Direction::kMaximize);
+    const hone::json data = hone::report::study_data(*s, id);
+    ASSERT_EQ(data["directions"].size(), 2u);
+    ASSERT_EQ(data["trials"][0]["values"].size(), 2u);
+    ASSERT_TRUE(data.contains("pareto")) << data.dump().substr(0, 400);
+    EXPECT_EQ(data["pareto"]["front"].size(), optuna_front);  // the same front as Optuna's best_trials
+    const auto views = hone::report::view_ids(data);
+    EXPECT_NE(std::find(views.begin(), views.end(), "pareto"), views.end());
+  }
+  auto r = run_hone("report mo --storage sqlite:///" + dir + "/o.db -o " + dir + "/r.html");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("(30 trials)"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }

@@ -53,6 +53,9 @@ struct FrozenTrial {
   int64_t number = -1;    // 0, 1, 2, ... within its study, in creation order (dense)
   TrialState state = TrialState::kRunning;
   std::optional<double> value;                        // COMPLETE (and PRUNED: last report)
+  // Every objective's value (objective k at index k, NaN where absent) when the stored trial has
+  // more than one (a study Optuna made with several objectives); empty otherwise.
+  std::vector<double> values;
   std::map<std::string, double> params;               // internal representation
   std::map<std::string, Distribution> distributions;  // same keys as params
   std::map<int64_t, double> intermediate_values;      // step -> reported value (NaN allowed)

@@ -45,6 +45,10 @@ class Storage {
   virtual int64_t get_study_id_from_name(const std::string& name) = 0;
   virtual std::string get_study_name(int64_t study_id) = 0;
   virtual Direction get_study_direction(int64_t study_id) = 0;
+  // Every objective's direction, in objective order. hone's own studies have one; a study that
+  // Optuna made with several objectives has more (readers such as `hone report` draw its front;
+  // get_study_direction refuses it, as hone optimises one objective).
+  virtual std::vector<Direction> get_study_directions(int64_t study_id) { return {get_study_direction(study_id)}; }
   virtual std::vector<std::string> get_all_study_names() = 0;
   virtual void set_study_user_attr(int64_t study_id, const std::string& key, const json& value) = 0;
   virtual void set_study_system_attr(int64_t study_id, const std::string& key,
