@@ -49,7 +49,7 @@ class DashboardCommand : public Command {
     const std::string file = sqlite_file_of(url);
     if (!file.empty() && !std::filesystem::is_regular_file(file))
       throw_invalid("dashboard: no SQLite storage at " + file + " (give --storage with the URL `hone tune` used)");
-    auto storage = open_study_storage(url);
+    auto storage = open_existing_storage(url);  // creates no file, table or schema (PostgreSQL too)
     report::DashboardOptions o{.host = host_, .port = port, .token = token_, .refresh_s = refresh_s_,
                                .storage_label = mask_storage_url(url)};
     if (log_)

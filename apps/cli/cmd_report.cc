@@ -49,7 +49,7 @@ class ReportCommand : public Command {
       register_sql_storages();
       if (const std::string f = sqlite_path(storage_); !f.empty() && !std::filesystem::exists(f))
         throw_invalid("report: no such storage file " + f + " (from --storage " + storage_ + ")");
-      auto storage = open_storage(storage_);
+      auto storage = open_existing_storage(storage_);  // a report creates nothing
       if (name.empty()) {
         auto names = storage->get_all_study_names();
         if (names.size() != 1) {
