@@ -186,6 +186,20 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       : conninfo_(conninfo), masked_(mask_storage_url(conninfo)), opt_(o), records_(where()) {
     std::lock_guard<std::mutex> lock(mu_);
     connect_once();  // the first connection is not retried: a wrong URL should fail at once
+    try {
+      open_schema();
+    } catch (...) {  // no destructor runs for a constructor that throws: close the connection here
+      if (conn_) PQfinish(conn_);
+      conn_ = nullptr;
+      throw;
+    }
+    if (opt_.heartbeat_interval_s > 0) {
+      if (opt_.grace_period_s <= 0) opt_.grace_period_s = 2 * opt_.heartbeat_interval_s;
+      heartbeat_ = std::make_unique<store::HeartbeatThread>(opt_.heartbeat_interval_s, [this] { beat(); });
+    }
+  }
+  // The study tables: created when missing (unless opened read-only), then the versions checked.
+  void open_schema() {
     run_locked(Mode::kWrite, [&](int) {
       exec(kSchemaLock, {});
       if (exec("SELECT to_regclass('studies') IS NULL", {}).text(0, 0) == "t") {
@@ -197,10 +211,6 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       check_versions();
       return 0;
     });
-    if (opt_.heartbeat_interval_s > 0) {
-      if (opt_.grace_period_s <= 0) opt_.grace_period_s = 2 * opt_.heartbeat_interval_s;
-      heartbeat_ = std::make_unique<store::HeartbeatThread>(opt_.heartbeat_interval_s, [this] { beat(); });
-    }
   }
   ~PostgresStorage() override {
     heartbeat_.reset();  // before the connection goes

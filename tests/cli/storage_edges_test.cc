@@ -100,9 +100,19 @@ void kill9_then_rerun(const std::string& tag, const std::string& query, const st
   EXPECT_EQ(count_state(after, "RUNNING"), 0) << after.dump(1);
   EXPECT_EQ(count_state(after, "WAITING"), 0) << after.dump(1);
   EXPECT_EQ(count_state(after, "FAIL"), dead) << after.dump(1);
-  EXPECT_EQ(count_state(after, "COMPLETE"), 6) << after.dump(1);  // the re-queued copies ran
-  for (auto& t : after)
-    if (t["state"] == "FAIL") EXPECT_NE(t.dump().find("is gone"), std::string::npos) << t.dump();
+  // A trial failed as "gone" was re-queued once, and its copy ran. With heartbeats, the stale-heartbeat
+  // reaper may get to a dead trial first (a slow restart, e.g. under ASan): as in Optuna, that FAIL is
+  // final unless the study retries failed trials, so it has no copy.
+  int by_heartbeat = 0;
+  for (auto& t : after) {
+    if (t["state"] != "FAIL") continue;
+    const std::string text = t.dump();
+    const bool gone = text.find("is gone") != std::string::npos;
+    const bool stale = !query.empty() && text.find("no heartbeat") != std::string::npos;
+    EXPECT_TRUE(gone || stale) << text;
+    by_heartbeat += stale && !gone;
+  }
+  EXPECT_EQ(count_state(after, "COMPLETE"), 6 - by_heartbeat) << after.dump(1);
 }
 
 TEST(StorageEdges, KilledQueuedStudyHasNoRunningTrialAfterTheNextRun) { kill9_then_rerun("kill9", ""); }

@@ -86,6 +86,6 @@ inline int64_t make_conditional_study(hone::Storage& s, const std::string& name)
 }
 
 // The objective where only x0 matters (the 1-of-5 test).
-inline double only_x0(const std::vector<double>& x) { return (x[0] - 0.3) * (x[0] - 0.3) * 10 + 0.001 * x[2]; }
+inline double only_x0(const std::vector<double>& x) { return (x[0] - 0.3) * (x[0] - 0.3) * 10 + (x.size() > 2 ? 0.001 * x[2] : 0.0); }
 
 }  // namespace hone_report_test
