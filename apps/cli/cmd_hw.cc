@@ -258,6 +258,7 @@ class AutotuneCommand : public Command {
       std::printf("%s\n", nlohmann::json({{"points", pts}, {"threads", r.best.threads},
                                            {"batch_size", r.best.batch_size}, {"samples_per_s", r.best.samples_per_s},
                                            {"seconds", r.seconds}, {"measure_seconds", r.measure_seconds},
+                                           {"guard_seconds", r.guard_seconds},
                                            {"study_jobs", r.study_best.jobs}, {"study_threads", r.study_best.threads},
                                            {"explanation", r.explanation}})
                                  .dump(2)
@@ -267,8 +268,8 @@ class AutotuneCommand : public Command {
       for (const auto& p : r.points)
         std::printf("%8d %8lld %14.0f %12s %8.2f  %s\n", p.threads, static_cast<long long>(p.batch_size), p.samples_per_s,
                     human_bytes(static_cast<double>(p.peak_bytes)).c_str(), p.seconds, p.note.c_str());
-      std::printf("chosen: %s\nsearch took %.1f s (%.1f s measuring throughput)\n", r.explanation.c_str(), r.seconds,
-                  r.measure_seconds);
+      std::printf("chosen: %s\nsearch took %.1f s (%.1f s measuring throughput, %.1f s in the efficiency guard)\n",
+                  r.explanation.c_str(), r.seconds, r.measure_seconds, r.guard_seconds);
       if (o.study) {
         std::printf("study: trials at once x threads per trial at batch %lld (total samples/s of all trials)\n",
                     static_cast<long long>(r.best.batch_size));

@@ -237,6 +237,7 @@ struct AutotuneResult {
   StudySplit study_best;
   double seconds = 0;                  // wall time of the search (with the efficiency guard)
   double measure_seconds = 0;          // of which measuring throughput
+  double guard_seconds = 0;            // and of which the statistical-efficiency guard's 1-epoch runs
   std::string explanation;
 };
 
@@ -244,7 +245,8 @@ AutotuneResult autotune(const nlohmann::json& config, const DataSplits& data,
                         const AutotuneOptions& options = {});
 
 // Training throughput of `config` at `threads` x `batch` (plain Model forward/backward and
-// optimizer steps, no instrumentation) over about `seconds` after two warm-up steps; when the
+// optimizer steps, no instrumentation) over about `seconds` after two warm-up steps, as the batch
+// over the median step time (robust to other work preempting some steps); when the
 // second warm-up step runs at under `give_up_below` samples/s, that rate is returned at once.
 double measure_samples_per_second(const nlohmann::json& config, const DataSplits& data, int threads,
                                   int64_t batch, double seconds, double give_up_below = 0.0);
