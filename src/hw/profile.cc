@@ -171,9 +171,21 @@ ProfileResult profile_training(const nlohmann::json& config_in, const DataSplits
     nlohmann::json ev = nlohmann::json::array();
     ev.push_back({{"ph", "M"}, {"pid", 1}, {"tid", 1}, {"name", "process_name"}, {"args", {{"name", "hone profile"}}}});
     ev.push_back({{"ph", "M"}, {"pid", 1}, {"tid", 1}, {"name", "thread_name"}, {"args", {{"name", "train step"}}}});
-    for (const Event& e : events)
-      ev.push_back({{"ph", "X"}, {"pid", 1}, {"tid", 1}, {"cat", e.cat}, {"name", *e.name},
-                    {"ts", std::round(e.ts * 1000) / 1000}, {"dur", std::round(e.dur * 1000) / 1000}});
+    // Start and end are floored to 1/1024 µs, a binary fraction, so that a viewer's ts + dur is
+    // exact: with decimal microseconds, ts + dur of a phase can land a rounding error after the
+    // next phase's ts, and viewers that pair begin/end events (speedscope; Perfetto drops such
+    // slices) nest every later event inside it. Flooring keeps children inside their parents.
+    // Parents come first (start, then the longer first), the order viewers expect.
+    auto q = [](double us) { return std::floor(us * 1024.0) / 1024.0; };
+    std::vector<const Event*> order;
+    for (const Event& e : events) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [&](const Event* a, const Event* b) {
+      const double ta = q(a->ts), tb = q(b->ts);
+      return ta != tb ? ta < tb : q(a->ts + a->dur) > q(b->ts + b->dur);
+    });
+    for (const Event* e : order)
+      ev.push_back({{"ph", "X"}, {"pid", 1}, {"tid", 1}, {"cat", e->cat}, {"name", *e->name}, {"ts", q(e->ts)},
+                    {"dur", q(e->ts + e->dur) - q(e->ts)}});
     for (const auto& [ts, m] : mem)
       ev.push_back({{"ph", "C"}, {"pid", 1}, {"tid", 1}, {"name", "memory"}, {"ts", std::round(ts)},
                     {"args", {{"rss_bytes", m.first}, {"tensor_bytes", m.second}}}});

@@ -91,7 +91,22 @@ TEST(Profile, ChromeTraceFormatScheduleAndSize) {
   write_trace(r, dir + "/t.json");
   const auto bytes = std::filesystem::file_size(dir + "/t.json");
   EXPECT_LE(bytes, 3u * 1024 * 1024);  // <= 1 MB per profiled step (it is a few KB)
-  EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir + "/t.json"))["traceEvents"].size(), ev.size());
+  const nlohmann::json written = nlohmann::json::parse(std::ifstream(dir + "/t.json"));
+  EXPECT_EQ(written["traceEvents"].size(), ev.size());
+  // Read back as a viewer does (text -> double, end = ts + dur): X events come in start order,
+  // parents first, and each one either starts after the open ones end or lies inside the
+  // innermost open one — exactly, with no rounding error that would break the nesting.
+  std::vector<double> open_ends;
+  double prev_ts = -1;
+  for (const auto& e : written["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    const double ts = e["ts"].get<double>(), end = ts + e["dur"].get<double>();
+    EXPECT_GE(ts, prev_ts) << e.dump();
+    prev_ts = ts;
+    while (!open_ends.empty() && open_ends.back() <= ts) open_ends.pop_back();
+    if (!open_ends.empty()) EXPECT_LE(end, open_ends.back()) << "not nested: " << e.dump();
+    open_ends.push_back(end);
+  }
   std::filesystem::remove_all(dir);
 }
 
