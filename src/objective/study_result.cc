@@ -122,6 +122,13 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
                {"best_trial", best.number}, {"best_value", *best.value}, {"best_params", best.params_json()},
                {"trials", r.n_trials},     {"complete", r.complete},     {"pruned", r.pruned},
                {"failed", r.failed},       {"elapsed_s", elapsed_s}};
+  json prune_reasons = json::object();  // the diagnosis pruner's findings: trials per rule
+  for (const auto& t : study.trials(TrialStates{TrialState::kPruned}))
+    if (const std::string why = prune_reason(t); !why.empty()) {
+      const std::string rule = why.substr(0, why.find_first_of(": "));
+      prune_reasons[rule] = prune_reasons.value(rule, 0) + 1;
+    }
+  if (!prune_reasons.empty()) r.summary["prune_reasons"] = prune_reasons;
   json best_cfg;
   write_best(r, runner, study, out, best_cfg);
   if (r.folds) {

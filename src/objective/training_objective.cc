@@ -25,19 +25,32 @@ class PruningCallback : public Callback {
       throw_invalid("study.metric: \"" + metric_ + "\" is not among the epoch's metrics (" + known + ")");
     }
     trial_.report(it->second, offset_ + epoch);
-    if (trial_.should_prune()) {
+    const auto asked = std::chrono::steady_clock::now();
+    // The training loss per epoch, for the diagnosis pruner (written before it is asked; other
+    // pruners do not read it, so their studies do not pay the write).
+    if (auto loss = logs.find("loss"); loss != logs.end() && trial_.study().pruner().name().rfind("diagnosis", 0) == 0) {
+      train_loss_.push_back(loss->second);
+      trial_.set_system_attr("hone:train_loss", train_loss_);
+    }
+    const bool prune = trial_.should_prune();
+    prune_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+    if (prune) {
       pruned_ = true;
       return true;
     }
     return false;
   }
   bool pruned() const { return pruned_; }
+  // Time spent asking the pruner, for measuring its overhead (bench/diagnosis_pruner.sh).
+  void on_train_end(Trainer&) override { trial_.set_system_attr("hone:prune_seconds", prune_seconds_); }
 
  private:
   Trial& trial_;
   std::string metric_;
   int64_t offset_;
   bool pruned_ = false;
+  std::vector<double> train_loss_;
+  double prune_seconds_ = 0;
 };
 
 std::string join_names(const std::vector<std::string>& names) {

@@ -52,12 +52,33 @@ struct ThresholdOptions {
   int interval_steps = 1;
 };
 
+// The diagnosis pruner (src/tune/pruners/diagnosis.cc, docs/TUNING.md "Diagnosis pruner"):
+// stops trials that diverged, stalled, or cannot reach the study's top `keep_top` any more, then
+// (if `then` is set) asks the wrapped pruner. It writes why into the trial's system attr
+// "hone:prune_reason" (see prune_reason below). The training loss it checks is the trial's system
+// attr "hone:train_loss" (a list, one value per epoch; the training objective writes it).
+struct DiagnosisOptions {
+  double diverge_factor = 10.0;  // diverged: training loss > factor x its first value (> 1)
+  int patience = 4;              // stalled: no gain > min_delta in the last `patience` reports...
+  double min_delta = 1e-3;       // (absolute, in the study metric's units)
+  double stall_gap = 0.05;       // ...while its best is worse than the study's best by > gap x |best|
+  double warmup_fraction = 0.3;  // hopeless: only from this fraction of the COMPLETE trials' steps on
+  int keep_top = 10;             // hopeless: cannot reach the keep_top-th best COMPLETE value...
+  double gain_slack = 0.5;       // ...even with the largest later gain of COMPLETE trials x (1 + slack)
+  int n_min_trials = 5;          // hopeless: COMPLETE trials that reported this step needed
+  std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
+};
+
 std::shared_ptr<Pruner> make_nop_pruner();
 std::shared_ptr<Pruner> make_percentile_pruner(const PercentileOptions& options);
 std::shared_ptr<Pruner> make_median_pruner(PercentileOptions options = {});  // percentile 50
 std::shared_ptr<Pruner> make_successive_halving_pruner(const SuccessiveHalvingOptions& o = {});
 std::shared_ptr<Pruner> make_hyperband_pruner(const HyperbandOptions& options = {});
 std::shared_ptr<Pruner> make_threshold_pruner(const ThresholdOptions& options);
+std::shared_ptr<Pruner> make_diagnosis_pruner(const DiagnosisOptions& options = {});
+// Why a trial was pruned (system attr "hone:prune_reason", written by the diagnosis pruner, e.g.
+// "diverged: training loss 3.1e+04 > 10x its first value 2.3 (step 3)"); "" if none.
+std::string prune_reason(const FrozenTrial& trial);
 
 // {"type": "median"|"percentile"|"asha"|"successive_halving"|"sha"|"hyperband"|"threshold"|
 // "nop"|"none", ...} (a bare string is {type = ...}; no type = median) with the option names
@@ -65,6 +86,8 @@ std::shared_ptr<Pruner> make_threshold_pruner(const ThresholdOptions& options);
 // naming an unknown type (and every registered name), an unknown key, or an option out of range
 // ("pruner.interval_steps must be >= 1, got 0"). "percentile" needs "percentile"; "threshold"
 // needs "lower" and/or "upper"; every other type builds from defaults alone.
+// "diagnosis" takes the DiagnosisOptions names, "then" being a nested pruner table
+// ({type = "diagnosis", then = {type = "median"}}); its errors name "pruner.then".
 std::shared_ptr<Pruner> make_pruner(const json& config);
 // The registered type names, aliases included, in registry order.
 std::vector<std::string> pruner_names();

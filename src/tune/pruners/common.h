@@ -19,6 +19,10 @@ namespace hone::pruner_detail {
 // registry has already checked the table's keys against the pruner's row.
 using Builder = std::shared_ptr<Pruner> (*)(const json& config, const std::string& where);
 
+// make_pruner with `where` naming the table in messages ("pruner.then" for a wrapped pruner).
+// Defined in registry.cc.
+std::shared_ptr<Pruner> make_pruner_at(const json& spec, const std::string& where);
+
 // True if `step` is the first report at or after the latest pruning check point
 // (Optuna's _is_first_in_interval_step).
 inline bool first_in_interval(int64_t step, const std::map<int64_t, double>& steps, int warmup, int interval) {

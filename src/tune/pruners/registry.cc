@@ -12,6 +12,7 @@ std::shared_ptr<Pruner> percentile_from_json(const json& config, const std::stri
 std::shared_ptr<Pruner> successive_halving_from_json(const json& config, const std::string& where);
 std::shared_ptr<Pruner> hyperband_from_json(const json& config, const std::string& where);
 std::shared_ptr<Pruner> threshold_from_json(const json& config, const std::string& where);
+std::shared_ptr<Pruner> diagnosis_from_json(const json& config, const std::string& where);
 
 }  // namespace pruner_detail
 
@@ -40,6 +41,8 @@ const std::vector<PrunerRow>& pruners() {
       {"sha", kShaKeys, successive_halving_from_json},
       {"hyperband", {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"}, hyperband_from_json},
       {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps"}, threshold_from_json},
+      {"diagnosis", {"then", "diverge_factor", "patience", "min_delta", "stall_gap", "warmup_fraction", "keep_top",
+                     "gain_slack", "n_min_trials"}, diagnosis_from_json},
   };
   return kPruners;
 }
@@ -52,8 +55,9 @@ std::vector<std::string> pruner_names() {
   return names;
 }
 
-std::shared_ptr<Pruner> make_pruner(const json& spec) {
-  const std::string w = "pruner";
+std::shared_ptr<Pruner> make_pruner(const json& spec) { return pruner_detail::make_pruner_at(spec, "pruner"); }
+
+std::shared_ptr<Pruner> pruner_detail::make_pruner_at(const json& spec, const std::string& w) {
   const json c = typed_table(spec);
   if (!c.is_object()) throw_invalid(w + ": expected a table such as {type = \"median\"}");
   const std::string type = get_string(c, "type", "median", w);

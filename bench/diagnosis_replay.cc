@@ -1,0 +1,115 @@
+// Replays the learning curves of a recorded study (every trial run to the end, as
+// bench/diagnosis_fmnist.toml records them) through pruners, in trial order, one trial at a time:
+// each trial reports its stored values (and training-loss series) epoch by epoch and asks the
+// pruner; a pruned trial costs only the epochs it ran (its measured duration x epochs run /
+// epochs). Same configurations, same curves, same order for every pruner, so the differences
+// are the pruner's alone (what the replay cannot show: the sampler reacting to pruned trials).
+//
+//   diagnosis_replay sqlite:///rec.db STUDY '{"type":"nop"}' '{"type":"diagnosis"}' ...
+//
+// Prints one JSON line per pruner: trial-seconds spent, the trial-seconds until a trial other
+// than the baseline first reaches the baseline's value, the top-10 mean value and test accuracy
+// of the COMPLETE trials, how many were pruned and why, and the time spent in should_prune().
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "hone/store.h"
+#include "hone/tune/tune.h"
+
+using namespace hone;
+
+namespace {
+
+double test_accuracy(const FrozenTrial& t) {
+  auto it = t.user_attrs.find("test");
+  if (it == t.user_attrs.end() || !it->second.is_object() || !it->second.contains("accuracy")) return NAN;
+  return it->second["accuracy"].get<double>();
+}
+
+json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner_config) {
+  auto study = create_study({.direction = direction, .sampler = make_random_sampler(0),
+                             .pruner = make_pruner(pruner_config)});
+  auto better = [&](double a, double b) { return direction == Direction::kMaximize ? a > b : a < b; };
+  double baseline = NAN;
+  for (const auto& t : recorded)
+    if (t.user_attrs.count("baseline")) baseline = *t.value;
+  double spent = 0, to_baseline = NAN, prune_s = 0;
+  int64_t asked = 0;
+  std::vector<std::pair<double, double>> complete;  // (value, test accuracy)
+  json reasons = json::object();
+  for (const auto& rec : recorded) {
+    const auto& iv = rec.intermediate_values;
+    const double per_epoch = rec.duration_s().value_or(0) / static_cast<double>(iv.size());
+    const json* losses = rec.system_attrs.count("hone:train_loss") ? &rec.system_attrs.at("hone:train_loss") : nullptr;
+    Trial t = study->ask();
+    bool pruned = false;
+    int64_t ran = 0;
+    for (auto& [step, value] : iv) {
+      ++ran;
+      if (losses && losses->is_array() && static_cast<int64_t>(losses->size()) >= ran)
+        t.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + ran)));
+      t.report(value, step);
+      const auto t0 = std::chrono::steady_clock::now();
+      pruned = t.should_prune();
+      prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++asked;
+      if (pruned) break;
+    }
+    spent += per_epoch * static_cast<double>(ran);
+    if (pruned) {
+      study->tell(t, TrialState::kPruned);
+      std::string why = prune_reason(t.frozen());
+      why = why.substr(0, why.find_first_of(": "));
+      if (why.empty()) why = study->pruner().name();
+      reasons[why] = reasons.value(why, 0) + 1;
+      continue;
+    }
+    study->tell(t, *rec.value);
+    complete.emplace_back(*rec.value, test_accuracy(rec));
+    if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value))
+      to_baseline = spent;
+  }
+  std::sort(complete.begin(), complete.end(), [&](auto& a, auto& b) { return better(a.first, b.first); });
+  double top_value = 0, top_test = 0;
+  const size_t k = std::min<size_t>(10, complete.size());
+  for (size_t i = 0; i < k; ++i) top_value += complete[i].first, top_test += complete[i].second;
+  return json{{"pruner", pruner_config},
+              {"trials", recorded.size()},
+              {"complete", complete.size()},
+              {"pruned_by", reasons},
+              {"trial_seconds", spent},
+              {"trial_seconds_to_baseline", std::isnan(to_baseline) ? json() : json(to_baseline)},
+              {"baseline_value", baseline},
+              {"best_value", complete.empty() ? json() : json(complete[0].first)},
+              {"top10_mean_value", k ? json(top_value / static_cast<double>(k)) : json()},
+              {"top10_mean_test_accuracy", k ? json(top_test / static_cast<double>(k)) : json()},
+              {"should_prune_calls", asked},
+              {"should_prune_seconds", prune_s}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: diagnosis_replay STORAGE_URL STUDY PRUNER_JSON...\n");
+    return 2;
+  }
+  try {
+    auto storage = open_existing_storage(argv[1]);
+    const int64_t id = storage->get_study_id_from_name(argv[2]);
+    const Direction direction = storage->get_study_direction(id);
+    std::vector<FrozenTrial> recorded;
+    for (auto& t : storage->get_all_trials(id, {TrialState::kComplete}))
+      if (!t.intermediate_values.empty() && t.value) recorded.push_back(t);
+    std::sort(recorded.begin(), recorded.end(), [](auto& a, auto& b) { return a.number < b.number; });
+    for (int i = 3; i < argc; ++i) std::printf("%s\n", replay(recorded, direction, json::parse(argv[i])).dump().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diagnosis_replay: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

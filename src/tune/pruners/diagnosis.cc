@@ -1,0 +1,189 @@
+// The diagnosis pruner: stops a trial whose learning curve already says how it ends, with the
+// finding as the reason, then (optionally) asks a wrapped pruner (median, ASHA, ...).
+//
+// Rules, in the order they are checked (thresholds: DiagnosisOptions in hone/tune/pruner.h; why
+// these values: docs/TUNING.md "Diagnosis pruner"):
+//   diverged  the reported value is NaN/inf; or the training loss (system attr "hone:train_loss")
+//             is non-finite or above diverge_factor x its first value.
+//   stalled   the last `patience` reports gained no more than min_delta over the trial's best
+//             before them, and that best is worse than the study's best COMPLETE value by more
+//             than stall_gap x |study best|.
+//   hopeless  from warmup_fraction of the COMPLETE trials' length on: the trial's best so far plus
+//             the largest gain any COMPLETE trial made after this step (x (1 + gain_slack)) is still
+//             worse than the keep_top-th best COMPLETE value, so it cannot finish in the top
+//             keep_top (which only gets harder as the study goes on).
+// The pruner only reads snapshots and writes "hone:prune_reason": thread-safe.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "hone/tune/study.h"
+#include "tune/pruners/common.h"
+
+namespace hone {
+namespace {
+
+constexpr const char* kReasonKey = "hone:prune_reason";
+constexpr const char* kTrainLossKey = "hone:train_loss";
+
+std::string num(double v) { return fmt::format("{:.4g}", v); }
+
+class DiagnosisPruner final : public Pruner {
+ public:
+  explicit DiagnosisPruner(const DiagnosisOptions& o) : o_(o) {
+    const std::string w = "diagnosis pruner";
+    if (!(o.diverge_factor > 1)) throw_invalid(w + ": diverge_factor must be > 1, got " + num(o.diverge_factor));
+    if (o.patience < 1) throw_invalid(w + ": patience must be >= 1");
+    require_finite_nonnegative(o.min_delta, "min_delta", w);
+    require_finite_nonnegative(o.stall_gap, "stall_gap", w);
+    require_in_range(o.warmup_fraction, 0, 1, "warmup_fraction", w);
+    if (o.keep_top < 1) throw_invalid(w + ": keep_top must be >= 1");
+    require_finite_nonnegative(o.gain_slack, "gain_slack", w);
+    if (o.n_min_trials < 1) throw_invalid(w + ": n_min_trials must be >= 1");
+  }
+  std::string name() const override { return o_.then ? "diagnosis+" + o_.then->name() : "diagnosis"; }
+
+  bool prune(const Study& study, const FrozenTrial& trial) override {
+    auto last = trial.last_intermediate();
+    if (!last) return false;
+    std::string reason = diverged(trial, *last);
+    if (reason.empty()) {
+      const bool maximize = study.direction() == Direction::kMaximize;
+      const std::vector<FrozenTrial> complete = study.trials({TrialState::kComplete});
+      reason = stalled(trial, complete, maximize, last->first);
+      if (reason.empty()) reason = hopeless(trial, complete, maximize, last->first);
+    }
+    if (reason.empty() && o_.then && o_.then->prune(study, trial))
+      reason = o_.then->name() + " (step " + std::to_string(last->first) + ")";
+    if (reason.empty()) return false;
+    study.storage().set_trial_system_attr(trial.trial_id, kReasonKey, reason);
+    return true;
+  }
+
+ private:
+  std::string diverged(const FrozenTrial& trial, const std::pair<int64_t, double>& last) const {
+    const std::string at = " (step " + std::to_string(last.first) + ")";
+    if (!std::isfinite(last.second)) return "diverged: the reported value is " + num(last.second) + at;
+    auto it = trial.system_attrs.find(kTrainLossKey);
+    if (it == trial.system_attrs.end() || !it->second.is_array() || it->second.empty()) return "";
+    const json& losses = it->second;
+    const json& newest = losses.back();
+    // JSON has no NaN: a non-finite loss is stored as null.
+    if (!newest.is_number() || !std::isfinite(newest.get<double>()))
+      return "diverged: training loss is not finite" + at;
+    if (!losses.front().is_number()) return "";
+    const double first = losses.front().get<double>(), now = newest.get<double>();
+    if (first > 0 && now > o_.diverge_factor * first)
+      return "diverged: training loss " + num(now) + " > " + num(o_.diverge_factor) + "x its first value " + num(first) + at;
+    return "";
+  }
+
+  std::string stalled(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
+                      int64_t step) const {
+    if (complete.empty()) return "";
+    const auto& iv = trial.intermediate_values;
+    if (static_cast<int64_t>(iv.size()) <= o_.patience) return "";
+    auto better = [&](double a, double b) { return maximize ? a > b : a < b; };
+    // The best before the window of the last `patience` reports, and the best inside it.
+    double before = NAN, recent = NAN;
+    const size_t window_start = iv.size() - static_cast<size_t>(o_.patience);
+    size_t i = 0;
+    for (auto& [s, v] : iv) {
+      double& slot = i++ < window_start ? before : recent;
+      if (std::isnan(slot) || better(v, slot)) slot = v;
+    }
+    const double gain = maximize ? recent - before : before - recent;
+    if (gain > o_.min_delta) return "";
+    double study_best = NAN;
+    for (auto& t : complete)
+      if (t.value && (std::isnan(study_best) || better(*t.value, study_best))) study_best = *t.value;
+    const double best = better(recent, before) ? recent : before;
+    const double gap = maximize ? study_best - best : best - study_best;
+    if (!(gap > o_.stall_gap * std::abs(study_best))) return "";
+    return "stalled: best " + num(best) + " gained " + num(std::max(gain, 0.0)) + " <= " + num(o_.min_delta) +
+           " in the last " + std::to_string(o_.patience) + " steps, " + num(gap) + " from the study's best " +
+           num(study_best) + " (step " + std::to_string(step) + ")";
+  }
+
+  std::string hopeless(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
+                       int64_t step) const {
+    if (static_cast<int>(complete.size()) < o_.keep_top) return "";
+    auto better = [&](double a, double b) { return maximize ? a > b : a < b; };
+    auto best_until = [&](const FrozenTrial& t, int64_t until) {
+      double b = NAN;
+      for (auto& [s, v] : t.intermediate_values) {
+        if (s > until) break;
+        if (!std::isnan(v) && (std::isnan(b) || better(v, b))) b = v;
+      }
+      return b;
+    };
+    int64_t length = 0;  // steps of the longest COMPLETE trial
+    std::vector<double> finals;
+    for (auto& t : complete) {
+      if (!t.intermediate_values.empty()) length = std::max(length, t.intermediate_values.rbegin()->first + 1);
+      if (t.value) finals.push_back(*t.value);
+    }
+    if (static_cast<double>(step + 1) < o_.warmup_fraction * static_cast<double>(length)) return "";
+    if (step + 1 >= length) return "";  // nothing left to save
+    if (static_cast<int>(finals.size()) < o_.keep_top) return "";
+    std::nth_element(finals.begin(), finals.begin() + (o_.keep_top - 1), finals.end(), [&](double a, double b) {
+      return better(a, b);
+    });
+    const double target = finals[static_cast<size_t>(o_.keep_top - 1)];
+    // The largest gain a COMPLETE trial made after this step: its final value against its best
+    // up to this step (its own best, so a noisy dip at this step is not counted as later gain).
+    double max_gain = 0;
+    int n = 0;
+    for (auto& t : complete) {
+      if (!t.value || !t.intermediate_values.count(step)) continue;
+      const double b = best_until(t, step);
+      if (std::isnan(b)) continue;
+      ++n;
+      max_gain = std::max(max_gain, maximize ? *t.value - b : b - *t.value);
+    }
+    if (n < o_.n_min_trials) return "";
+    const double mine = best_until(trial, step);
+    if (std::isnan(mine)) return "";
+    const double reach = max_gain * (1 + o_.gain_slack);
+    const double projected = maximize ? mine + reach : mine - reach;
+    if (!better(target, projected)) return "";
+    return "hopeless: best " + num(mine) + " + the largest later gain of " + std::to_string(n) + " complete trials " +
+           num(max_gain) + " x" + num(1 + o_.gain_slack) + " cannot reach the " + std::to_string(o_.keep_top) +
+           "th best " + num(target) + " (step " + std::to_string(step) + ")";
+  }
+
+  DiagnosisOptions o_;
+};
+
+}  // namespace
+
+std::shared_ptr<Pruner> make_diagnosis_pruner(const DiagnosisOptions& o) {
+  return std::make_shared<DiagnosisPruner>(o);
+}
+
+std::string prune_reason(const FrozenTrial& trial) {
+  auto it = trial.system_attrs.find(kReasonKey);
+  return it != trial.system_attrs.end() && it->second.is_string() ? it->second.get<std::string>() : "";
+}
+
+namespace pruner_detail {
+std::shared_ptr<Pruner> diagnosis_from_json(const json& c, const std::string& w) {
+  DiagnosisOptions o;
+  o.diverge_factor = get_double(c, "diverge_factor", o.diverge_factor, w);
+  if (!(o.diverge_factor > 1) || !std::isfinite(o.diverge_factor))
+    throw_invalid(w + ".diverge_factor must be a finite number > 1, got " + num(o.diverge_factor));
+  o.patience = int_at_least(c, "patience", o.patience, 1, w);
+  o.min_delta = get_nonnegative(c, "min_delta", o.min_delta, w);
+  o.stall_gap = get_nonnegative(c, "stall_gap", o.stall_gap, w);
+  o.warmup_fraction = get_double(c, "warmup_fraction", o.warmup_fraction, w);
+  require_in_range(o.warmup_fraction, 0, 1, "warmup_fraction", w);
+  o.keep_top = int_at_least(c, "keep_top", o.keep_top, 1, w);
+  o.gain_slack = get_nonnegative(c, "gain_slack", o.gain_slack, w);
+  o.n_min_trials = int_at_least(c, "n_min_trials", o.n_min_trials, 1, w);
+  if (c.contains("then")) o.then = make_pruner_at(c.at("then"), w + ".then");
+  return make_diagnosis_pruner(o);
+}
+}  // namespace pruner_detail
+
+}  // namespace hone

@@ -1,0 +1,248 @@
+// The diagnosis pruner (src/tune/pruners/diagnosis.cc): each rule fires on an engineered curve
+// and stays quiet on a healthy one; it wraps another pruner; the reason is stored on the trial.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hone/error.h"
+#include "hone/tune/tune.h"
+
+using namespace hone;
+
+namespace {
+
+std::shared_ptr<Study> study_with(std::shared_ptr<Pruner> p, Direction d = Direction::kMaximize) {
+  return create_study({.direction = d, .sampler = make_random_sampler(0), .pruner = p});
+}
+
+void complete_with(Study& s, const std::vector<double>& values) {
+  Trial t = s.ask();
+  for (size_t i = 0; i < values.size(); ++i) t.report(values[i], static_cast<int64_t>(i));
+  s.tell(t, values.back());
+}
+
+// Reports `values` at steps 0, 1, ... and asks the pruner after each; the first step at which
+// it says prune, or -1.
+int64_t first_prune(Trial& t, const std::vector<double>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    t.report(values[i], static_cast<int64_t>(i));
+    if (t.should_prune()) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Ten COMPLETE trials over 10 steps: trial k rises linearly from 0.80 + 0.005k by 0.01 a step,
+// so its final value is 0.89 + 0.005k, and the 10th best is 0.89.
+void ten_rising(Study& s) {
+  for (int k = 0; k < 10; ++k) {
+    std::vector<double> v;
+    for (int step = 0; step < 10; ++step) v.push_back(0.80 + 0.005 * k + 0.01 * step);
+    complete_with(s, v);
+  }
+}
+
+TEST(DiagnosisPruner, DivergedOnANonFiniteValue) {
+  auto s = study_with(make_diagnosis_pruner());
+  Trial t = s->ask();
+  t.report(0.5, 0);
+  EXPECT_FALSE(t.should_prune());
+  t.report(NAN, 1);
+  EXPECT_TRUE(t.should_prune());
+  EXPECT_EQ(prune_reason(t.frozen()), "diverged: the reported value is nan (step 1)");
+}
+
+TEST(DiagnosisPruner, DivergedWhenTheTrainingLossExplodes) {
+  auto s = study_with(make_diagnosis_pruner({.diverge_factor = 10}));
+  Trial healthy = s->ask();
+  std::vector<double> loss;
+  for (double l : {2.3, 1.2, 0.8, 3.0}) {  // a bump to 1.3x the first: not divergence
+    loss.push_back(l);
+    healthy.set_system_attr("hone:train_loss", loss);
+    healthy.report(0.5, static_cast<int64_t>(loss.size() - 1));
+    EXPECT_FALSE(healthy.should_prune()) << l;
+  }
+  EXPECT_EQ(prune_reason(healthy.frozen()), "");
+
+  Trial bad = s->ask();
+  bad.set_system_attr("hone:train_loss", json::array({2.3, 5.0}));
+  bad.report(0.3, 0);
+  EXPECT_FALSE(bad.should_prune());  // 5.0 < 10 x 2.3
+  bad.set_system_attr("hone:train_loss", json::array({2.3, 5.0, 31000.0}));
+  bad.report(0.1, 2);
+  EXPECT_TRUE(bad.should_prune());
+  EXPECT_EQ(prune_reason(bad.frozen()), "diverged: training loss 3.1e+04 > 10x its first value 2.3 (step 2)");
+
+  Trial nan_loss = s->ask();
+  nan_loss.set_system_attr("hone:train_loss", json::array({2.3, NAN}));  // stored as null
+  nan_loss.report(0.4, 0);
+  EXPECT_TRUE(nan_loss.should_prune());
+  EXPECT_TRUE(starts_with(prune_reason(nan_loss.frozen()), "diverged: training loss is not finite")) << prune_reason(nan_loss.frozen());
+}
+
+TEST(DiagnosisPruner, StalledFarFromTheBestButNotNearIt) {
+  auto s = study_with(make_diagnosis_pruner({.patience = 3, .min_delta = 0.001, .stall_gap = 0.05}));
+  Trial early = s->ask();
+  early.report(0.2, 0), early.report(0.2, 1), early.report(0.2, 2), early.report(0.2, 3);
+  // No COMPLETE trial yet: nothing to be far from.
+  EXPECT_FALSE(early.should_prune());
+  complete_with(*s, {0.5, 0.8, 0.9});
+
+  Trial flat = s->ask();
+  // Flat at 0.6, 0.3 below the best 0.9 (> 0.05 x 0.9): pruned once 3 steps gained nothing.
+  EXPECT_EQ(first_prune(flat, {0.5, 0.6, 0.6, 0.6, 0.6, 0.6}), 4);
+  EXPECT_TRUE(starts_with(prune_reason(flat.frozen()), "stalled: best 0.6 gained 0 <= 0.001 in the last 3 steps"))
+      << prune_reason(flat.frozen());
+
+  Trial near = s->ask();
+  // Flat at 0.88, within 0.045 of the best: kept (it may still be a top trial).
+  EXPECT_EQ(first_prune(near, {0.88, 0.88, 0.88, 0.88, 0.88, 0.88}), -1);
+
+  Trial slow = s->ask();
+  // Far below, but each window gains 0.002 > min_delta: kept.
+  EXPECT_EQ(first_prune(slow, {0.3, 0.301, 0.302, 0.303, 0.304, 0.305, 0.306}), -1);
+
+  Trial noisy = s->ask();
+  // Ups and downs inside the window count as no gain when the window's best does not beat the
+  // best before it by more than min_delta.
+  EXPECT_EQ(first_prune(noisy, {0.4, 0.5, 0.45, 0.5005, 0.48}), 4);
+}
+
+TEST(DiagnosisPruner, StalledWhenMinimizing) {
+  auto s = study_with(make_diagnosis_pruner({.patience = 2}), Direction::kMinimize);
+  complete_with(*s, {1.0, 0.5, 0.2});
+  Trial t = s->ask();
+  EXPECT_EQ(first_prune(t, {2.0, 1.5, 1.5, 1.6}), 3);
+  Trial improving = s->ask();
+  EXPECT_EQ(first_prune(improving, {2.0, 1.5, 1.2, 1.0, 0.8}), -1);
+}
+
+TEST(DiagnosisPruner, HopelessWhenEvenTheLargestLaterGainCannotReachTheTop) {
+  DiagnosisOptions o{.keep_top = 10, .gain_slack = 0.5, .n_min_trials = 5};
+  o.min_delta = 0;  // keep the stall rule out of this story
+  auto s = study_with(make_diagnosis_pruner(o));
+  // Nine COMPLETE trials < keep_top: no top-10 to miss yet.
+  for (int k = 0; k < 9; ++k) {
+    std::vector<double> v;
+    for (int step = 0; step < 10; ++step) v.push_back(0.80 + 0.005 * k + 0.01 * step);
+    complete_with(*s, v);
+  }
+  Trial early = s->ask();
+  EXPECT_EQ(first_prune(early, {0.6, 0.61, 0.62, 0.63, 0.64}), -1);
+
+  auto s2 = study_with(make_diagnosis_pruner(o));
+  ten_rising(*s2);
+  Trial low = s2->ask();
+  // Steps 0-1 are the warm-up (0.3 x 10 steps). At step 2 the best later gain is 0.07 (x1.5 =
+  // 0.105), and 0.62 + 0.105 < 0.89: hopeless.
+  EXPECT_EQ(first_prune(low, {0.60, 0.61, 0.62, 0.63, 0.70}), 2);
+  EXPECT_TRUE(starts_with(prune_reason(low.frozen()), "hopeless: best 0.62 + the largest later gain of 10 complete "
+                                                      "trials 0.07 x1.5 cannot reach the 10th best 0.89 (step 2)"))
+      << prune_reason(low.frozen());
+
+  Trial close = s2->ask();
+  // 0.83 at step 4 + 0.075 = 0.905 >= 0.89: it might still finish in the top 10.
+  EXPECT_EQ(first_prune(close, {0.79, 0.80, 0.81, 0.82, 0.83}), -1);
+
+  Trial last = s2->ask();
+  // Nothing is pruned at the COMPLETE trials' last step: there is nothing left to save.
+  for (int step = 0; step < 9; ++step) last.report(0.9, step);  // close to the best so far
+  last.report(0.1, 9);
+  EXPECT_FALSE(last.should_prune());
+}
+
+TEST(DiagnosisPruner, HopelessNeverPrunesACurveThatFinishesInTheTop) {
+  // Noisy, saturating curves of different speed and height. Replaying any COMPLETE trial's curve
+  // as a new trial must never be pruned as hopeless when that curve finished in the top 10: its
+  // own later gain is one of the gains the rule allows for.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::normal_distribution<double> noise(0, 0.005);
+  std::vector<std::vector<double>> curves;
+  for (int k = 0; k < 30; ++k) {
+    const double top = 0.6 + 0.3 * u(rng), speed = 0.1 + 0.6 * u(rng);
+    std::vector<double> v;
+    for (int step = 0; step < 15; ++step) v.push_back(top * (1 - std::exp(-speed * (step + 1))) + noise(rng));
+    curves.push_back(v);
+  }
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;  // no stall rule in this story
+  auto s = study_with(make_diagnosis_pruner(o));
+  for (const auto& c : curves) complete_with(*s, c);
+  std::vector<double> finals;
+  for (const auto& c : curves) finals.push_back(c.back());
+  std::sort(finals.rbegin(), finals.rend());
+  int pruned = 0;
+  for (const auto& c : curves) {
+    Trial t = s->ask();
+    const int64_t at = first_prune(t, c);
+    if (c.back() >= finals[9]) {
+      EXPECT_EQ(at, -1) << "a top-10 curve was pruned: " << prune_reason(t.frozen());
+    }
+    pruned += at >= 0;
+  }
+  EXPECT_GT(pruned, 0);  // and the rule does prune the clearly worse ones
+}
+
+TEST(DiagnosisPruner, WrapsAnotherPrunerAfterItsRules) {
+  auto s = study_with(make_diagnosis_pruner({.then = make_median_pruner({.n_startup_trials = 1})}));
+  EXPECT_EQ(s->pruner().name(), "diagnosis+median");
+  complete_with(*s, {0.8, 0.9});
+  Trial below = s->ask();
+  below.report(0.5, 0);
+  // Healthy by every rule, but below the median: the wrapped pruner stops it, named as the reason.
+  EXPECT_TRUE(below.should_prune());
+  EXPECT_EQ(prune_reason(below.frozen()), "median (step 0)");
+  Trial bad = s->ask();
+  bad.report(NAN, 0);
+  // The rules go first: the reason is the finding, not the median.
+  EXPECT_TRUE(bad.should_prune());
+  EXPECT_TRUE(starts_with(prune_reason(bad.frozen()), "diverged")) << prune_reason(bad.frozen());
+  Trial above = s->ask();
+  above.report(0.85, 0);
+  EXPECT_FALSE(above.should_prune());
+  EXPECT_EQ(prune_reason(above.frozen()), "");
+
+  auto alone = study_with(make_diagnosis_pruner());
+  complete_with(*alone, {0.8, 0.9});
+  Trial t = alone->ask();
+  t.report(0.5, 0);
+  EXPECT_FALSE(t.should_prune());  // no median without `then`
+}
+
+TEST(DiagnosisPruner, FromConfig) {
+  auto p = make_pruner(json{{"type", "diagnosis"}, {"then", {{"type", "asha"}, {"min_resource", 1}}}, {"patience", 2}});
+  EXPECT_EQ(p->name(), "diagnosis+asha");
+  EXPECT_EQ(make_pruner("diagnosis")->name(), "diagnosis");
+  auto names = pruner_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "diagnosis"), names.end());
+
+  auto error = [](const json& c) {
+    try {
+      make_pruner(c);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error({{"type", "diagnosis"}, {"then", {{"type", "mdian"}}}}).find("pruner.then"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"then", {{"type", "median"}, {"n_startup", 1}}}}).find("pruner.then"),
+            std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"diverge_factor", 1}}).find("pruner.diverge_factor"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"patience", 0}}).find("pruner.patience"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"min_delta", -1}}).find("pruner.min_delta"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"warmup_fraction", 1.5}}).find("pruner.warmup_fraction"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"keep_top", 0}}).find("pruner.keep_top"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"gain_slack", -0.5}}).find("pruner.gain_slack"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"patiense", 3}}).find("patiense"), std::string::npos);
+  EXPECT_THROW(make_diagnosis_pruner({.diverge_factor = 0.5}), Error);
+  EXPECT_THROW(make_diagnosis_pruner({.keep_top = 0}), Error);
+}
+
+}  // namespace
