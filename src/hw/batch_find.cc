@@ -84,9 +84,9 @@ BatchFindResult batch_find(const nlohmann::json& config_in, const DataSplits& da
     return r;
   }
   r.explanation = fmt::format("largest batch that fits: {} (limit {:.1f} MB = {:.0f}% of the budget); fastest per "
-                              "sample: {} at {:.0f} samples/s ({} threads)",
+                              "sample: {} at {:.0f} samples/s ({} thread{})",
                               r.largest, r.limit_bytes / 1e6, 100 * (1 - o.safety_margin), r.fastest,
-                              r.fastest_samples_per_s, threads);
+                              r.fastest_samples_per_s, threads, threads == 1 ? "" : "s");
   return r;
 }
 

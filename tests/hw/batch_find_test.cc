@@ -69,21 +69,30 @@ TEST(BatchFindCli, ChosenBatchTrainsUnderTheBudget) {
     f << hwtest::idx_toml(dir, model, 32);
   }
   int code = 0;
-  const std::string budget = "400MB";
-  const std::string out = hwtest::run_out("batch-find " + dir + "/m.toml --memory-budget " + budget +
-                                              " --batch-sizes 32,256,1024,2000 --seconds 0.05 --json",
-                                          &code, false);
+  const std::string args = " --batch-sizes 32,256,1024,1800 --seconds 0.05 --json";
+  // First every batch's estimate (a budget they all fit), then a budget that the margin puts
+  // between the estimates of batch 256 and 1024: the finder must pick 256, and 256 must train
+  // for real under that budget.
+  std::string out = hwtest::run_out("batch-find " + dir + "/m.toml --memory-budget 8GB" + args, &code, false);
   ASSERT_EQ(code, 0) << out;
-  const auto j = nlohmann::json::parse(out);
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["points"].size(), 4u);
+  const int64_t e256 = j["points"][1]["estimated_bytes"].get<int64_t>();
+  const int64_t e1024 = j["points"][2]["estimated_bytes"].get<int64_t>();
+  ASSERT_LT(e256, e1024);
+  const int64_t budget = static_cast<int64_t>(0.5 * static_cast<double>(e256 + e1024) / 0.85);
+  out = hwtest::run_out("batch-find " + dir + "/m.toml --memory-budget " + std::to_string(budget) + args, &code, false);
+  ASSERT_EQ(code, 0) << out;
+  j = nlohmann::json::parse(out);
   const int64_t chosen = j["largest"].get<int64_t>();
-  ASSERT_GT(chosen, 0);
+  EXPECT_EQ(chosen, 256);
   for (int64_t b : {chosen, j["fastest"].get<int64_t>()}) {
     std::ofstream f(dir + "/b.toml");
     f << hwtest::idx_toml(dir, model, b);
     f.close();
     const int64_t rss = hwtest::child_peak_rss({"train", dir + "/b.toml", "--out", dir + "/run"});
     ASSERT_GT(rss, 0) << "hone train failed at batch " << b;
-    EXPECT_LE(rss, 400'000'000) << "batch " << b;
+    EXPECT_LE(rss, budget) << "batch " << b;
   }
   hwtest::run_out("batch-find " + dir + "/m.toml --memory-budget lots", &code);
   EXPECT_EQ(code, 2);
