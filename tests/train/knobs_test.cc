@@ -148,6 +148,12 @@ struct Fixture {
 struct BestAtEpoch1 : Callback {
   std::vector<Tensor> best;
   std::function<bool(Trainer&, int)> act;
+  bool timed_out = false, interrupted = false, diverged = false;
+  void on_train_end(Trainer& t) override {
+    timed_out = t.timed_out();
+    interrupted = t.interrupted();
+    diverged = t.diverged();
+  }
   bool on_epoch_end(Trainer& t, int epoch, Logs& logs) override {
     logs["score"] = epoch == 1 ? 0.0 : 1.0 + epoch;
     if (epoch == 1)
@@ -203,9 +209,8 @@ TEST(RestoreBestWeights, WhenTheStopFlagIsSet) {
     if (epoch == 2) stop = true;
     return false;
   };
-  bool interrupted = false;
   auto es = fit_with(f, 20, [&](Trainer& t) { t.set_stop_flag(&stop); }, cb);
-  (void)interrupted;
+  EXPECT_TRUE(cb->interrupted);
   EXPECT_TRUE(es->restored());
   expect_best_weights(f.model, *cb);
 }
@@ -214,13 +219,13 @@ TEST(RestoreBestWeights, WhenTheTimeLimitRunsOut) {
   Fixture f;
   auto cb = std::make_shared<BestAtEpoch1>();
   cb->act = [](Trainer&, int epoch) {
-    if (epoch >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    if (epoch >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return false;
   };
   TrainOptions o;
-  o.time_limit_s = 0.1;
-  Trainer* seen = nullptr;
-  auto es = fit_with(f, 1000, [&](Trainer& t) { seen = &t; }, cb, o);
+  o.time_limit_s = 0.25;  // epochs 0 and 1 take milliseconds; then each epoch takes 100 ms
+  auto es = fit_with(f, 1000, [](Trainer&) {}, cb, o);
+  EXPECT_TRUE(cb->timed_out);
   EXPECT_TRUE(es->restored());
   expect_best_weights(f.model, *cb);
 }
@@ -229,10 +234,11 @@ TEST(RestoreBestWeights, WhenTheLossBecomesNaN) {
   Fixture f;
   auto cb = std::make_shared<BestAtEpoch1>();
   cb->act = [](Trainer& t, int epoch) {
-    if (epoch == 3) (*t.model().params()[0].value)[0] = NAN;  // the next step's loss is NaN
+    if (epoch == 3) (*t.model().params().back().value)[0] = NAN;  // output bias: the next loss is NaN
     return false;
   };
   auto es = fit_with(f, 20, [](Trainer&) {}, cb);
+  EXPECT_TRUE(cb->diverged);
   EXPECT_TRUE(es->restored());
   expect_best_weights(f.model, *cb);
 }
