@@ -43,5 +43,8 @@ std::unique_ptr<Command> make_machine_command();
 std::unique_ptr<Command> make_estimate_command();
 std::unique_ptr<Command> make_profile_command();
 std::unique_ptr<Command> make_autotune_command();
+// apps/cli/cmd_find.cc: lr-find, batch-find.
+std::unique_ptr<Command> make_lr_find_command();
+std::unique_ptr<Command> make_batch_find_command();
 
 }  // namespace hone::cli

@@ -266,4 +266,67 @@ ParallelPlan plan_study_parallelism(int cores, int trials);
 // the fix (threads per process = floor(cores / processes)).
 std::string oversubscription_warning(int threads, int processes, int cores);
 
+// ---------------------------------------------------------------------------------------------
+// Learning-rate range test (`hone lr-find`, Smith 2017; the fastai/Lightning finder).
+struct LrFindOptions {
+  double start_lr = 1e-7, end_lr = 10.0;  // exponential sweep between these
+  int steps = 100;                        // one mini-batch step per rate
+  double beta = 0.98;                     // EMA of the loss, bias-corrected (fastai, Lightning)
+  double diverge_factor = 4.0;            // stop once the smoothed loss > factor x its best (or NaN);
+                                          // checked after the first tenth of the steps
+  int64_t batch_size = 0;                 // 0: train.batch_size of the config
+  int threads = 0;                        // 0: train.threads of the config
+};
+// One sweep. `smoothed` is the causal bias-corrected EMA (what the stop rule sees); `centred` is
+// the same EMA run forwards and then backwards (zero phase lag), which the suggestion reads.
+// Suggestion ("half-drop" rule; src/hw/lr_find.cc says why): from the minimum of `centred`, walk back to the
+// last rate whose centred loss is still above halfway between the starting loss (median of the
+// first tenth of the raw losses) and that minimum; on a sigmoid-like descent this is its steepest
+// point, found from levels rather than from a derivative, so that noise cannot fool it.
+struct LrCurve {
+  std::vector<double> lrs, losses, smoothed, centred;  // up to the stop (inclusive)
+  bool diverged = false;        // the sweep stopped on the divergence rule
+  int suggested_index = -1;
+  double suggested_lr = 0;      // 0 when the loss never fell
+  double min_loss_lr = 0;       // the rate at the minimum of `centred`
+  double steepest_lr = 0;       // Lightning's rule for comparison: most negative gradient of
+                                // `smoothed` (skipping the first 10 and the last point)
+  std::string note;             // why there is no suggestion, when there is none
+};
+// The stop rule, the smoothing and the suggestion on a recorded sweep (lrs ascending).
+LrCurve analyze_lr_curve(const std::vector<double>& lrs, const std::vector<double>& losses,
+                         const LrFindOptions& options = {});
+// Runs the sweep on `config` (a run config; a study's distributions take a representative value)
+// from the config's initial weights. Throws Error(kInvalidArgument) for a bad config or options.
+LrCurve lr_find(const nlohmann::json& config, const DataSplits& data, const LrFindOptions& options = {});
+// CSV "lr,loss,smoothed,centred" and a self-contained SVG plot (log lr, loss, the suggestion).
+std::string lr_curve_csv(const LrCurve& curve);
+std::string lr_curve_svg(const LrCurve& curve);
+
+// ---------------------------------------------------------------------------------------------
+// Batch-size finder (`hone batch-find`).
+struct BatchFindOptions {
+  int64_t memory_budget_bytes = 0;    // required, > 0
+  double safety_margin = 0.15;        // a batch fits when its estimated peak <= (1 - margin) x budget
+  std::vector<int64_t> batch_sizes;   // empty: 8, 16, 32, ... up to the training set
+  double seconds_per_point = 0.3;     // throughput measuring time per fitting batch
+  int threads = 0;                    // 0: train.threads of the config
+};
+struct BatchFindPoint {
+  int64_t batch_size = 0;
+  int64_t estimated_bytes = 0;        // hw's estimate of the whole process's peak (estimate_memory)
+  bool fits = false;
+  double samples_per_s = 0;           // measured (0: not measured, it does not fit)
+};
+struct BatchFindResult {
+  std::vector<BatchFindPoint> points;
+  int64_t limit_bytes = 0;            // (1 - margin) x budget
+  int64_t largest = 0;                // the largest batch that fits (0: none)
+  int64_t fastest = 0;                // the fitting batch with the most samples/s
+  double fastest_samples_per_s = 0;
+  std::string explanation;
+};
+// Throws Error(kInvalidArgument) for a bad config, a budget <= 0 or a margin outside [0, 0.9].
+BatchFindResult batch_find(const nlohmann::json& config, const DataSplits& data, const BatchFindOptions& options);
+
 }  // namespace hone

@@ -3,7 +3,8 @@
 //
 // The config is the JSON form of a model.toml (docs/CONFIG.md):
 //   seed, [data], [model] with [[model.layers]], [train] (epochs, batch_size, loss, optimizer, lr,
-//   scheduler, l2, clip_norm, clip_value, threads, metrics, shuffle, early_stopping, checkpoint).
+//   scheduler, l2, clip_norm, clip_value, threads, metrics, shuffle, early_stopping, checkpoint,
+//   augment (hone/augment.h), time_limit).
 #pragma once
 
 #include <atomic>
@@ -49,7 +50,8 @@ struct RunResult {
   int64_t peak_tensor_bytes = 0;  // measured: tensor memory high-water mark of the run
   int64_t num_params = 0;
   bool diverged = false, interrupted = false;
-  std::string stop_reason;   // "", "early_stopping", "diverged", "interrupted", "callback"
+  std::string stop_reason;   // "", "early_stopping", "diverged", "interrupted", "time_limit", "callback"
+  bool restored_best = false;  // early stopping put the best epoch's weights back at the end
 };
 
 // The parts of a run that come from [train] alone, built once: the loss (null when train.loss is

@@ -5,6 +5,9 @@
 // the epoch's logs to every callback. A callback returning true from on_epoch_end stops
 // training (early stopping, pruning, Ctrl-C). A training step allocates no heap memory after
 // the first step. Evaluating a model needs no optimizer: see evaluate() below.
+// Training batches may be augmented (TrainOptions::augment, hone/augment.h); evaluation never is.
+// on_train_end runs however training ended (epochs done, a callback, the stop flag, the time
+// limit, divergence), so EarlyStopping restores the best weights in every one of those cases.
 #pragma once
 
 #include <atomic>
@@ -15,6 +18,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "hone/augment.h"
 #include "hone/dataset.h"
 #include "hone/log.h"
 #include "hone/loss.h"
@@ -44,6 +48,8 @@ struct TrainOptions {
   double clip_value = 0.0;          // clip grads by value when > 0
   std::vector<std::string> metrics; // extra metrics per epoch; "accuracy" default for classification
   int64_t eval_batch_size = 1024;
+  AugmentOptions augment;           // training batches only (hone/augment.h); all off by default
+  double time_limit_s = 0.0;        // > 0: stop at the first batch after this many seconds of fit()
 };
 
 class Trainer;
@@ -69,12 +75,15 @@ class EarlyStopping : public Callback {
   void on_train_end(Trainer&) override;
   int stopped_epoch() const { return stopped_epoch_; }
   int best_epoch() const { return best_epoch_; }
+  // True when the last on_train_end put the best epoch's weights back.
+  bool restored() const { return restored_; }
 
  private:
   std::string monitor_, mode_;
   int patience_;
   double min_delta_;
   bool restore_;
+  bool restored_ = false;
   bool bigger_better_ = false;
   double best_ = 0;
   int wait_ = 0, best_epoch_ = -1, stopped_epoch_ = -1;
@@ -150,6 +159,8 @@ class Trainer {
   // True when the last fit() stopped because the loss became NaN or infinite. Divergence is an
   // outcome, not an error: the history holds the epochs before it.
   bool diverged() const { return diverged_; }
+  // True when the last fit() stopped because options().time_limit_s ran out.
+  bool timed_out() const { return timed_out_; }
 
  private:
   Model& model_;
@@ -163,6 +174,7 @@ class Trainer {
   History history_;
   bool interrupted_ = false;
   bool diverged_ = false;
+  bool timed_out_ = false;
   Tensor eval_pred_;  // predictions of evaluate(), reused
 };
 

@@ -83,6 +83,7 @@ void EarlyStopping::on_train_begin(Trainer&) {
   wait_ = 0;
   best_epoch_ = -1;
   stopped_epoch_ = -1;
+  restored_ = false;
   best_ = bigger_better_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   best_weights_.clear();
 }
@@ -128,6 +129,7 @@ void EarlyStopping::on_train_end(Trainer& t) {
   if (best_weights_.size() != params.size() + bufs.size()) return;
   for (size_t i = 0; i < params.size(); ++i) *params[i].value = best_weights_[i];
   for (size_t i = 0; i < bufs.size(); ++i) *bufs[i].value = best_weights_[params.size() + i];
+  restored_ = true;
   t.log("Restoring model weights from the end of the best epoch: " + std::to_string(best_epoch_ + 1));
 }
 

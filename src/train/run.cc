@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "hone/augment.h"
 #include "hone/config.h"
 #include "hone/error.h"
 #include "hone/metrics.h"
@@ -152,6 +153,9 @@ TrainOptions train_options(const nlohmann::json& train, uint64_t seed) {
     }
   }
   get_bool(train, "checkpoint", false, w);
+  if (train.contains("augment")) o.augment = parse_augment(train["augment"], "train.augment");
+  o.time_limit_s = get_double(train, "time_limit", 0.0, w);
+  require_finite_nonnegative(o.time_limit_s, "time_limit", w);
   return o;
 }
 
@@ -300,7 +304,8 @@ TrainingParts validate_run_config(const nlohmann::json& config) {
   const nlohmann::json train = config.value("train", nlohmann::json::object());
   check_keys(train,
              {"epochs", "batch_size", "loss", "optimizer", "lr", "scheduler", "l2", "clip_norm",
-              "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size"},
+              "clip_value", "threads", "metrics", "shuffle", "early_stopping", "checkpoint", "eval_batch_size",
+              "augment", "time_limit"},
              "train");
   // The cheap parts are built here, so that a bad value fails before any data is loaded, and
   // kept for the run.
@@ -338,6 +343,7 @@ std::vector<std::string> check_run_on_data(const nlohmann::json& config, const D
   if (data.train.x.shape().tail() != model.input_shape())
     throw_invalid("model: the data have samples of shape " + data.train.x.shape().tail().str() +
                   " but the model expects " + model.input_shape().str());
+  Augmenter(o.augment, seed).reserve(data.train.x.shape().tail(), 1);  // image options need images
   const int64_t outputs = model.output_shape().numel();
   if (parts.loss->is_classification() && outputs < data.train.num_classes &&
       !(outputs == 1 && data.train.num_classes <= 2))
@@ -407,9 +413,12 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   r.interrupted = trainer.interrupted();
   if (r.diverged) r.stop_reason = "diverged";
   else if (r.interrupted) r.stop_reason = "interrupted";
+  else if (trainer.timed_out()) r.stop_reason = "time_limit";
   else if (es && es->stopped_epoch() >= 0) r.stop_reason = "early_stopping";
   else if (static_cast<int>(r.history.rows.size()) < o.epochs) r.stop_reason = "callback";
-  if (!r.diverged && data.test.size()) r.test = trainer.evaluate(data.test);
+  // After divergence the model's weights are NaN, unless early stopping put the best ones back.
+  r.restored_best = es && es->restored();
+  if ((!r.diverged || r.restored_best) && data.test.size()) r.test = trainer.evaluate(data.test);
   r.num_params = r.model.num_params();
   r.peak_tensor_bytes = tensor_memory().peak - peak_before;
   return r;

@@ -84,6 +84,7 @@ Trainer::Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* sc
   if (opts_.epochs < 0) throw_invalid("train.epochs must be >= 0, got " + std::to_string(opts_.epochs));
   if (opts_.threads < 1) throw_invalid("train.threads must be >= 1, got " + std::to_string(opts_.threads));
   if (opts_.l2 < 0) throw_invalid("train.l2 must be >= 0");
+  if (!(opts_.time_limit_s >= 0)) throw_invalid("train.time_limit must be >= 0");
 }
 
 History Trainer::fit(const Dataset& train, const Dataset* val) {
@@ -118,9 +119,14 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   Tensor xb, yb, dlogits;
+  Tensor y_mix, dlogits_mix;  // mixup: the partner rows' targets and their loss gradient
+  Augmenter augmenter(opts_.augment, opts_.seed);
+  augmenter.reserve(train.x.shape().tail(), bs);
   history_ = History{};
   interrupted_ = false;
   diverged_ = false;
+  timed_out_ = false;
+  const auto fit_start = SteadyClock::now();
   int64_t step = 0;
 
   for (auto& cb : callbacks_) cb->on_train_begin(*this);
@@ -139,15 +145,28 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
         interrupted_ = true;
         break;
       }
+      if (opts_.time_limit_s > 0 && seconds_since(fit_start) > opts_.time_limit_s) {
+        timed_out_ = true;
+        break;
+      }
       const int64_t start = b * bs;
       const int64_t m = std::min(bs, n - start);
       xb.copy_rows_from(train.x, order.data() + start, m);
       yb.copy_rows_from(train.y, order.data() + start, m);
       if (b + 1 < batches) prefetch_rows(train.x, order.data() + start + m, std::min(bs, n - start - m));
 
+      const double lam = augmenter.apply(xb, yb, y_mix, epoch, b);
+
       const Tensor& out = model_.forward(xb, /*training=*/true);
       double loss = loss_.compute(out, yb, &dlogits);
-      if (classify) correct += count_correct(out, yb);
+      if (lam < 1.0) {  // mixup: lam * L(y) + (1 - lam) * L(y[perm]), and the same for the gradient
+        loss = lam * loss + (1.0 - lam) * loss_.compute(out, y_mix, &dlogits_mix);
+        const float a = static_cast<float>(lam), c = 1.0f - a;
+        float* g = dlogits.data();
+        const float* g2 = dlogits_mix.data();
+        for (int64_t i = 0; i < dlogits.size(); ++i) g[i] = a * g[i] + c * g2[i];
+      }
+      if (classify) correct += count_correct(out, lam >= 0.5 ? yb : y_mix);
       model_.backward(dlogits);
       if (opts_.l2 > 0) loss += apply_l2(params, opts_.l2);
       if (!std::isfinite(loss)) {
@@ -168,7 +187,9 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
       log("epoch " + std::to_string(epoch + 1) + ": the loss is not finite (training diverged); stopping");
       break;
     }
-    if (interrupted_ || seen == 0) break;  // keep only complete epochs in the history
+    if (timed_out_) log("epoch " + std::to_string(epoch + 1) + ": the time limit of train.time_limit = " +
+                        std::to_string(opts_.time_limit_s) + " s ran out; stopping");
+    if (interrupted_ || timed_out_ || seen == 0) break;  // keep only complete epochs in the history
 
     Logs logs;
     logs["epoch"] = epoch + 1;
