@@ -349,14 +349,15 @@ void ParzenEstimator::build_categorical(size_t d, const std::vector<double>& obs
     const double s = numpy_sum(&p[i * K], K);
     for (size_t c = 0; c < K; ++c) p[i * K + c] /= s;
   }
-  auto& lp = cat_logp_[d];
-  lp.resize(p.size());
-  for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
   if (dims_.size() == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
     cat_marginal_logp_.resize(K);
     categorical_inner(p.data(), w_.data(), n_comp_, K, cat_marginal_logp_.data());
     for (double& v : cat_marginal_logp_) v = std::log(v);
+    return;
   }
+  auto& lp = cat_logp_[d];  // per component (the joint log_pdf)
+  lp.resize(p.size());
+  for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
 }
 
 // Dimension d numerical: mus (observations, then the prior at the centre), sigmas (Optuna's
