@@ -95,6 +95,22 @@ std::vector<size_t> hssp(const Points& points, const std::vector<size_t>& ids, s
 // clipped to [0, 1]; {} for none, {1} for one.
 std::vector<double> hypervolume_contribution_weights(const Points& points);
 
+// numpy's np.sum of a float64 array (its pairwise summation: 8 accumulators up to 128 elements).
+double numpy_sum(const double* a, size_t n);
+// Optuna's categorical rows (_calculate_categorical_params): per component (n observations with
+// their choice index `obs`, then the prior if any) a one-hot row smoothed by prior_weight / n_comp,
+// normalised by its numpy sum; p is (n_comp, K) row-major.
+void categorical_rows(const std::vector<double>& obs, size_t n, size_t K, bool prior, double prior_weight,
+                      std::vector<double>& p);
+// out[c] = sum_i p[i * K + c] * w[i] rounded as Optuna's np.inner(rows.T, weights) on OpenBLAS 0.3
+// (numpy_kernels.cc says how).
+void categorical_inner(const double* p, const double* w, size_t n, size_t K, double* out);
+// log p(c) of the univariate categorical estimator over `obs` (choice indices, in component
+// order) with unnormalised `weights`: the value ParzenEstimator(...).log_pdf gives, without
+// building the estimator (no per-component logarithms). TPE's g(x) of a categorical.
+std::vector<double> categorical_log_marginal(const std::vector<double>& obs, const std::vector<double>& weights,
+                                             size_t n_choices, const ParzenConfig& config);
+
 class ParzenEstimator {
  public:
   // obs[d][i]: value of observation i in dimension d, transformed domain (categorical: index),

@@ -164,8 +164,8 @@ class TpeSampler final : public Sampler {
     const ParzenEstimator l = below_estimator(col, dist, dim);
     const size_t n_above = weigh_above(name, col, dist);
     if (dist.is_categorical()) {
-      const ParzenEstimator g = above_categorical_estimator(col, dim);
-      return best_candidate(l, dist, draw, [&](double x) { return g.log_pdf(&x); });
+      const std::vector<double> log_g = above_categorical_log_pmf(col, dist.n_choices());
+      return best_candidate(l, dist, draw, [&](double x) { return log_g[static_cast<size_t>(x)]; });
     }
     build_above_estimator(name, col, dim, n_above);
     if (above_values_.size() < kBoundsFrom)
@@ -244,11 +244,11 @@ class TpeSampler final : public Sampler {
     return n_above;
   }
 
-  // g(c) of a categorical parameter: Optuna's estimator over the above observations and liars
+  // log g(c) of a categorical parameter: Optuna's estimator over the above observations and liars
   // having it, chronologically, with default_weights (its probabilities rounded as Optuna's, so
   // that mathematically tied categories are told apart as Optuna tells them apart). Needs
   // weigh_above's above_liars_.
-  ParzenEstimator above_categorical_estimator(const std::vector<double>* col, const ParzenDim& dim) const {
+  std::vector<double> above_categorical_log_pmf(const std::vector<double>* col, size_t n_choices) const {
     std::vector<std::vector<double>> values(1);
     size_t li = 0;
     if (col)
@@ -258,7 +258,7 @@ class TpeSampler final : public Sampler {
         if (!is_below_[id] && !std::isnan((*col)[id])) values[0].push_back((*col)[id]);
       }
     while (li < above_liars_.size()) values[0].push_back(above_liars_[li++].second);
-    return ParzenEstimator({dim}, values, default_weights(values[0].size()), pcfg_);
+    return tune_detail::categorical_log_marginal(values[0], default_weights(values[0].size()), n_choices, pcfg_);
   }
 
   // g(x) of a numerical parameter into above_estimator_: the above observations and liars in
