@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Writes tests/tune/mo_golden_data.h: the parameters of every trial of short Optuna 3.1
 multi-objective studies (NSGAIISampler and TPESampler with fixed seeds, one trial at a time, with
-and without constraints_func), so mo_golden_test.cc can check that hone's nsga2 and tpe samplers
-with the same seed propose the same trials.
+and without constraints_func; also one objective with a categorical, whose ties Optuna breaks by
+the rounding of a BLAS product that hone reproduces), so that nsga2_test.cc and motpe_test.cc can
+check that hone's nsga2 and tpe samplers with the same seed propose the same trials.
 
     /usr/bin/python3 tests/tune/mo_golden_gen.py > tests/tune/mo_golden_data.h
 
-The objectives and the constraint are the ones in mo_golden_test.cc: plain arithmetic, the same
+The objectives and the constraint are the ones in mo_golden_run.h: plain arithmetic, the same
 in both. Optuna's constraints_func result is stored as the trial system attr "constraints",
 which hone's Trial::set_constraints writes.
 """
@@ -70,6 +71,9 @@ CASES = [
     ("motpe_seed8_max", lambda c: optuna.samplers.TPESampler(seed=8, constraints_func=c), 70, True, False, False),
     ("motpe_seed5_constraints", lambda c: optuna.samplers.TPESampler(seed=5, constraints_func=c), 70, False, True,
      False),
+    ("motpe_mv_seed4", lambda c: optuna.samplers.TPESampler(seed=4, multivariate=True, constraints_func=c), 60,
+     False, True, False),
+    ("tpe_seed11", lambda c: optuna.samplers.TPESampler(seed=11, constraints_func=c), 60, False, False, True),
     ("tpe_seed6_constraints", lambda c: optuna.samplers.TPESampler(seed=6, constraints_func=c), 60, False, True, True),
 ]
 
