@@ -86,6 +86,24 @@ struct TpeOptions {
   bool per_trial_stream = false;
 };
 
+// NSGAIISampler (Optuna 3.1): defaults are Optuna's. The first generation is random; then each
+// trial is a child of the previous generation's elite (non-dominated sort, crowding distance),
+// by uniform crossover (probability crossover_prob, each parameter swapped with swapping_prob)
+// or a copy of a random parent, and each parameter is redrawn at random with mutation_prob
+// (default 1 / number of parameters). Trials are tagged with the system attr "nsga2:generation".
+// One trial at a time, seed s gives the trials of Optuna's NSGAIISampler(seed=s). With
+// constraints (trials carrying the system attr "constraints"), selection uses constrained
+// domination (feasible first), as NSGAIISampler(constraints_func=...).
+struct Nsga2Options {
+  int population_size = 50;
+  std::optional<double> mutation_prob{};  // nullopt: 1 / max(1, n params)
+  double crossover_prob = 0.9;
+  double swapping_prob = 0.5;
+  std::string crossover = "uniform";  // the only crossover implemented
+  std::optional<uint64_t> seed{};
+};
+std::shared_ptr<Sampler> make_nsga2_sampler(const Nsga2Options& options = {});
+
 // Random streams as TpeOptions::per_trial_stream: by default seed s gives the draws of Optuna
 // 3.1's RandomSampler(seed=s).
 std::shared_ptr<Sampler> make_random_sampler(std::optional<uint64_t> seed = std::nullopt,
@@ -155,7 +173,8 @@ std::shared_ptr<Sampler> make_qmc_sampler(const std::string& qmc_type = "sobol",
                                           bool scramble = true);
 
 // Builds a sampler from JSON: {"type": "tpe", "n_startup_trials": 20, ...}. Types: random, tpe,
-// grid ({"search_space": {"x": [1, 2]}}), qmc ({"qmc_type": "sobol"|"halton", "scramble"}).
+// grid ({"search_space": {"x": [1, 2]}}), qmc ({"qmc_type": "sobol"|"halton", "scramble"}),
+// nsga2 ({"population_size", "crossover_prob", "swapping_prob", "mutation_prob", "crossover"}).
 // `seed` applies unless the JSON has its own "seed". Throws Error(kInvalidArgument) naming an
 // unknown type or key ("sampler.n_startup: unknown option ...").
 std::shared_ptr<Sampler> make_sampler(const json& config,

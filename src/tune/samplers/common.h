@@ -2,14 +2,17 @@
 // distribution (Optuna's RandomSampler transforms), and the normal distribution's tails / quantile.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "hone/random.h"
 #include "hone/tune/distribution.h"
+#include "hone/tune/frozen_trial.h"
 
 namespace hone::tune_detail {
 
@@ -132,6 +135,21 @@ class LegacyRandomState {
     const uint32_t a = mt_() >> 5, b = mt_() >> 6;
     return (a * 67108864.0 + b) / 9007199254740992.0;
   }
+  // randint(0, n) / choice(n) for 1 <= n <= 2^32: numpy's masked rejection on 32-bit draws.
+  size_t randint(size_t n) {
+    if (n <= 1) return 0;
+    const uint32_t rng = static_cast<uint32_t>(n - 1);
+    uint32_t mask = rng;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    uint32_t v;
+    while ((v = static_cast<uint32_t>(mt_()) & mask) > rng) {
+    }
+    return v;
+  }
 
  private:
   std::mt19937 mt_;
@@ -154,6 +172,13 @@ inline double optuna_random_draw(const Distribution& d, LegacyRandomState& rs) {
     return static_cast<double>(best);
   }
   return from_unit(d, rs.random_sample());
+}
+
+// A trial's objective values: FrozenTrial::values, or {value} for one objective ({} if none).
+inline std::vector<double> trial_values(const FrozenTrial& t) {
+  if (!t.values.empty()) return t.values;
+  if (t.value) return {*t.value};
+  return {};
 }
 
 // log Phi(x), as Optuna 3.1's _truncnorm._log_ndtr_single: -Phi(-x) above 6, the log of the

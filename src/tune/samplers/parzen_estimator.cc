@@ -214,21 +214,6 @@ double from_transformed(const Distribution& d, double x) {
   return std::clamp(x, d.low(), d.high());
 }
 
-std::vector<double> default_weights(size_t n) {
-  std::vector<double> w(n, 1.0);
-  if (n >= 25) {
-    size_t m = n - 25;  // numpy.linspace(1/n, 1, m): i * step + start, the last set to stop
-    double start = 1.0 / static_cast<double>(n);
-    if (m == 1) w[0] = start;
-    if (m >= 2) {
-      double step = (1.0 - start) / static_cast<double>(m - 1);
-      for (size_t i = 0; i < m; ++i) w[i] = static_cast<double>(i) * step + start;
-      w[m - 1] = 1.0;
-    }
-  }
-  return w;
-}
-
 // ---------------------------------------------------------------------------------------------
 // ParzenEstimator
 
@@ -260,7 +245,7 @@ void ParzenEstimator::set_weights(const std::vector<double>& weights, bool prior
   n_comp_ = weights.size() + (prior ? 1 : 0);
   w_ = weights;
   if (prior) w_.push_back(prior_weight);
-  double sum = std::accumulate(w_.begin(), w_.end(), 0.0);
+  double sum = numpy_sum(w_.data(), w_.size());
   log_w_.resize(n_comp_);
   cum_w_.resize(n_comp_);
   double acc = 0;
@@ -277,27 +262,17 @@ void ParzenEstimator::set_weights(const std::vector<double>& weights, bool prior
 void ParzenEstimator::build_categorical(size_t d, const std::vector<double>& obs, size_t n, bool prior,
                                         const ParzenConfig& cfg) {
   const size_t K = static_cast<size_t>(dims_[d].n_choices);
-  const double fill = prior ? cfg.prior_weight / static_cast<double>(n + 1)
-                            : cfg.prior_weight / static_cast<double>(n);
   auto& p = cat_p_[d];
-  p.assign(n_comp_ * K, fill);
-  for (size_t i = 0; i < n; ++i) p[i * K + static_cast<size_t>(obs[i])] += 1.0;
-  for (size_t i = 0; i < n_comp_; ++i) {
-    double s = 0;
-    for (size_t c = 0; c < K; ++c) s += p[i * K + c];
-    for (size_t c = 0; c < K; ++c) p[i * K + c] /= s;
+  categorical_rows(obs, n, K, prior, cfg.prior_weight, p);
+  if (dims_.size() == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
+    cat_marginal_logp_.resize(K);
+    categorical_inner(p.data(), w_.data(), n_comp_, K, cat_marginal_logp_.data());
+    for (double& v : cat_marginal_logp_) v = std::log(v);
+    return;
   }
-  auto& lp = cat_logp_[d];
+  auto& lp = cat_logp_[d];  // per component (the joint log_pdf)
   lp.resize(p.size());
   for (size_t i = 0; i < p.size(); ++i) lp[i] = std::log(p[i]);
-  if (dims_.size() == 1) {  // the mixture marginal, so log_pdf is O(1) (Optuna's fast path)
-    cat_marginal_logp_.assign(K, 0.0);
-    for (size_t c = 0; c < K; ++c) {
-      double s = 0;
-      for (size_t i = 0; i < n_comp_; ++i) s += p[i * K + c] * w_[i];
-      cat_marginal_logp_[c] = std::log(s);
-    }
-  }
 }
 
 // Dimension d numerical: mus (observations, then the prior at the centre), sigmas (Optuna's

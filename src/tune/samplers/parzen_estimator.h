@@ -77,6 +77,40 @@ struct WeightRamp {
   double start, step;
 };
 
+// ---- Optuna 3.1's multi-objective TPE kernels, with its arithmetic order (its pick among
+// near-equal hypervolume contributions follows the rounding) ----
+using Points = std::vector<std::vector<double>>;  // (n, n_objectives) losses (minimised)
+constexpr double kMoEps = 1e-12;                  // Optuna's EPS in samplers/_tpe/sampler.py
+// optuna._hypervolume.WFG().compute(points, reference) (2-D: its sweep)
+double optuna_hypervolume(const Points& points, const std::vector<double>& reference);
+// Optuna's _calculate_nondomination_rank: 0 = not dominated, 1 = dominated only by rank 0, ...
+std::vector<int> nondomination_ranks(const Points& points);
+// max(1.1 * worst, 0.9 * worst) per objective, 0 replaced by kMoEps
+std::vector<double> optuna_reference_point(const Points& points);
+// Optuna's _solve_hssp: greedy hypervolume subset selection of k of `points` (ids[i] names
+// points[i]); the chosen ids in selection order.
+std::vector<size_t> hssp(const Points& points, const std::vector<size_t>& ids, size_t k,
+                         const std::vector<double>& reference);
+// Optuna's below weights: each point's hypervolume contribution (+ kMoEps) over the largest,
+// clipped to [0, 1]; {} for none, {1} for one.
+std::vector<double> hypervolume_contribution_weights(const Points& points);
+
+// numpy's np.sum of a float64 array (its pairwise summation: 8 accumulators up to 128 elements).
+double numpy_sum(const double* a, size_t n);
+// Optuna's categorical rows (_calculate_categorical_params): per component (n observations with
+// their choice index `obs`, then the prior if any) a one-hot row smoothed by prior_weight / n_comp,
+// normalised by its numpy sum; p is (n_comp, K) row-major.
+void categorical_rows(const std::vector<double>& obs, size_t n, size_t K, bool prior, double prior_weight,
+                      std::vector<double>& p);
+// out[c] = sum_i p[i * K + c] * w[i] rounded as Optuna's np.inner(rows.T, weights) on OpenBLAS 0.3
+// (numpy_kernels.cc says how).
+void categorical_inner(const double* p, const double* w, size_t n, size_t K, double* out);
+// log p(c) of the univariate categorical estimator over `obs` (choice indices, in component
+// order) with unnormalised `weights`: the value ParzenEstimator(...).log_pdf gives, without
+// building the estimator (no per-component logarithms). TPE's g(x) of a categorical.
+std::vector<double> categorical_log_marginal(const std::vector<double>& obs, const std::vector<double>& weights,
+                                             size_t n_choices, const ParzenConfig& config);
+
 class ParzenEstimator {
  public:
   // obs[d][i]: value of observation i in dimension d, transformed domain (categorical: index),

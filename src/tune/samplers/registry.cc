@@ -64,6 +64,27 @@ std::shared_ptr<Sampler> qmc_from_json(const json& c, Seed seed, const std::stri
   return make_qmc_sampler(t, seed, get_bool(c, "scramble", true, w));
 }
 
+std::shared_ptr<Sampler> nsga2_from_json(const json& c, Seed seed, const std::string& w) {
+  check_keys(c, {"type", "seed", "population_size", "crossover_prob", "swapping_prob", "mutation_prob",
+                 "crossover"},
+             w);
+  Nsga2Options o;
+  o.seed = seed;
+  o.population_size = get_int_in(c, "population_size", o.population_size, 2, INT32_MAX, w);
+  o.crossover_prob = get_double(c, "crossover_prob", o.crossover_prob, w);
+  require_in_range(o.crossover_prob, 0, 1, "crossover_prob", w);
+  o.swapping_prob = get_double(c, "swapping_prob", o.swapping_prob, w);
+  require_in_range(o.swapping_prob, 0, 1, "swapping_prob", w);
+  if (c.contains("mutation_prob")) {
+    o.mutation_prob = get_double(c, "mutation_prob", 0, w);
+    require_in_range(*o.mutation_prob, 0, 1, "mutation_prob", w);
+  }
+  o.crossover = get_string(c, "crossover", o.crossover, w);
+  if (o.crossover != "uniform")
+    throw_invalid(w + ".crossover: expected \"uniform\", got \"" + o.crossover + "\"");
+  return make_nsga2_sampler(o);
+}
+
 struct SamplerRow {
   const char* name;
   Factory build;
@@ -75,6 +96,7 @@ const std::vector<SamplerRow>& samplers() {
       {"tpe", tpe_from_json},
       {"grid", grid_from_json},
       {"qmc", qmc_from_json},
+      {"nsga2", nsga2_from_json},
   };
   return k;
 }

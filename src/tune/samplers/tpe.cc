@@ -94,15 +94,22 @@ class TpeSampler final : public Sampler {
     // Observations that have every parameter of the space, split into below / above in
     // chronological order (liars last-ranked, in above).
     std::vector<std::vector<double>> below(D), above(D);
+    std::vector<double> below_w;
     auto has_all = [&](size_t id) {
       for (size_t d = 0; d < D; ++d)
         if (!cols[d] || std::isnan((*cols[d])[id])) return false;
       return true;
     };
-    for (size_t id : chron_) {
+    for (size_t k = 0; k < below_ids_.size(); ++k) {  // in Optuna's order (chronological for one objective)
+      const size_t id = below_ids_[k];
       if (!has_all(id)) continue;
-      auto& dst = is_below_[id] ? below : above;
-      for (size_t d = 0; d < D; ++d) dst[d].push_back(to_t(dists[d], (*cols[d])[id]));
+      for (size_t d = 0; d < D; ++d) below[d].push_back(to_t(dists[d], (*cols[d])[id]));
+      if (!below_w_.empty()) below_w.push_back(below_w_[k]);
+    }
+    if (below_w_.empty()) below_w = default_weights(below[0].size());
+    for (size_t id : chron_) {
+      if (is_below_[id] || !has_all(id)) continue;
+      for (size_t d = 0; d < D; ++d) above[d].push_back(to_t(dists[d], (*cols[d])[id]));
     }
     for (auto& l : liars_) {
       bool ok = true;
@@ -112,7 +119,7 @@ class TpeSampler final : public Sampler {
     }
     ParzenConfig cfg = pcfg_;
     cfg.multivariate = true;
-    ParzenEstimator l(dims, below, default_weights(below[0].size()), cfg);
+    ParzenEstimator l(dims, below, below_w, cfg);
     ParzenEstimator g(dims, above, default_weights(above[0].size()), cfg);
     Rng rng = tune_detail::trial_rng(seed_, trial.number, "\x01relative");
     std::vector<std::vector<double>> cand;
@@ -157,7 +164,7 @@ class TpeSampler final : public Sampler {
     const ParzenEstimator l = below_estimator(col, dist, dim);
     const size_t n_above = weigh_above(name, col, dist);
     if (dist.is_categorical()) {
-      const std::vector<double> log_g = above_categorical_log_pmf(col, dist.n_choices(), n_above);
+      const std::vector<double> log_g = above_categorical_log_pmf(col, dist.n_choices());
       return best_candidate(l, dist, draw, [&](double x) { return log_g[static_cast<size_t>(x)]; });
     }
     build_above_estimator(name, col, dim, n_above);
@@ -181,14 +188,20 @@ class TpeSampler final : public Sampler {
     tune_detail::SortedParzen1D::ZCache z;
   };
 
-  // l(x) of sample_independent: the below observations having the parameter, chronologically,
-  // with default_weights.
+  // l(x) of sample_independent: the below observations having the parameter, in below_ids_'s
+  // order, with default_weights (one objective) or their below_w_ (several objectives).
   ParzenEstimator below_estimator(const std::vector<double>* col, const Distribution& dist,
                                   const ParzenDim& dim) const {
     std::vector<std::vector<double>> below_values(1);
-    for (size_t id : below_ids_)
-      if (col && !std::isnan((*col)[id])) below_values[0].push_back(to_t(dist, (*col)[id]));
-    return ParzenEstimator({dim}, below_values, default_weights(below_values[0].size()), pcfg_);
+    std::vector<double> w;
+    for (size_t k = 0; k < below_ids_.size(); ++k) {
+      const size_t id = below_ids_[k];
+      if (!col || std::isnan((*col)[id])) continue;
+      below_values[0].push_back(to_t(dist, (*col)[id]));
+      if (!below_w_.empty()) w.push_back(below_w_[k]);
+    }
+    if (below_w_.empty()) w = default_weights(below_values[0].size());
+    return ParzenEstimator({dim}, below_values, w, pcfg_);
   }
 
   // Weights of g(x)'s observations: the above observations having the parameter plus the liars,
@@ -231,33 +244,21 @@ class TpeSampler final : public Sampler {
     return n_above;
   }
 
-  // log g(c) of a categorical parameter, (n_choices,): the mixture marginal
-  // p(c) = sum_k w_k row_k(c) directly from the weighted counts of weigh_above.
-  std::vector<double> above_categorical_log_pmf(const std::vector<double>* col, size_t n_choices,
-                                                size_t n_above) const {
-    const size_t K = n_choices;
-    std::vector<double> wc(K, 0.0);  // (K,) summed weight of the above observations per choice
-    double wobs = 0;
+  // log g(c) of a categorical parameter: Optuna's estimator over the above observations and liars
+  // having it, chronologically, with default_weights (its probabilities rounded as Optuna's, so
+  // that mathematically tied categories are told apart as Optuna tells them apart). Needs
+  // weigh_above's above_liars_.
+  std::vector<double> above_categorical_log_pmf(const std::vector<double>* col, size_t n_choices) const {
+    std::vector<std::vector<double>> values(1);
+    size_t li = 0;
     if (col)
-      for (size_t id : chron_)
-        if (above_weight_by_id_[id] != 0) {
-          wc[static_cast<size_t>((*col)[id])] += above_weight_by_id_[id];
-          wobs += above_weight_by_id_[id];
-        }
-    for (size_t i = 0; i < above_liars_.size(); ++i) {
-      wc[static_cast<size_t>(above_liars_[i].second)] += above_liar_weight_[i];
-      wobs += above_liar_weight_[i];
-    }
-    const bool prior = pcfg_.consider_prior || n_above == 0;
-    const double fill = pcfg_.prior_weight / static_cast<double>(prior ? n_above + 1 : n_above);
-    const double wp = prior ? pcfg_.prior_weight : 0.0, total = wobs + wp;
-    std::vector<double> logp(K);
-    for (size_t c = 0; c < K; ++c) {
-      // observation rows (fill + [c]) / (fill K + 1); the prior row uniform
-      double p = (fill * wobs + wc[c]) / (fill * static_cast<double>(K) + 1.0) + wp / static_cast<double>(K);
-      logp[c] = std::log(p / total);
-    }
-    return logp;
+      for (size_t id : chron_) {
+        while (li < above_liars_.size() && above_liars_[li].first < numbers_[id])
+          values[0].push_back(above_liars_[li++].second);
+        if (!is_below_[id] && !std::isnan((*col)[id])) values[0].push_back((*col)[id]);
+      }
+    while (li < above_liars_.size()) values[0].push_back(above_liars_[li++].second);
+    return tune_detail::categorical_log_marginal(values[0], default_weights(values[0].size()), n_choices, pcfg_);
   }
 
   // g(x) of a numerical parameter into above_estimator_: the above observations and liars in
@@ -442,21 +443,26 @@ class TpeSampler final : public Sampler {
     // WAITING trials are neither observations nor liars: a queue of a million of them is not read.
     auto fresh = study.storage().get_all_trials(
         study.study_id(), {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning}, cursor_);
-    int sign = study.direction() == Direction::kMinimize ? 1 : -1;
+    if (directions_.empty()) directions_ = study.storage().get_study_directions(study.study_id());
+    const bool multi = directions_.size() > 1;
+    int sign = directions_[0] == Direction::kMinimize ? 1 : -1;
     liars_.clear();
     for (auto& t : fresh) {
-      if (t.state == TrialState::kRunning && opt_.constant_liar && t.number != self_number) {
+      // Optuna's multi-objective TPE ignores PRUNED and RUNNING trials
+      if (t.state == TrialState::kRunning && opt_.constant_liar && t.number != self_number && !multi) {
         liars_.push_back({t.number, t.params});
         continue;
       }
       if (!is_finished(t.state) || seen_.count(t.number)) continue;
       seen_.insert(t.number);
       if (t.state == TrialState::kFail) continue;
-      if (t.state == TrialState::kComplete && !t.value) continue;
+      if (multi && t.state != TrialState::kComplete) continue;
+      const std::vector<double> values = tune_detail::trial_values(t);
+      if (t.state == TrialState::kComplete && values.size() != directions_.size()) continue;
       double key, score;
       if (t.state == TrialState::kComplete) {
         key = -INFINITY;
-        score = sign * *t.value;
+        score = sign * values[0];
       } else if (auto last = t.last_intermediate()) {
         key = -static_cast<double>(last->first);
         score = std::isnan(last->second) ? INFINITY : sign * last->second;
@@ -465,6 +471,9 @@ class TpeSampler final : public Sampler {
         score = 0;
       }
       add_obs(t, key, score);
+      for (size_t k = 0; multi && k < values.size(); ++k)
+        mo_scores_.push_back(directions_[k] == Direction::kMinimize ? values[k] : -values[k]);
+      violations_.push_back(violation(t));
     }
     while (seen_.count(cursor_)) seen_.erase(cursor_++);
   }
@@ -510,27 +519,121 @@ class TpeSampler final : public Sampler {
     ++version_;
   }
 
-  // The gamma(n) best observations (lexicographic by (key, score), ties by number) -> below.
-  void split(const Study&) {
+  // The sum of a trial's positive "constraints" (its system attr, Optuna's constraints_func
+  // output); NaN when it has none.
+  double violation(const FrozenTrial& t) {
+    auto it = t.system_attrs.find("constraints");
+    if (it == t.system_attrs.end() || !it->second.is_array()) return NAN;
+    constrained_ = true;
+    double v = 0;
+    for (auto& c : it->second) {
+      if (!c.is_number()) throw_invalid("tpe: trial #" + std::to_string(t.number) + ": constraints must be numbers");
+      const double x = c.get<double>();
+      if (std::isnan(x)) throw_invalid("tpe: trial #" + std::to_string(t.number) + ": constraint values cannot be NaN");
+      if (x > 0) v += x;
+    }
+    return v;
+  }
+
+  // The below group (Optuna's _split_observation_pairs) into below_ids_ and is_below_, and with
+  // several objectives below_w_ (_calculate_weights_below_for_multi_objective). With
+  // constraints (any observation carrying the attr; those without count as infinitely
+  // violating): feasible first, then the smallest violations.
+  void split(const Study& study) {
     if (split_version_ == version_) return;
     split_version_ = version_;
-    size_t n = n_obs();
+    const size_t n = n_obs();
     size_t n_below = std::min<size_t>(
         static_cast<size_t>(std::ceil(opt_.gamma_ratio * static_cast<double>(n))),
         static_cast<size_t>(opt_.gamma_max));
     n_below = std::min(n_below, n);
     std::fill(is_below_.begin(), is_below_.end(), 0);
-    std::vector<size_t> idx(chron_);  // chronological, so ties resolve by number (stable)
+    below_w_.clear();
+    if (!constrained_) {
+      below_ids_ = split_unconstrained(chron_, n_below);
+    } else {
+      auto viol = [&](size_t id) { return std::isnan(violations_[id]) ? INFINITY : violations_[id]; };
+      std::vector<size_t> idx(chron_);
+      std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return viol(a) < viol(b); });
+      if (n_below >= n || viol(idx[n_below]) > 0) {
+        below_ids_.assign(idx.begin(), idx.begin() + static_cast<long>(n_below));
+      } else {
+        std::vector<size_t> feasible;
+        for (size_t id : chron_)
+          if (viol(id) == 0) feasible.push_back(id);
+        below_ids_ = split_unconstrained(feasible, n_below);
+      }
+      std::sort(below_ids_.begin(), below_ids_.end(), [&](size_t a, size_t b) { return numbers_[a] < numbers_[b]; });
+    }
+    for (size_t id : below_ids_) is_below_[id] = 1;
+    if (directions_.size() > 1) below_w_ = multi_objective_weights(below_ids_);
+    (void)study;
+  }
+
+  // Observation ids (chronological) -> the n_below best, in Optuna's order: chronological for one
+  // objective; for several, by non-domination rank (ascending ids within a rank), the last rank
+  // cut by greedy hypervolume subset selection in its selection order.
+  std::vector<size_t> split_unconstrained(const std::vector<size_t>& ids, size_t n_below) const {
+    if (directions_.size() > 1) return split_multi_objective(ids, n_below);
+    std::vector<size_t> idx(ids);  // chronological, so ties resolve by number (stable)
     auto less = [&](size_t a, size_t b) {
       if (keys_[a] != keys_[b]) return keys_[a] < keys_[b];
       if (scores_[a] != scores_[b]) return scores_[a] < scores_[b];
       return numbers_[a] < numbers_[b];
     };
     std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(n_below), idx.end(), less);
-    below_ids_.assign(idx.begin(), idx.begin() + static_cast<long>(n_below));
-    std::sort(below_ids_.begin(), below_ids_.end(),
-              [&](size_t a, size_t b) { return numbers_[a] < numbers_[b]; });
-    for (size_t id : below_ids_) is_below_[id] = 1;
+    std::vector<size_t> below(idx.begin(), idx.begin() + static_cast<long>(n_below));
+    std::sort(below.begin(), below.end(), [&](size_t a, size_t b) { return numbers_[a] < numbers_[b]; });
+    return below;
+  }
+
+  tune_detail::Points losses(const std::vector<size_t>& ids) const {
+    const size_t m = directions_.size();
+    tune_detail::Points p;
+    for (size_t id : ids) p.emplace_back(mo_scores_.begin() + static_cast<long>(id * m),
+                                         mo_scores_.begin() + static_cast<long>((id + 1) * m));
+    return p;
+  }
+
+  std::vector<size_t> split_multi_objective(const std::vector<size_t>& ids, size_t n_below) const {
+    const tune_detail::Points lv = losses(ids);
+    const std::vector<int> rank = tune_detail::nondomination_ranks(lv);
+    std::vector<size_t> below;
+    int r = 0;
+    auto count = [&](int k) { return static_cast<size_t>(std::count(rank.begin(), rank.end(), k)); };
+    while (below.size() < n_below && below.size() + count(r) <= n_below) {
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (rank[i] == r) below.push_back(ids[i]);
+      ++r;
+    }
+    if (below.size() < n_below) {
+      tune_detail::Points pts;
+      std::vector<size_t> pids;
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (rank[i] == r) {
+          pts.push_back(lv[i]);
+          pids.push_back(ids[i]);
+        }
+      for (size_t id : tune_detail::hssp(pts, pids, n_below - below.size(), tune_detail::optuna_reference_point(pts)))
+        below.push_back(id);
+    }
+    return below;
+  }
+
+  // Optuna's hypervolume-contribution weights of the below group (its order); infeasible members
+  // get 1e-12.
+  std::vector<double> multi_objective_weights(const std::vector<size_t>& below) const {
+    std::vector<size_t> feasible;
+    std::vector<char> is_feasible(below.size(), 1);
+    for (size_t k = 0; k < below.size(); ++k) {
+      if (constrained_) is_feasible[k] = violations_[below[k]] == 0;
+      if (is_feasible[k]) feasible.push_back(below[k]);
+    }
+    const std::vector<double> wf = tune_detail::hypervolume_contribution_weights(losses(feasible));
+    std::vector<double> w(below.size(), tune_detail::kMoEps);
+    for (size_t k = 0, f = 0; k < below.size(); ++k)
+      if (is_feasible[k]) w[k] = wf[f++];
+    return w;
   }
 
   TpeOptions opt_;
@@ -551,7 +654,15 @@ class TpeSampler final : public Sampler {
   std::vector<double> keys_, scores_;
   std::vector<char> is_below_;
   std::vector<size_t> chron_;      // (n_obs,) observation ids by trial number
-  std::vector<size_t> below_ids_;  // (n_below,) ids of the below group, by trial number
+  // (n_below,) ids of the below group: by trial number, except with several objectives and no
+  // constraints (Optuna's rank / subset-selection order), and their weights in l(x) with several
+  // objectives (empty: default_weights)
+  std::vector<size_t> below_ids_;
+  std::vector<double> below_w_;
+  std::vector<Direction> directions_;  // the study's (read once)
+  std::vector<double> mo_scores_;      // (n_obs * n_objectives,) several objectives: losses (maximised negated)
+  std::vector<double> violations_;     // (n_obs,) constraint violation sum, NaN without the attr
+  bool constrained_ = false;           // some observation carries "constraints"
   // name -> (n_obs,) the parameter's internal value per observation id, NaN where absent
   std::unordered_map<std::string, std::vector<double>> cols_;
   // name -> (n_obs having it,) its transformed values ascending, ties by trial number
