@@ -39,7 +39,7 @@ TEST(MoCli, TuneWritesTheFeasibleFrontThatOptunaReadsFromTheSameDatabase) {
   const std::string db = dir + "/mo.db";
   Result r = hone("tune " + dir + "/mo.toml --storage sqlite:///" + db + " --out " + dir + "/out");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(has(r.out, "maximize val_accuracy, minimize latency_ms_b64, subject to n_params <= 100")) << r.out;
+  EXPECT_TRUE(has(r.out, "MAXIMIZE val_accuracy, MINIMIZE latency_ms_b64, subject to n_params <= 100")) << r.out;
   EXPECT_TRUE(has(r.out, "Pareto front:")) << r.out;
   const json pj = json::parse(read(dir + "/out/pareto.json"));
   ASSERT_FALSE(pj["trials"].empty());
