@@ -324,6 +324,7 @@ void diagnose_memory(const RunRecord& run, const DiagnoseOptions& o, std::vector
     f.evidence.push_back(fmt::format("process peak RSS {:.1f} MiB",
                                      run.profile["run_counters"].value("peak_rss_bytes", int64_t{0}) / 1048576.0));
   f.remedies.push_back({"train.batch_size", "down", "activations and batch buffers scale with the batch"});
+  f.remedies.push_back({"train.eval_batch_size", "down (default 1024)", "evaluation activations scale with it"});
   for (auto& k : width_knobs(run.config)) f.remedies.push_back({k, "down", "parameters, gradients and optimizer state"});
   f.remedies.push_back({"train.optimizer.type", "sgd", "no per-parameter state (Adam keeps 2 floats per parameter)"});
   f.remedies.push_back({"train.threads", "down", "per-thread gradient buffers"});

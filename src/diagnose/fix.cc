@@ -56,6 +56,7 @@ std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Find
   const int64_t batch = train.value("batch_size", int64_t{32});
   const int threads = train.value("threads", 1);
   const int64_t epochs = train.value("epochs", int64_t{10});
+  const int64_t eval_batch = train.value("eval_batch_size", int64_t{1024});
   auto widths = [&](double down, double up) {
     for (auto& k : width_knobs(cfg)) {
       const nlohmann::json v = get_knob(cfg, k);
@@ -90,12 +91,15 @@ std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Find
         break;
       case FindingKind::kSlow:
         add(ks, {"train.batch_size", Knob::kInt, directed ? std::max<double>(16, batch) : 1.0, 256, true, {}});
+        // a larger batch takes fewer steps: the rate goes up with it (Goyal et al., 2017)
+        add(ks, {"train.lr", Knob::kFloat, directed ? lr : lr * 1e-3, directed ? std::min(0.3, lr * 64) : std::min(1.0, lr * 1e3), true, {}});
         if (threads > cores)
           add(ks, {"train.threads", Knob::kInt, 1, static_cast<double>(directed ? cores : threads), false, {}});
         break;
       case FindingKind::kMemory:
         add(ks, {"train.batch_size", Knob::kInt, directed ? std::max<double>(1, batch / 16) : 1.0,
                  directed ? static_cast<double>(batch) : 256, true, {}});
+        add(ks, {"train.eval_batch_size", Knob::kInt, 16, directed ? static_cast<double>(eval_batch) : 4096, true, {}});
         widths(1.0 / 16, directed ? 1.0 : 4.0);
         add(ks, {"train.optimizer.type", Knob::kChoice, 0, 0, false, {"sgd", optimizer_type(cfg)}});
         break;
