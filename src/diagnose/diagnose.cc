@@ -182,8 +182,10 @@ void diagnose_diverging(const RunRecord& run, const DiagnoseThresholds& t, std::
 }
 
 void diagnose_overfitting(const RunRecord& run, const DiagnoseThresholds& t, std::vector<Finding>& out) {
-  if (!has_key(run.history, "val_loss")) return;
-  const auto loss = series(run.history, "loss"), val = series(run.history, "val_loss");
+  // Early stopping that restored the best weights undid the epochs after the best one.
+  const std::vector<Logs> h = effective_history(run.config, run.history, run.stop_reason);
+  if (!has_key(h, "val_loss")) return;
+  const auto loss = series(h, "loss"), val = series(h, "val_loss");
   const int n = static_cast<int>(val.size());
   if (n < 3) return;
   int m = 0;
@@ -208,9 +210,9 @@ void diagnose_overfitting(const RunRecord& run, const DiagnoseThresholds& t, std
                                      g(gap), n, g(loss[n - 1])));
   }
   if (!turned_up && !widening) return;
-  if (has_key(run.history, "val_accuracy") && has_key(run.history, "accuracy"))
-    f.evidence.push_back(fmt::format("accuracy {} vs val_accuracy {} at epoch {}", g(run.history.back().at("accuracy")),
-                                     g(run.history.back().at("val_accuracy")), n));
+  if (has_key(h, "val_accuracy") && has_key(h, "accuracy"))
+    f.evidence.push_back(fmt::format("accuracy {} vs val_accuracy {} at epoch {}", g(h.back().at("accuracy")),
+                                     g(h.back().at("val_accuracy")), n));
   f.remedies.push_back({"train.l2", "up", "weight decay shrinks the weights the small data set cannot support"});
   const auto drop = dropout_knobs(run.config);
   if (!drop.empty())

@@ -88,6 +88,8 @@ std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Find
         dropouts('+');
         widths(1.0 / 16, directed ? 1.0 : 4.0);
         add(ks, {"train.epochs", Knob::kInt, 2.0, static_cast<double>(directed ? epochs : epochs * 2), false, {}});
+        if (!get_knob(cfg, "train.early_stopping").is_object())
+          add(ks, {"train.early_stopping", Knob::kChoice, 0, 0, false, {"off", "on"}});
         break;
       case FindingKind::kSlow:
         add(ks, {"train.batch_size", Knob::kInt, directed ? std::max<double>(16, batch) : 1.0, 256, true, {}});
@@ -141,7 +143,7 @@ FixResult fix_run(const nlohmann::json& config, const DataSplits& data, const Ru
   res.metric_name = classification ? "val_accuracy" : "-val_loss";
   for (auto& k : knobs) res.knobs.push_back(k.name);
   for (auto& f : findings) res.targeted.push_back(f.kind);
-  res.before = {metric_of(before.history, classification), findings, before.train_seconds, before.peak_bytes};
+  res.before = {metric_of(effective_history(config, before.history, before.stop_reason), classification), findings, before.train_seconds, before.peak_bytes};
 
   std::mutex mu;
   std::map<int64_t, std::pair<nlohmann::json, RunSummary>> runs;  // trial number -> config, outcome
@@ -151,11 +153,16 @@ FixResult fix_run(const nlohmann::json& config, const DataSplits& data, const Ru
       if (k.type == Knob::kFloat) set_knob(cfg, k.name, t.suggest_float(k.name, k.low, k.high, {.log = k.log}));
       else if (k.type == Knob::kInt)
         set_knob(cfg, k.name, t.suggest_int(k.name, static_cast<int64_t>(k.low), static_cast<int64_t>(k.high), {.log = k.log}));
-      else set_knob(cfg, k.name, t.suggest_categorical(k.name, k.choices));
+      else if (k.name == "train.early_stopping") {  // on: the remedy's setting; off: as the run had it
+        if (t.suggest_categorical(k.name, k.choices) == "on")
+          set_knob(cfg, k.name, {{"monitor", "val_loss"}, {"patience", 3}, {"restore_best_weights", true}});
+      } else {
+        set_knob(cfg, k.name, t.suggest_categorical(k.name, k.choices));
+      }
     }
     RunResult r = train_model(cfg, data, RunHooks{});
     RunRecord rec = record_run(cfg, data, r);
-    RunSummary s{metric_of(rec.history, classification), diagnose(rec, dopt), rec.train_seconds, rec.peak_bytes};
+    RunSummary s{metric_of(effective_history(cfg, rec.history, rec.stop_reason), classification), diagnose(rec, dopt), rec.train_seconds, rec.peak_bytes};
     double score = std::isfinite(s.metric) ? s.metric : -1e3;
     if (options.directed)
       for (auto& f : s.findings) score -= has_finding(findings, f.kind) ? 10.0 : 1.0;

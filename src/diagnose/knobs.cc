@@ -94,4 +94,22 @@ void set_knob(nlohmann::json& config, const std::string& knob, const nlohmann::j
   config[pointer_of(knob)] = value;
 }
 
+std::vector<std::map<std::string, double>> effective_history(const nlohmann::json& config,
+                                                             const std::vector<std::map<std::string, double>>& history,
+                                                             const std::string& stop_reason) {
+  const nlohmann::json es = get_knob(config, "train.early_stopping");
+  if (stop_reason != "early_stopping" || !es.is_object() || !es.value("restore_best_weights", false)) return history;
+  const std::string monitor = es.value("monitor", "val_loss");
+  const bool maximize = monitor.find("acc") != std::string::npos;
+  int best = -1;
+  for (size_t i = 0; i < history.size(); ++i) {
+    auto it = history[i].find(monitor);
+    if (it == history[i].end()) continue;
+    if (best < 0 || (maximize ? it->second > history[best].at(monitor) : it->second < history[best].at(monitor)))
+      best = static_cast<int>(i);
+  }
+  if (best < 0) return history;
+  return {history.begin(), history.begin() + best + 1};
+}
+
 }  // namespace hone
