@@ -55,6 +55,20 @@ TEST(DoctorRules, MemoryNeedsABudgetAndThreadsAboveCoresAreSlow) {
   EXPECT_FALSE(has_finding(diagnose(r, o), FindingKind::kMemory));
 }
 
+TEST(DoctorRules, OverfittingUndoneByRestoredEarlyStoppingIsNoFinding) {
+  RunRecord r;
+  r.num_classes = 10;
+  r.config = {{"train", {{"early_stopping", {{"monitor", "val_loss"}, {"restore_best_weights", true}}}}}};
+  for (int e = 0; e < 8; ++e)
+    r.history.push_back({{"loss", 1.0 / (e + 1)}, {"val_loss", e < 3 ? 1.05 / (e + 1) : 0.35 + 0.2 * (e - 2)}});
+  auto f = diagnose(r);
+  ASSERT_EQ(f.size(), 1u) << format_findings(f);
+  EXPECT_EQ(f[0].kind, FindingKind::kOverfitting);
+  EXPECT_NE(f[0].evidence[0].find("epoch 3"), std::string::npos) << f[0].evidence[0];
+  r.stop_reason = "early_stopping";  // the weights of epoch 3 were restored
+  EXPECT_TRUE(diagnose(r).empty()) << format_findings(diagnose(r));
+}
+
 TEST(DoctorRunDir, MissingFilesAreNamed) {
   const std::string d = hone_cli_test::tmpdir("doctor", "missing");
   try {
