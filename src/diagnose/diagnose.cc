@@ -78,6 +78,10 @@ bool has_key(const std::vector<Logs>& h, const std::string& key) { return !h.emp
 
 std::string g(double v) { return fmt::format("{:.4g}", v); }
 
+std::string size_str(double bytes) {
+  return bytes >= 1048576.0 ? fmt::format("{:.2f} MiB", bytes / 1048576.0) : fmt::format("{:.1f} KiB", bytes / 1024.0);
+}
+
 }  // namespace
 
 RunRecord load_run_dir(const std::string& dir) {
@@ -308,23 +312,29 @@ void diagnose_slow(const RunRecord& run, const DiagnoseOptions& o, std::vector<F
 void diagnose_memory(const RunRecord& run, const DiagnoseOptions& o, std::vector<Finding>& out) {
   if (o.memory_budget <= 0 || run.peak_bytes <= o.memory_budget) return;
   Finding f{FindingKind::kMemory, "critical", "memory: the peak is over the budget", {}, {}};
-  f.evidence.push_back(fmt::format("peak tensor memory {:.2f} MiB > budget {:.2f} MiB ({:.1f}x)", run.peak_bytes / 1048576.0,
-                                   o.memory_budget / 1048576.0, static_cast<double>(run.peak_bytes) / o.memory_budget));
+  f.evidence.push_back(fmt::format("peak tensor memory {} > budget {} ({:.1f}x)", size_str(run.peak_bytes),
+                                   size_str(o.memory_budget), static_cast<double>(run.peak_bytes) / o.memory_budget));
   try {
     EstimateOptions eo;
     eo.load_data = false;
-    const MemoryEstimate e = estimate_memory(run.config, eo);
+    MemoryEstimate e;
+    try {
+      e = estimate_memory(run.config, eo);
+    } catch (const std::exception&) {  // the data's shapes are needed: measure them by loading it
+      eo.load_data = true;
+      e = estimate_memory(run.config, eo);
+    }
     f.evidence.push_back(fmt::format(
-        "estimate: parameters {:.2f} MiB, gradients {:.2f} MiB, optimizer state {:.2f} MiB ({}), activations {:.2f} MiB "
-        "at batch {}, batch and data buffers {:.2f} MiB",
-        e.param_bytes / 1048576.0, e.grad_bytes / 1048576.0, e.optimizer_bytes / 1048576.0, e.optimizer,
-        e.activation_bytes / 1048576.0, e.batch_size, (e.batch_bytes + e.data_bytes) / 1048576.0));
+        "estimate: parameters {}, gradients {}, optimizer state {} ({}), activations {} at batch {}, batch buffers {}, "
+        "data {}",
+        size_str(e.param_bytes), size_str(e.grad_bytes), size_str(e.optimizer_bytes), e.optimizer,
+        size_str(e.activation_bytes), e.batch_size, size_str(e.batch_bytes), size_str(e.data_bytes)));
   } catch (const std::exception&) {
     // no breakdown (a config the estimate cannot read without its data)
   }
   if (run.profile.is_object() && run.profile.contains("run_counters"))
-    f.evidence.push_back(fmt::format("process peak RSS {:.1f} MiB",
-                                     run.profile["run_counters"].value("peak_rss_bytes", int64_t{0}) / 1048576.0));
+    f.evidence.push_back(fmt::format("process peak RSS {}",
+                                     size_str(run.profile["run_counters"].value("peak_rss_bytes", int64_t{0}))));
   f.remedies.push_back({"train.batch_size", "down", "activations and batch buffers scale with the batch"});
   f.remedies.push_back({"train.eval_batch_size", "down (default 1024)", "evaluation activations scale with it"});
   for (auto& k : width_knobs(run.config)) f.remedies.push_back({k, "down", "parameters, gradients and optimizer state"});
