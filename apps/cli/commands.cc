@@ -22,6 +22,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_autotune_command());
   v.push_back(make_lr_find_command());
   v.push_back(make_batch_find_command());
+  v.push_back(make_doctor_command());
   return v;
 }
 

@@ -46,5 +46,7 @@ std::unique_ptr<Command> make_autotune_command();
 // apps/cli/cmd_find.cc: lr-find, batch-find.
 std::unique_ptr<Command> make_lr_find_command();
 std::unique_ptr<Command> make_batch_find_command();
+// apps/cli/cmd_doctor.cc
+std::unique_ptr<Command> make_doctor_command();
 
 }  // namespace hone::cli
