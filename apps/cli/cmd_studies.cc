@@ -13,7 +13,7 @@
 #include "cli/util.h"
 #include "hone/error.h"
 #include "hone/store.h"
-#include "hone/study_runner.h"  // kDefaultStudyStorage
+#include "hone/study_runner.h"  // kDefaultStudyStorage, results_order
 #include "hone/tune/study.h"
 
 namespace hone::cli {
@@ -21,6 +21,27 @@ namespace hone::cli {
 namespace {
 
 std::string fmt_opt(const std::optional<double>& v) { return v ? fmt::format("{:.6g}", *v) : "-"; }
+
+std::string directions_text(const std::vector<Direction>& d) {
+  std::string s;
+  for (auto x : d) s += (s.empty() ? "" : ",") + std::string(to_string(x));
+  return s;
+}
+
+// A trial's value(s): one number, or "v0, v1, ..." for several objectives.
+std::string values_text(const FrozenTrial& t) {
+  if (t.values.size() <= 1) return fmt_opt(t.value ? t.value : (t.values.empty() ? std::nullopt : std::optional(t.values[0])));
+  std::string s;
+  for (double v : t.values) s += (s.empty() ? "" : ", ") + fmt::format("{:.6g}", v);
+  return s;
+}
+
+// "ok", "viol 1.5" (the sum of its positive constraint values), or "-" without constraints.
+std::string violation_text(const FrozenTrial& t) {
+  if (!t.system_attrs.count("constraints")) return "-";
+  const double v = constraint_violation(t);
+  return v > 0 ? fmt::format("viol {:.4g}", v) : std::string("ok");
+}
 
 class StudiesCommand : public Command {
  public:
@@ -83,13 +104,26 @@ class StudiesCommand : public Command {
       for (auto st : {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning,
                       TrialState::kWaiting})
         total += c[st] = s->get_n_trials(id, {st});
-      auto best = s->get_best_trial(id);
+      // Feasibility first (constraints) and the Pareto front (several objectives) need the trials.
+      const auto dirs = s->get_study_directions(id);
+      std::string best_text = "-";
+      if (c[TrialState::kComplete] > 0) {
+        auto study = load_study(n, s);
+        if (dirs.size() > 1) {
+          const auto front = study->best_trials();
+          best_text = fmt::format("front of {} trial(s){}", front.size(),
+                                  !front.empty() && !is_feasible(front[0]) ? ", infeasible" : "");
+        } else {
+          const FrozenTrial best = study->best_trial();
+          best_text = fmt::format("{} (trial #{}){}", fmt_opt(best.value), best.number,
+                                  is_feasible(best) ? "" : " infeasible");
+        }
+      }
       std::printf("%-32s %-9s %6lld %8lld %6lld %5lld %7lld %7lld  %s\n", n.c_str(),
-                  to_string(s->get_study_direction(id)), static_cast<long long>(total),
+                  directions_text(dirs).c_str(), static_cast<long long>(total),
                   static_cast<long long>(c[TrialState::kComplete]), static_cast<long long>(c[TrialState::kPruned]),
                   static_cast<long long>(c[TrialState::kFail]), static_cast<long long>(c[TrialState::kRunning]),
-                  static_cast<long long>(c[TrialState::kWaiting]),
-                  best ? fmt::format("{} (trial #{})", fmt_opt(best->value), best->number).c_str() : "-");
+                  static_cast<long long>(c[TrialState::kWaiting]), best_text.c_str());
     }
     return 0;
   }
@@ -97,36 +131,57 @@ class StudiesCommand : public Command {
   int show() {
     auto s = open();
     int64_t id = s->get_study_id_from_name(name_);
-    Direction d = s->get_study_direction(id);
-    auto trials = s->get_all_trials(id);
-    std::printf("study      %s\nstorage    %s\ndirection  %s\ntrials     %zu\n", name_.c_str(),
-                mask_storage_url(storage_).c_str(), to_string(d), trials.size());
+    const std::vector<Direction> dirs = s->get_study_directions(id);
+    auto study = load_study(name_, s);
+    auto trials = study->trials();
+    std::printf("study      %s\nstorage    %s\n%s %s\ntrials     %zu\n", name_.c_str(), mask_storage_url(storage_).c_str(),
+                dirs.size() > 1 ? "directions" : "direction ", directions_text(dirs).c_str(), trials.size());
     for (auto& [k, v] : s->get_study_user_attrs(id)) std::printf("user attr  %s = %s\n", k.c_str(), v.dump().c_str());
     for (auto& [k, v] : s->get_study_system_attrs(id)) {
       std::string text = v.dump();
       if (text.size() > 100) text = text.substr(0, 97) + "...";
       std::printf("sys attr   %s = %s\n", k.c_str(), text.c_str());
     }
-    if (auto best = s->get_best_trial(id))
-      std::printf("best       #%lld value %s %s\n", static_cast<long long>(best->number), fmt_opt(best->value).c_str(),
-                  best->params_json().dump().c_str());
-    // Best first (finished with a value), then the rest by number.
-    std::stable_sort(trials.begin(), trials.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
-      bool av = a.state == TrialState::kComplete && a.value, bv = b.state == TrialState::kComplete && b.value;
-      if (av != bv) return av;
-      if (!av) return a.number < b.number;
-      return d == Direction::kMinimize ? *a.value < *b.value : *a.value > *b.value;
-    });
-    size_t n = limit_ > 0 ? std::min(trials.size(), static_cast<size_t>(limit_)) : trials.size();
-    std::printf("\n%6s  %-8s %12s %10s  %s\n", "number", "state", "value", "duration", "params");
-    for (size_t i = 0; i < n; ++i) {
-      const auto& t = trials[i];
-      auto dur = t.duration_s();
-      std::printf("%6lld  %-8s %12s %10s  %s\n", static_cast<long long>(t.number), to_string(t.state),
-                  fmt_opt(t.value).c_str(), dur ? fmt::format("{:.3f}s", *dur).c_str() : "-",
-                  t.params_json().dump().c_str());
+    bool constrained = false;
+    int64_t feasible = 0, complete = 0;
+    for (const auto& t : trials) {
+      constrained = constrained || t.system_attrs.count("constraints");
+      if (t.state == TrialState::kComplete) feasible += is_feasible(t), ++complete;
     }
-    if (n < trials.size()) std::printf("... %zu more (--limit 0 shows all)\n", trials.size() - n);
+    if (constrained)
+      std::printf("feasible   %lld of %lld complete trials satisfy the constraints\n", static_cast<long long>(feasible),
+                  static_cast<long long>(complete));
+    // Feasibility first: the best (or the Pareto front) of the feasible trials; the least-violating
+    // trial when none is feasible, said so.
+    if (complete > 0) {
+      const auto best = study->best_trials();
+      const bool infeasible = !best.empty() && !is_feasible(best[0]);
+      if (dirs.size() > 1) {
+        std::printf("front      %zu trial(s)%s:", best.size(), infeasible ? " (INFEASIBLE: the least-violating)" : "");
+        for (const auto& t : best) std::printf(" #%lld", static_cast<long long>(t.number));
+        std::printf("\n");
+      } else {
+        const FrozenTrial b = study->best_trial();
+        std::printf("best       #%lld value %s %s%s\n", static_cast<long long>(b.number), fmt_opt(b.value).c_str(),
+                    b.params_json().dump().c_str(), is_feasible(b) ? "" : " (INFEASIBLE: the least-violating)");
+      }
+    }
+    // COMPLETE trials feasibility first, best (front) first; then the rest by number.
+    std::vector<FrozenTrial> shown = results_order(*study);
+    for (const auto& t : trials)
+      if (t.state != TrialState::kComplete) shown.push_back(t);
+    size_t n = limit_ > 0 ? std::min(shown.size(), static_cast<size_t>(limit_)) : shown.size();
+    const size_t vw = dirs.size() > 1 ? 12 * dirs.size() : 12;
+    std::printf("\n%6s  %-8s %*s %10s  %s%s\n", "number", "state", static_cast<int>(vw), dirs.size() > 1 ? "values" : "value",
+                "duration", constrained ? "feasible      " : "", "params");
+    for (size_t i = 0; i < n; ++i) {
+      const auto& t = shown[i];
+      auto dur = t.duration_s();
+      std::printf("%6lld  %-8s %*s %10s  %s%s\n", static_cast<long long>(t.number), to_string(t.state),
+                  static_cast<int>(vw), values_text(t).c_str(), dur ? fmt::format("{:.3f}s", *dur).c_str() : "-",
+                  constrained ? fmt::format("{:<13} ", violation_text(t)).c_str() : "", t.params_json().dump().c_str());
+    }
+    if (n < shown.size()) std::printf("... %zu more (--limit 0 shows all)\n", shown.size() - n);
     return 0;
   }
 

@@ -221,7 +221,7 @@ class TuneCommand : public Command {
                    workers, pids.c_str(), r.cores_per_worker, jobs, shown(p).c_str(), log_dir.c_str());
     };
     o.on_trial = [&](const std::vector<FrozenTrial>& all, const FrozenTrial& t) {
-      progress.on_trial(all, study.direction(), t);
+      progress.on_trial(all, study, t);
     };
     o.on_death = [&](const WorkerDeath& d) {
       std::fprintf(stderr, "\nworker %d (pid %d) died: %s%s; %lld running trial(s) marked FAIL; log %s\n", d.index,

@@ -9,6 +9,7 @@
 
 #include "cli/progress.h"
 #include "cli/util.h"
+#include "hone/error.h"
 
 namespace hone::cli {
 
@@ -18,8 +19,29 @@ TuneProgress::TuneProgress(int64_t total, double timeout, std::FILE* out, int64_
     : n_(total), timeout_(timeout), out_(out), tty_(isatty(fileno(out)) != 0), before_(finished_before),
       t0_(std::chrono::steady_clock::now()) {}
 
-void TuneProgress::on_trial(const std::vector<FrozenTrial>& all, Direction direction, const FrozenTrial& t) {
+// Several objectives: the front's size; constraints: the feasibility-first best. Both read the
+// study's trials (as Optuna does for every best_trials call). Empty for a plain study.
+std::string TuneProgress::best_text(const Study& study, const FrozenTrial& t) {
+  if (study.is_multi_objective()) {
+    constrained_ = constrained_ || t.system_attrs.count("constraints");
+    const auto front = study.best_trials();
+    const bool feasible = !front.empty() && is_feasible(front[0]);
+    return fmt::format("front {}{}", front.size(), front.empty() || feasible || !constrained_ ? "" : " (infeasible)");
+  }
+  if (!constrained_ && !t.system_attrs.count("constraints")) return "";
+  constrained_ = true;
+  try {
+    const FrozenTrial b = study.best_trial();
+    return fmt::format("{:.4f} (#{}){}", b.value.value_or(NAN), b.number, is_feasible(b) ? "" : " infeasible");
+  } catch (const Error&) {
+    return "-";
+  }
+}
+
+void TuneProgress::on_trial(const std::vector<FrozenTrial>& all, const Study& study, const FrozenTrial& t) {
+  const Direction direction = study.directions()[0];
   Counts c;
+  c.best_text = best_text(study, t);
   const FrozenTrial* best = nullptr;
   for (const auto& x : all) {
     if (x.state == TrialState::kComplete) {
@@ -46,7 +68,9 @@ void TuneProgress::on_trial(const Study& study, const FrozenTrial& t) {
   c.failed = s.get_n_trials(id, {TrialState::kFail});
   c.done = s.get_n_trials(id, {TrialState::kComplete}) + c.pruned + c.failed;
   c.running = s.get_n_trials(id, {TrialState::kRunning});
-  if (auto b = s.get_best_trial(id); b && b->value) c.best = std::pair(*b->value, b->number);
+  c.best_text = best_text(study, t);
+  if (c.best_text.empty())
+    if (auto b = s.get_best_trial(id); b && b->value) c.best = std::pair(*b->value, b->number);
   print(c, t);
 }
 
@@ -56,10 +80,18 @@ void TuneProgress::print(const Counts& c, const FrozenTrial& t) {
   double eta = NAN;
   if (n_ > 0 && done > before_) eta = el / static_cast<double>(done - before_) * static_cast<double>(std::max<int64_t>(0, n_ - done));
   if (timeout_ > 0) eta = std::isnan(eta) ? timeout_ - el : std::min(eta, timeout_ - el);
-  const std::string best_s = c.best ? fmt::format("{:.4f} (#{})", c.best->first, c.best->second) : "-";
-  const std::string value = t.state == TrialState::kFail ? t.fail_reason()
-                            : t.value                   ? fmt::format("{:.4f}", *t.value)
-                                                        : "-";
+  const std::string best_s = !c.best_text.empty() ? c.best_text
+                             : c.best           ? fmt::format("{:.4f} (#{})", c.best->first, c.best->second)
+                                                : "-";
+  std::string value = t.state == TrialState::kFail ? t.fail_reason()
+                      : t.value                   ? fmt::format("{:.4f}", *t.value)
+                                                  : "-";
+  if (t.state == TrialState::kComplete && t.values.size() > 1) {
+    value.clear();
+    for (double v : t.values) value += (value.empty() ? "" : " ") + fmt::format("{:.4g}", v);
+  }
+  if (t.state == TrialState::kComplete && constraint_violation(t) > 0)
+    value += fmt::format(" (infeasible, violation {:.3g})", constraint_violation(t));
   std::string what = fmt::format("trial {:>3} {:<8} {}", t.number, to_string(t.state), value);
   std::string status = fmt::format("done {}{} | running {} | pruned {} | failed {} | best {} | {} elapsed, ETA {}", done,
                                    n_ > 0 ? fmt::format("/{}", n_) : "", running, pruned, failed, best_s,
@@ -94,20 +126,53 @@ std::string value_text(const StudyResult& r, const std::optional<double>& v) {
   return v ? (r.command ? fmt::format("{:.6g}", *v) : fmt::format("{:.4f}", *v)) : std::string("-");
 }
 
+// A trial's feasibility as the tables show it: "ok", or its total violation of the constraints.
+std::string feasibility(const FrozenTrial& t) {
+  const double v = constraint_violation(t);
+  return v > 0 ? fmt::format("viol {:.3g}", v) : std::string("ok");
+}
+
 void print_top(const StudyResult& r) {
+  const bool c = !r.constraints.empty();
   if (r.command) {
-    std::printf("\n%-6s %-12s %-8s %s\n", "trial", r.metric.c_str(), "time", "parameters");
+    std::printf("\n%-6s %-12s %-8s %s%s\n", "trial", r.metric.c_str(), "time", c ? "feasible    " : "", "parameters");
     for (const auto& t : r.top)
-      std::printf("%-6lld %-12.6g %-8s %s\n", static_cast<long long>(t.number), *t.value,
-                  format_duration(t.duration_s().value_or(NAN)).c_str(), fmt_params(t.params_json()).c_str());
+      std::printf("%-6lld %-12.6g %-8s %s%s\n", static_cast<long long>(t.number), *t.value,
+                  format_duration(t.duration_s().value_or(NAN)).c_str(),
+                  c ? fmt::format("{:<12}", feasibility(t)).c_str() : "", fmt_params(t.params_json()).c_str());
     return;
   }
-  std::printf("\n%-6s %-10s %-10s %-8s %s\n", "trial", r.metric.c_str(), r.folds ? "std" : "test acc", "time",
-              "parameters");
+  std::printf("\n%-6s %-10s %-10s %-8s %s%s\n", "trial", r.metric.c_str(), r.folds ? "std" : "test acc", "time",
+              c ? "feasible    " : "", "parameters");
   for (const auto& t : r.top)
-    std::printf("%-6lld %-10.4f %-10s %-8s %s\n", static_cast<long long>(t.number), *t.value,
+    std::printf("%-6lld %-10.4f %-10s %-8s %s%s\n", static_cast<long long>(t.number), *t.value,
                 num(r.folds ? trial_number(t, "std_test_score") : trial_number(t, "test.accuracy"), "{:.4f}").c_str(),
-                format_duration(t.duration_s().value_or(NAN)).c_str(), fmt_params(t.params_json()).c_str());
+                format_duration(t.duration_s().value_or(NAN)).c_str(),
+                c ? fmt::format("{:<12}", feasibility(t)).c_str() : "", fmt_params(t.params_json()).c_str());
+}
+
+// Several objectives: the Pareto front (feasible trials; the least-violating one when none is).
+void print_front(const StudyResult& r) {
+  std::string head = fmt::format("{:<6}", "trial");
+  std::vector<size_t> widths;
+  for (size_t i = 0; i < r.objectives.size(); ++i) {
+    const std::string h = r.objectives[i] + (r.directions[i] == Direction::kMaximize ? " (max)" : " (min)");
+    widths.push_back(std::max<size_t>(12, h.size()));
+    head += fmt::format(" {:<{}}", h, widths.back());
+  }
+  const bool c = !r.constraints.empty();
+  head += fmt::format(" {:<8} {}{}", "time", c ? "feasible     " : "", "parameters");
+  std::printf("\nPareto front: %zu trial(s)%s\n%s\n", r.front.size(),
+              r.best_feasible ? "" : " (no trial satisfies the constraints: the least-violating one, infeasible)",
+              head.c_str());
+  for (const auto& t : r.front) {
+    std::string row = fmt::format("{:<6}", t.number);
+    for (size_t i = 0; i < widths.size(); ++i)
+      row += fmt::format(" {:<{}}", i < t.values.size() ? fmt::format("{:.6g}", t.values[i]) : std::string("-"), widths[i]);
+    row += fmt::format(" {:<8} {}{}", format_duration(t.duration_s().value_or(NAN)),
+                       c ? fmt::format("{:<12} ", feasibility(t)) : std::string(), fmt_params(t.params_json()));
+    std::printf("%s\n", row.c_str());
+  }
 }
 
 void print_refit(const StudyResult& r) {
@@ -147,16 +212,30 @@ void print_study_result(const StudyResult& r, const std::string& out) {
               r.interrupted ? "interrupted" : "done", static_cast<long long>(r.n_trials),
               format_duration(r.elapsed_s).c_str(), static_cast<long long>(r.complete),
               static_cast<long long>(r.pruned), static_cast<long long>(r.failed));
-  if (!r.best) {
+  if (!r.best && r.front.empty()) {
     std::printf("no trial completed; trials are in %s/trials.json%s\n", out.c_str(),
                 r.command ? fmt::format(", logs in {}/trials/<n>/", out).c_str() : "");
     return;
   }
-  print_top(r);
-  print_refit(r);
-  std::printf("\nbest trial %lld: %s %s\n  %s\n", static_cast<long long>(r.best->number), r.metric.c_str(),
-              value_text(r, r.best->value).c_str(), fmt_params(r.best->params_json()).c_str());
-  print_before_after(r);
+  if (!r.constraints.empty()) {
+    std::string cs;
+    for (const auto& c : r.constraints) cs += (cs.empty() ? "" : ", ") + c;
+    std::printf("constraints: %s; %lld of %lld complete trial(s) feasible\n", cs.c_str(),
+                static_cast<long long>(r.feasible), static_cast<long long>(r.complete));
+  }
+  if (r.best) {
+    print_top(r);
+    print_refit(r);
+    std::printf("\nbest trial %lld: %s %s%s\n  %s\n", static_cast<long long>(r.best->number), r.metric.c_str(),
+                value_text(r, r.best->value).c_str(),
+                r.best_feasible ? ""
+                                : fmt::format(" (INFEASIBLE: no trial satisfies the constraints; this one violates "
+                                              "them least, by {:.4g})", constraint_violation(*r.best)).c_str(),
+                fmt_params(r.best->params_json()).c_str());
+    print_before_after(r);
+  } else {
+    print_front(r);
+  }
   std::string files;
   for (const auto& f : r.files) files += (files.empty() ? "" : ", ") + f;
   std::printf("\noutputs: %s/ (%s%s)\n", out.c_str(), files.c_str(), r.command ? ", trials/<n>/ logs" : "");

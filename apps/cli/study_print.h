@@ -20,7 +20,7 @@ class TuneProgress {
  public:
   TuneProgress(int64_t total, double timeout, std::FILE* out, int64_t finished_before);
   // The study's counts, from trials already read (a coordinator polling the storage).
-  void on_trial(const std::vector<FrozenTrial>& all, Direction direction, const FrozenTrial& t);
+  void on_trial(const std::vector<FrozenTrial>& all, const Study& study, const FrozenTrial& t);
   // The study's counts, asked of its storage (a few indexed queries, not a read of every trial:
   // a study with thousands of trials pays nothing per trial for its progress line).
   void on_trial(const Study& study, const FrozenTrial& t);
@@ -30,7 +30,10 @@ class TuneProgress {
   struct Counts {
     int64_t done = 0, pruned = 0, failed = 0, running = 0;
     std::optional<std::pair<double, int64_t>> best;  // value, number
+    std::string best_text;  // several objectives or constraints: what "best" shows instead
   };
+  std::string best_text(const Study& study, const FrozenTrial& t);
+  bool constrained_ = false;
   void print(const Counts& c, const FrozenTrial& t);
   int64_t n_;
   double timeout_;

@@ -80,15 +80,24 @@ struct StudyConfig {
   bool command = false;      // [objective] command = [...]
   json space;                // the searched config
   std::vector<FoundDistribution> dists;
-  std::string metric;
+  std::string metric;        // the first objective's metric
   int folds = 0;             // cross-validation folds (training studies)
+  // [study] objectives (or the one metric) and constraints, names canonical (hone/objective.h).
+  // An external command's objectives are the values it prints, in order; their metric names are
+  // labels (default "value", "value1", ...), which constraints may name.
+  std::vector<std::string> objectives;
+  std::vector<Direction> directions;
+  std::vector<Constraint> constraints;
+  bool multi_objective() const { return objectives.size() > 1; }
 
   json& study() { return cfg["study"]; }
   const json& study() const { return cfg.at("study"); }
   std::string name() const;
   // The [study] table as study_options_from_json reads it: the runner's own keys (metric,
-  // baseline, cv, refit, top) removed, a grid without a search_space given one from the
-  // distributions.
+  // objectives, constraints, baseline, cv, refit, top) removed, "direction" or "directions" from
+  // the objectives, a grid without a search_space given one from the distributions, and a
+  // multi-objective study without a sampler given NSGA-II ("nsga2", Optuna's default; "random"
+  // where this build has no nsga2).
   json study_json() const;
   bool grid() const;
   int64_t n_trials() const;
@@ -185,6 +194,8 @@ class StudyRunner {
  private:
   void build_command_objective(int cores);
   void build_training_objective(int cores);
+  // An external command's values, its metrics and constraints checked and written.
+  std::vector<double> command_values(Trial& t);
 
   StudyConfig sc_;
   Options opt_;
@@ -253,16 +264,26 @@ int64_t fail_trials_of_dead_processes(Study& study);
 
 // What a finished run of a study found, and the files it wrote into `out`: trials.json and
 // trials.csv (started trials); summary.json; best.toml (training) or best.json (command);
-// cv_results.json and the refit model best.hone (cross-validation with refit).
+// cv_results.json and the refit model best.hone (cross-validation with refit); pareto.json (the
+// Pareto front of a multi-objective study: each trial's values, parameters, constraints,
+// efficiency metrics and config). Feasibility first everywhere: with constraints, the best trial,
+// the top list and the front are feasible trials whenever one exists; when none is, the
+// least-violating trial is shown, marked infeasible (best_feasible = false).
 struct StudyResult {
   std::string metric;
   Direction direction = Direction::kMinimize;
+  std::vector<std::string> objectives;        // metric per objective (one for a single objective)
+  std::vector<Direction> directions;
+  std::vector<std::string> constraints;       // as written
+  std::vector<FrozenTrial> front;             // several objectives: the Pareto front, by the first
+  bool best_feasible = true;                  // false: every COMPLETE trial violates a constraint
+  int64_t feasible = 0;                       // COMPLETE trials that satisfy every constraint
   bool command = false;                       // an external command's study (no test metrics)
   int64_t n_trials = 0, complete = 0, pruned = 0, failed = 0;
   double elapsed_s = 0;
   bool interrupted = false;
-  std::vector<FrozenTrial> top;               // COMPLETE trials, best first, at most study.top
-  std::optional<FrozenTrial> best, baseline;  // baseline: the trial tagged "baseline"
+  std::vector<FrozenTrial> top;               // COMPLETE trials, best first (feasible ones first), at most study.top
+  std::optional<FrozenTrial> best, baseline;  // best: one objective only; baseline: the trial tagged "baseline"
   int folds = 0;
   std::optional<Logs> refit_test;             // the refit best model's test metrics
   double refit_seconds = 0;
@@ -275,6 +296,10 @@ struct StudyResult {
 // A number a trial recorded as a user attr, NaN when absent: "train_seconds", "peak_tensor_bytes",
 // "std_test_score", ...; a dotted key reads a nested one ("test.accuracy").
 double trial_number(const FrozenTrial& t, const std::string& dotted_key);
+// COMPLETE trials in the order results show them: feasible ones first (best value first; with
+// several objectives by non-domination rank, then the first objective), then the infeasible ones,
+// least violation first.
+std::vector<FrozenTrial> results_order(const Study& study);
 // Writes the outputs into `out` and returns what it found. The refit trains one model (training
 // studies with cross-validation and refit = true).
 StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& out, double elapsed_s,

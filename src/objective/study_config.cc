@@ -1,6 +1,7 @@
 // Study configs resolved, and the stored study they open: hone/study_runner.h.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -19,8 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Keys of [study] that the runner reads itself; the rest go to study_options_from_json.
-const std::vector<std::string> kRunnerKeys = {"metric", "baseline", "cv", "refit", "top", "storage",
-                                              "load_if_exists"};
+const std::vector<std::string> kRunnerKeys = {"metric", "objectives", "constraints", "baseline", "cv", "refit",
+                                              "top", "storage", "load_if_exists"};
 
 // A grid sampler without an explicit search_space takes the grid from the config's
 // distributions: each choice list, each int range, each float with a step.
@@ -57,6 +58,71 @@ void absolutize_data_paths(json& data) {
       data[k] = fs::absolute(fs::path(data[k].get<std::string>())).lexically_normal().string();
 }
 
+// [study] objectives = [{metric = "val_accuracy", direction = "maximize"}, ...] (or the one metric and
+// direction) and constraints = ["peak_memory_mb <= 64", ...] into sc.objectives, directions and
+// constraints.
+void derive_objectives(StudyConfig& sc) {
+  const json& st = sc.study();
+  // An external program's values have no known sense: minimize, as Optuna, unless told.
+  auto default_of = [&](const std::string& m) { return sc.command ? Direction::kMinimize : default_direction(m); };
+  sc.objectives.clear();
+  sc.directions.clear();
+  sc.constraints.clear();
+  if (st.contains("objectives")) {
+    const json& objs = st["objectives"];
+    if (!objs.is_array() || objs.empty())
+      throw_invalid("study.objectives: expected a list of tables, e.g. [{metric = \"val_accuracy\", direction = "
+                    "\"maximize\"}, {metric = \"train_seconds\", direction = \"minimize\"}]");
+    if (st.contains("metric")) throw_invalid("study.metric: give either metric or objectives, not both");
+    if (st.contains("direction")) throw_invalid("study.direction: with objectives, each objective has its direction");
+    for (size_t i = 0; i < objs.size(); ++i) {
+      const std::string where = "study.objectives[" + std::to_string(i) + "]";
+      json o = objs[i];
+      if (o.is_string()) o = json{{"metric", o}};
+      if (!o.is_object()) throw_invalid(where + ": expected {metric = \"...\", direction = \"minimize\"|\"maximize\"}");
+      check_keys(o, {"metric", "direction"}, where);
+      const std::string metric = canonical_metric_name(get_string(o, "metric", "", where));
+      if (metric.empty()) throw_invalid(where + ".metric: required (the metric this objective optimises)");
+      for (const auto& m : sc.objectives)
+        if (m == metric) throw_invalid(where + ".metric: \"" + metric + "\" is already an objective");
+      sc.objectives.push_back(metric);
+      try {
+        sc.directions.push_back(o.contains("direction") ? direction_from_string(get_string(o, "direction", "", where))
+                                                        : default_of(metric));
+      } catch (const Error& e) {
+        throw_invalid(where + ".direction: " + e.what());
+      }
+    }
+    sc.metric = sc.objectives[0];
+  } else {
+    sc.objectives = {sc.metric};
+    sc.directions = {st.contains("direction")
+                         ? direction_from_string(get_string(st, "direction", "minimize", "study"))
+                         : default_of(sc.metric)};
+  }
+  if (st.contains("constraints")) {
+    const json& cs = st["constraints"];
+    if (!cs.is_array())
+      throw_invalid("study.constraints: expected a list of strings, e.g. [\"peak_memory_mb <= 64\", \"latency_ms <= 2\"]");
+    for (size_t i = 0; i < cs.size(); ++i) {
+      const std::string where = "study.constraints[" + std::to_string(i) + "]";
+      if (!cs[i].is_string()) throw_invalid(where + ": expected a string like \"peak_memory_mb <= 64\", got " + cs[i].dump());
+      sc.constraints.push_back(parse_constraint(cs[i].get<std::string>(), where));
+    }
+  }
+  // An external command reports values, not named metrics: a constraint names an objective.
+  if (sc.command)
+    for (size_t i = 0; i < sc.constraints.size(); ++i)
+      if (std::find(sc.objectives.begin(), sc.objectives.end(), sc.constraints[i].metric) == sc.objectives.end())
+        throw_invalid("study.constraints[" + std::to_string(i) + "] (\"" + sc.constraints[i].text + "\"): \"" +
+                      sc.constraints[i].metric + "\" is not an objective of this command study (objectives: " +
+                      [&] {
+                        std::string s;
+                        for (auto& o : sc.objectives) s += (s.empty() ? "" : ", ") + o;
+                        return s;
+                      }() + "); a program reports other constraints itself with \"hone: constraints c1 c2 ...\"");
+}
+
 // Fills what both `hone tune` and a worker derive from the config: the search space, metric and
 // direction. `sc.cfg` already has [study].
 void derive(StudyConfig& sc) {
@@ -69,6 +135,7 @@ void derive(StudyConfig& sc) {
     sc.space = command_search_space(sc.cfg);
     sc.dists = find_distributions(sc.space);
     sc.metric = get_string(st, "metric", "value", "study");
+    derive_objectives(sc);
     return;
   }
   sc.space = sc.cfg;
@@ -80,11 +147,10 @@ void derive(StudyConfig& sc) {
   if (folds == 1 || folds < 0 || folds > 100000)
     throw_invalid("study.cv.folds must be 0 (off) or from 2 to 100000, got " + std::to_string(folds));
   sc.folds = static_cast<int>(folds);
-  sc.metric = get_string(st, "metric", sc.folds ? "accuracy" : "val_accuracy", "study");
-  if (!st.contains("direction"))
-    st["direction"] = metric_bigger_is_better(sc.metric.rfind("val_", 0) == 0 ? sc.metric.substr(4) : sc.metric)
-                          ? "maximize"
-                          : "minimize";
+  sc.metric = canonical_metric_name(get_string(st, "metric", sc.folds ? "accuracy" : "val_accuracy", "study"));
+  if (!st.contains("direction") && !st.contains("objectives"))
+    st["direction"] = default_direction(sc.metric) == Direction::kMaximize ? "maximize" : "minimize";
+  derive_objectives(sc);
 }
 
 bool has_study(Storage& storage, const std::string& name, std::string* known = nullptr) {
@@ -172,6 +238,22 @@ json StudyConfig::study_json() const {
   json sj = study();
   for (auto& k : kRunnerKeys) sj.erase(k);
   fill_grid(sj, dists);
+  if (study().contains("objectives")) {
+    sj.erase("direction");
+    if (multi_objective()) {
+      json d = json::array();
+      for (auto x : directions) d.push_back(x == Direction::kMaximize ? "maximize" : "minimize");
+      sj["directions"] = d;
+    } else {
+      sj["direction"] = directions[0] == Direction::kMaximize ? "maximize" : "minimize";
+    }
+  }
+  // Optuna 3.1's default sampler for several objectives is NSGA-II.
+  if (multi_objective() && !sj.contains("sampler")) {
+    const auto names = sampler_names();
+    sj["sampler"] = json{
+        {"type", std::find(names.begin(), names.end(), "nsga2") != names.end() ? "nsga2" : "random"}};
+  }
   return sj;
 }
 

@@ -8,6 +8,7 @@
 #include "hone/config.h"
 #include "hone/files.h"
 #include "hone/study_runner.h"
+#include "hone/tune/multi_objective.h"
 
 namespace hone {
 
@@ -78,7 +79,75 @@ void refit_best(StudyResult& r, StudyRunner& runner, const json& best_cfg, const
   r.summary["refit_seconds"] = fit.train_seconds;
 }
 
+// The efficiency metrics a trial recorded (those it has).
+json trial_metrics(const FrozenTrial& t) {
+  json m = json::object();
+  for (const auto& k : efficiency_metric_names())
+    if (double v = trial_number(t, k); !std::isnan(v)) m[k] = v;
+  return m;
+}
+
+json constraint_json(const FrozenTrial& t) {
+  auto it = t.system_attrs.find("constraints");
+  return it == t.system_attrs.end() ? json() : it->second;
+}
+
+// pareto.json: the front of a multi-objective study.
+json pareto_json(const Study& study, const StudyResult& r, StudyRunner& runner) {
+  json objs = json::array();
+  for (size_t i = 0; i < r.objectives.size(); ++i)
+    objs.push_back({{"metric", r.objectives[i]}, {"direction", r.directions[i] == Direction::kMaximize ? "maximize" : "minimize"}});
+  json trials = json::array();
+  for (const auto& t : r.front) {
+    json row = {{"number", t.number},
+                {"values", t.values},
+                {"params", t.params_json()},
+                {"constraints", constraint_json(t)},
+                {"violation", constraint_violation(t)},
+                {"feasible", is_feasible(t)},
+                {"metrics", trial_metrics(t)}};
+    if (TrainingObjective* training = runner.training()) row["config"] = training->config_for(t.params_json());
+    else if (t.user_attrs.count("command")) row["command"] = t.user_attrs.at("command");
+    trials.push_back(row);
+  }
+  return json{{"study", study.name()}, {"objectives", objs}, {"constraints", r.constraints},
+              {"feasible", r.best_feasible}, {"trials", trials}};
+}
+
 }  // namespace
+
+std::vector<FrozenTrial> results_order(const Study& study) {
+  std::vector<FrozenTrial> done = study.trials(TrialStates{TrialState::kComplete});
+  const std::vector<Direction>& dirs = study.directions();
+  std::vector<int> rank(done.size(), 0);
+  if (dirs.size() > 1) {  // non-domination ranks of the feasible trials
+    std::vector<size_t> idx;
+    std::vector<std::vector<double>> values;
+    for (size_t i = 0; i < done.size(); ++i)
+      if (is_feasible(done[i]) && done[i].values.size() == dirs.size()) {
+        idx.push_back(i);
+        values.push_back(done[i].values);
+      }
+    const std::vector<int> ranks = non_dominated_ranks(to_minimization(values, dirs));
+    for (size_t k = 0; k < idx.size(); ++k) rank[idx[k]] = ranks[k];
+  }
+  std::vector<size_t> order(done.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto first = [&](const FrozenTrial& t) {
+    const double v = !t.values.empty() ? t.values[0] : t.value.value_or(NAN);
+    return dirs.empty() || dirs[0] == Direction::kMinimize ? v : -v;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const double va = constraint_violation(done[a]), vb = constraint_violation(done[b]);
+    if ((va > 0) != (vb > 0)) return va == 0;
+    if (va > 0 && va != vb) return va < vb;
+    if (rank[a] != rank[b]) return rank[a] < rank[b];
+    return first(done[a]) < first(done[b]);
+  });
+  std::vector<FrozenTrial> out;
+  for (size_t i : order) out.push_back(std::move(done[i]));
+  return out;
+}
 
 double trial_number(const FrozenTrial& t, const std::string& dotted_key) {
   const auto dot = dotted_key.find('.');
@@ -100,7 +169,7 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
   const StudyConfig& sc = runner.config();
   StudyResult r;
   r.metric = sc.metric;
-  r.direction = study.direction();
+  r.direction = study.directions()[0];
   r.command = runner.training() == nullptr;
   r.folds = r.command ? 0 : sc.folds;
   r.elapsed_s = elapsed_s;
@@ -111,10 +180,36 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
   count_states(study.trials(started_states()), r);
   if (r.complete == 0) return r;
 
-  auto done = study.trials(TrialStates{TrialState::kComplete});
-  std::sort(done.begin(), done.end(),
-            [&](const FrozenTrial& a, const FrozenTrial& b) { return study.better(*a.value, *b.value); });
-  done.resize(std::min(done.size(), static_cast<size_t>(get_int(sc.study(), "top", 10, "study"))));
+  r.objectives = sc.objectives;
+  r.directions = study.directions();
+  for (const auto& c : sc.constraints) r.constraints.push_back(c.text);
+  std::vector<FrozenTrial> done = results_order(study);
+  for (const auto& t : done) r.feasible += is_feasible(t);
+  r.best_feasible = r.feasible > 0;
+  const size_t top = static_cast<size_t>(get_int(sc.study(), "top", 10, "study"));
+  json constraint_summary = json::object();
+  if (!r.constraints.empty())
+    constraint_summary = {{"constraints", r.constraints}, {"feasible_trials", r.feasible}, {"best_feasible", r.best_feasible}};
+  if (study.is_multi_objective()) {
+    r.front = study.best_trials();
+    std::sort(r.front.begin(), r.front.end(), [&](const FrozenTrial& a, const FrozenTrial& b) {
+      return r.directions[0] == Direction::kMinimize ? a.values[0] < b.values[0] : a.values[0] > b.values[0];
+    });
+    done.resize(std::min(done.size(), top));
+    r.top = std::move(done);
+    json objs = json::array(), front = json::array();
+    for (size_t i = 0; i < r.objectives.size(); ++i)
+      objs.push_back({{"metric", r.objectives[i]}, {"direction", to_string(r.directions[i])}});
+    for (const auto& t : r.front) front.push_back({{"trial", t.number}, {"values", t.values}, {"params", t.params_json()}});
+    r.summary = {{"study", study.name()}, {"objectives", objs},      {"pareto_front", front},
+                 {"trials", r.n_trials},  {"complete", r.complete},  {"pruned", r.pruned},
+                 {"failed", r.failed},    {"elapsed_s", elapsed_s}};
+    r.summary.update(constraint_summary);
+    write_file(r, out, "pareto.json", pareto_json(study, r, runner).dump(2) + "\n");
+    write_file(r, out, "summary.json", r.summary.dump(2) + "\n");
+    return r;
+  }
+  done.resize(std::min(done.size(), top));
   r.top = std::move(done);
   r.best = study.best_trial();
   const FrozenTrial& best = *r.best;
@@ -122,6 +217,8 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
                {"best_trial", best.number}, {"best_value", *best.value}, {"best_params", best.params_json()},
                {"trials", r.n_trials},     {"complete", r.complete},     {"pruned", r.pruned},
                {"failed", r.failed},       {"elapsed_s", elapsed_s}};
+  r.summary.update(constraint_summary);
+  if (!r.constraints.empty()) r.summary["best_violation"] = constraint_violation(best);
   json best_cfg;
   write_best(r, runner, study, out, best_cfg);
   if (r.folds) {

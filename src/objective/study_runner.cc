@@ -73,6 +73,8 @@ void StudyRunner::build_training_objective(int cores) {
   const json cv = st.value("cv", json::object());
   ObjectiveOptions oopt;
   oopt.metric = sc_.metric;
+  if (sc_.study().contains("objectives")) oopt.objectives = sc_.objectives;
+  oopt.constraints = sc_.constraints;
   oopt.cv_folds = sc_.folds;
   oopt.stratified = get_bool(cv, "stratified", true, "study.cv");
   oopt.shuffle = get_bool(cv, "shuffle", true, "study.cv");
@@ -82,9 +84,13 @@ void StudyRunner::build_training_objective(int cores) {
 }
 
 std::string StudyRunner::describe(const Study& study) const {
-  std::string s = fmt::format("study \"{}\": {} parameters, {} {}, sampler {}, pruner {}, {} trial(s) at once x {} thread(s)\n",
-                              study.name(), sc_.dists.size(), to_string(study.direction()), sc_.metric,
-                              study.sampler().name(), study.pruner().name(), n_jobs_, threads_);
+  std::string goal;
+  for (size_t i = 0; i < sc_.objectives.size(); ++i)
+    goal += (i ? ", " : "") + std::string(to_string(sc_.directions[i])) + " " + sc_.objectives[i];
+  for (const auto& c : sc_.constraints) goal += ", subject to " + c.text;
+  std::string s = fmt::format("study \"{}\": {} parameters, {}, sampler {}, pruner {}, {} trial(s) at once x {} thread(s)\n",
+                              study.name(), sc_.dists.size(), goal, study.sampler().name(), study.pruner().name(),
+                              n_jobs_, threads_);
   if (command_) {
     std::string shown;
     for (auto& a : command_->options().command) shown += (shown.empty() ? "" : " ") + a;
@@ -107,14 +113,29 @@ double StudyRunner::run(Study& study, const RunOptions& options) {
   const std::string tag = process_tag(), identity = process_identity();
   fail_trials_of_dead_processes(study);  // trials of a killed earlier run on this machine: FAIL + re-queued
   const auto t0 = std::chrono::steady_clock::now();
-  study.optimize(
-      [&](Trial& t) {
-        if (!identity.empty()) t.set_system_attr(kProcessAttr, identity);
-        t.set_system_attr(kWorkerAttr, tag);
-        return training_ ? (*training_)(t) : (*command_)(t);
-      },
-      oo);
+  auto values = [&](Trial& t) {
+    if (!identity.empty()) t.set_system_attr(kProcessAttr, identity);
+    t.set_system_attr(kWorkerAttr, tag);
+    return training_ ? training_->values(t) : command_values(t);
+  };
+  if (sc_.multi_objective()) study.optimize(MultiObjective(values), oo);
+  else study.optimize(Objective([&](Trial& t) { return values(t)[0]; }), oo);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<double> StudyRunner::command_values(Trial& t) {
+  CommandResult r = command_->run(t);
+  const size_t n = sc_.objectives.size();
+  if (r.values.size() != n) {
+    std::string names;
+    for (auto& o : sc_.objectives) names += (names.empty() ? "" : ", ") + o;
+    throw_runtime(fmt::format("the program reported {} value(s), the study has {} objective(s) ({}): print \"hone: "
+                              "result v1 v2 ...\" with one value per objective",
+                              r.values.size(), n, names));
+  }
+  std::map<std::string, double> metrics = r.metrics;
+  for (size_t i = 0; i < n; ++i) metrics[sc_.objectives[i]] = r.values[i];
+  return objective_values(t, metrics, sc_.objectives, sc_.constraints, r.constraints);
 }
 
 std::string default_out_dir(const std::string& study_name) {

@@ -72,13 +72,18 @@ bool is_command_study(const json& config);
 
 // One metric line of the stdout protocol.
 struct MetricLine {
-  enum class Kind { kReport, kResult } kind;
+  enum class Kind { kReport, kResult, kConstraints, kMetric } kind;
   std::optional<int64_t> step;  // report only; absent: the next step after the last report
-  double value;
+  double value;                 // report, metric; result: the first value
+  std::vector<double> values;   // result (one per objective), constraints
+  std::string name;             // metric
 };
-// Parses "hone: report <step> <value>", "hone: report <value>" and "hone: result <value>"
-// (values as strtod reads them: 0.5, 1e-3, nan, inf). Returns nullopt for any other line; sets
-// *malformed when the line starts with "hone: report"/"hone: result" but does not parse.
+// Parses "hone: report <step> <value>", "hone: report <value>", "hone: result <value> [<value>...]"
+// (one value per objective; also a JSON list "hone: result [0.91, 12.3]"), "hone: constraints
+// <c> [<c>...]" (Optuna's form: <= 0 is satisfied; also a JSON list) and "hone: metric <name>
+// <value>" (a named metric that [study] constraints and objectives may use). Values as strtod
+// reads them: 0.5, 1e-3, nan, inf. Returns nullopt for any other line; sets *malformed when the
+// line starts with one of these keywords but does not parse.
 std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malformed = nullptr);
 
 // Formats a parameter value for an argv element: floats with the shortest text that reads back
@@ -88,6 +93,13 @@ std::string format_param_value(const json& v);
 // "HONE_PARAM_" + the name upper-cased with every character other than A-Z, 0-9 turned into '_'
 // ("params.lr" -> "HONE_PARAM_PARAMS_LR").
 std::string param_env_name(const std::string& name);
+
+// What one run of the program reported.
+struct CommandResult {
+  std::vector<double> values;                // "hone: result" (the last one), else the result file
+  std::vector<double> constraints;           // "hone: constraints", else the result file's
+  std::map<std::string, double> metrics;     // "hone: metric" lines, the result file's "metrics"
+};
 
 class CommandObjective {
  public:
@@ -100,9 +112,14 @@ class CommandObjective {
   // Throws Error(kInvalidArgument) for an empty command or an unknown placeholder, naming it.
   CommandObjective(json space, CommandOptions options);
 
-  // The objective: runs the program (with retries) and returns its result; see the top of this
-  // file for the outcomes. Records user attrs "command" (the filled argv), "exit_code",
-  // "trial_dir", and "retries" / "retry_reasons" when it retried.
+  // Runs the program (with retries) and returns what it reported; see the top of this file for
+  // the outcomes. Records user attrs "command" (the filled argv), "exit_code", "trial_dir",
+  // "metrics" (when it printed any), and "retries" / "retry_reasons" when it retried. The result
+  // file may hold {"value": x or [x, y, ...], "values": [...], "constraints": [...],
+  // "metrics": {...}, "intermediate": {...}}.
+  CommandResult run(Trial& trial);
+  // The objective of a single-objective study: run(), its one value; the program's constraints
+  // written as the trial's system attr "constraints". Throws Error(kRuntime) for several values.
   double operator()(Trial& trial);
 
   const std::vector<FoundDistribution>& distributions() const { return dists_; }

@@ -107,15 +107,20 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
   std::string_view rest = trim(line.substr(kPrefix.size()));
   MetricLine m{};
   std::string_view args;
-  if (rest.substr(0, 7) == "report " || rest == "report") {
-    m.kind = MetricLine::Kind::kReport;
-    args = trim(rest.substr(6));
-  } else if (rest.substr(0, 7) == "result " || rest == "result") {
-    m.kind = MetricLine::Kind::kResult;
-    args = trim(rest.substr(6));
-  } else {
-    return std::nullopt;  // "hone: something else" is an ordinary line
+  bool known = false;
+  for (auto [word, kind] : {std::pair{std::string_view("report"), MetricLine::Kind::kReport},
+                            std::pair{std::string_view("result"), MetricLine::Kind::kResult},
+                            std::pair{std::string_view("constraints"), MetricLine::Kind::kConstraints},
+                            std::pair{std::string_view("metric"), MetricLine::Kind::kMetric}}) {
+    if (rest == word || (rest.substr(0, word.size()) == word && rest.size() > word.size() &&
+                         std::isspace(static_cast<unsigned char>(rest[word.size()])))) {
+      m.kind = kind;
+      args = trim(rest.substr(word.size()));
+      known = true;
+      break;
+    }
   }
+  if (!known) return std::nullopt;  // "hone: something else" is an ordinary line
   auto bad = [&]() -> std::optional<MetricLine> {
     if (malformed) *malformed = true;
     return std::nullopt;
@@ -129,7 +134,31 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
     m.step = step;
     args = trim(args.substr(sp));
   }
-  if (!parse_double(args, &m.value)) return bad();
+  if (m.kind == MetricLine::Kind::kMetric) {
+    if (sp == std::string_view::npos) return bad();
+    m.name = std::string(args.substr(0, sp));
+    args = trim(args.substr(sp));
+  }
+  if (m.kind == MetricLine::Kind::kReport || m.kind == MetricLine::Kind::kMetric) {
+    if (!parse_double(args, &m.value)) return bad();
+    return m;
+  }
+  // result / constraints: values separated by blanks (or commas), or a JSON list.
+  std::string list(args);
+  if (!list.empty() && list.front() == '[') {
+    if (list.back() != ']') return bad();
+    list = list.substr(1, list.size() - 2);
+  }
+  for (char& c : list)
+    if (c == ',') c = ' ';
+  std::istringstream in(list);
+  for (std::string word; in >> word;) {
+    double v = 0;
+    if (!parse_double(word, &v)) return bad();
+    m.values.push_back(v);
+  }
+  if (m.values.empty()) return bad();
+  m.value = m.values[0];
   return m;
 }
 
@@ -252,6 +281,14 @@ std::string CommandObjective::fill(const std::string& tmpl, const json& values, 
 }
 
 double CommandObjective::operator()(Trial& trial) {
+  CommandResult r = run(trial);
+  if (r.values.size() != 1)
+    throw_runtime(fmt::format("the program reported {} values; a single-objective study takes one", r.values.size()));
+  if (!r.constraints.empty()) trial.set_constraints(r.constraints);
+  return r.values[0];
+}
+
+CommandResult CommandObjective::run(Trial& trial) {
   const fs::path dir = fs::absolute(fs::path(opt_.run_dir) / "trials" / std::to_string(trial.number()));
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -316,7 +353,10 @@ double CommandObjective::operator()(Trial& trial) {
     }
     if (o.cause == EndCause::kExited) trial.set_user_attr("exit_code", o.exit_code);
     if (o.cause == EndCause::kExited && o.exit_code == 0) {
-      std::optional<double> value = o.result;
+      CommandResult res;
+      std::optional<std::vector<double>> value = o.result;
+      res.metrics = o.metrics;
+      if (o.constraints) res.constraints = *o.constraints;
       if (fs::exists(result_file)) {
         json r;
         try {
@@ -335,12 +375,27 @@ double CommandObjective::operator()(Trial& trial) {
             trial.report(v.get<double>(), step);
           }
         }
-        if (!value && r.contains("value")) {
-          double d = 0;
-          if (r["value"].is_number()) d = r["value"].get<double>();
-          else if (!r["value"].is_string() || !parse_double(r["value"].get<std::string>(), &d))
-            throw_runtime("result file " + result_file + ": \"value\" is not a number: " + r["value"].dump());
-          value = d;
+        // A number, a numeric string, or a list of them.
+        auto numbers = [&](const json& v, const std::string& key) {
+          std::vector<double> out;
+          for (const json& x : v.is_array() ? v : json::array({v})) {
+            double d = 0;
+            if (x.is_number()) d = x.get<double>();
+            else if (!x.is_string() || !parse_double(x.get<std::string>(), &d))
+              throw_runtime("result file " + result_file + ": \"" + key + "\" is not a number or a list of numbers: " +
+                            v.dump());
+            out.push_back(d);
+          }
+          if (out.empty()) throw_runtime("result file " + result_file + ": \"" + key + "\" is an empty list");
+          return out;
+        };
+        for (const char* key : {"value", "values"})
+          if (!value && r.contains(key)) value = numbers(r[key], key);
+        if (!o.constraints && r.contains("constraints")) res.constraints = numbers(r["constraints"], "constraints");
+        if (r.contains("metrics")) {
+          if (!r["metrics"].is_object())
+            throw_runtime("result file " + result_file + ": \"metrics\" is not a table of numbers");
+          for (auto& [k, v] : r["metrics"].items()) res.metrics.emplace(k, numbers(v, "metrics." + k)[0]);
         }
       }
       if (!value) {
@@ -349,7 +404,9 @@ double CommandObjective::operator()(Trial& trial) {
         throw_runtime(why);
       }
       if (!retry_reasons.empty()) trial.set_user_attr("retries", static_cast<int64_t>(retry_reasons.size()));
-      return *value;
+      if (!res.metrics.empty()) trial.set_user_attr("metrics", json(res.metrics));
+      res.values = *value;
+      return res;
     }
     std::string reason = o.cause == EndCause::kSignaled ? "killed by " + signal_name(o.signal)
                                                        : "exit code " + std::to_string(o.exit_code);

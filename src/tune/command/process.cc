@@ -138,8 +138,12 @@ class StdoutParser {
       next_step_ = step + 1;
       ++out_.reports;
       if (!prune_ && on_report_ && on_report_(step, m->value)) prune_ = true;
+    } else if (m && m->kind == MetricLine::Kind::kResult) {
+      out_.result = m->values;
+    } else if (m && m->kind == MetricLine::Kind::kConstraints) {
+      out_.constraints = m->values;
     } else if (m) {
-      out_.result = m->value;
+      out_.metrics[m->name] = m->value;
     } else {
       if (malformed) {
         out_.malformed = line_.substr(0, 200);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ struct RunOutcome {
   int signal = 0;         // signaled (or the signal that ended a killed program)
   std::string error;      // spawn_failed: why
   std::string stderr_tail;  // the last few KiB of stderr
-  std::optional<double> result;  // the last "hone: result" line
+  std::optional<std::vector<double>> result;  // the last "hone: result" line
+  std::optional<std::vector<double>> constraints;  // the last "hone: constraints" line
+  std::map<std::string, double> metrics;  // "hone: metric" lines
   std::string malformed;  // the last protocol line that did not parse
   int64_t reports = 0;
   double seconds = 0;
