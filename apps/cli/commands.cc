@@ -20,6 +20,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_estimate_command());
   v.push_back(make_profile_command());
   v.push_back(make_autotune_command());
+  v.push_back(make_plan_command());
   return v;
 }
 

@@ -43,5 +43,7 @@ std::unique_ptr<Command> make_machine_command();
 std::unique_ptr<Command> make_estimate_command();
 std::unique_ptr<Command> make_profile_command();
 std::unique_ptr<Command> make_autotune_command();
+// apps/cli/cmd_plan.cc: goals -> methods -> studies -> the goal table.
+std::unique_ptr<Command> make_plan_command();
 
 }  // namespace hone::cli
