@@ -218,7 +218,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   }
 
   // ---- studies ----
-  int64_t create_new_study(Direction direction, const std::string& name_in) override {
+  int64_t create_new_study(const std::vector<Direction>& directions, const std::string& name_in) override {
+    if (directions.empty()) throw_invalid("create_new_study: a study needs at least one direction");
     std::string name = name_in.empty() ? store::generated_study_name() : name_in;
     return run(Mode::kWrite, [&](int) {
       if (exec(sql::kStudyIdByName, {name}).rows() > 0) exists(name);
@@ -226,7 +227,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
       Result ins = exec("INSERT INTO studies (study_name) VALUES (?) ON CONFLICT DO NOTHING RETURNING study_id", {name});
       if (ins.rows() == 0) exists(name);
       int64_t id = ins.i64(0, 0);
-      exec(sql::kInsertDirection, {to_string(direction), id});
+      for (size_t k = 0; k < directions.size(); ++k)
+        exec(sql::kInsertDirection, {to_string(directions[k]), id, static_cast<int64_t>(k)});
       return id;
     });
   }
@@ -335,7 +337,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     });
   }
 
-  bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value) override {
+  bool set_trial_state_values(int64_t trial_id, TrialState state, const std::vector<double>& values) override {
     bool finished = false;
     bool ok = run(Mode::kSingle, [&](int attempt) {
       if (state == TrialState::kRunning) {
@@ -346,13 +348,22 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
         start_heartbeat(trial_id);
         return true;
       }
-      bool store = value && !std::isnan(*value) && (state == TrialState::kComplete || state == TrialState::kPruned);
-      if (state == TrialState::kComplete && !store) store::stores_value(trial_row(trial_id, false).number, state, value);
-      // One statement: the state change and the value commit together or not at all.
+      const bool has_nan = std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); });
+      bool store = !values.empty() && !has_nan && (state == TrialState::kComplete || state == TrialState::kPruned);
+      if (state == TrialState::kComplete && !store) stores_values(trial_row(trial_id, false).number, state, values);
+      // One statement: the state change and the values (one row per objective, from arrays)
+      // commit together or not at all.
+      std::string objs = "{", vals = "{", types = "{";
+      for (size_t k = 0; store && k < values.size(); ++k) {
+        const char* sep = k ? "," : "";
+        objs += sep + std::to_string(k);
+        vals += sep + (std::isfinite(values[k]) ? *Arg(values[k]).text : std::string("NULL"));
+        types += sep + std::string(store::value_type_of(values[k]));
+      }
+      objs += "}", vals += "}", types += "}";
       Result q = exec(kFinishIfUnfinished,
                       {to_string(state), is_finished(state) ? std::optional(Clock::now()) : std::nullopt, trial_id,
-                       store ? Arg(*value) : Arg(std::nullopt), store ? store::value_type_of(*value) : "FINITE",
-                       store ? "t" : "f"});
+                       objs, vals, types, store ? "t" : "f"});
       if (q.i64(0, 0) == 0) {
         TrialRow r = trial_row(trial_id, false);
         // A retry after a connection lost while the first attempt committed: it went through.
@@ -683,7 +694,7 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
     Result q = exec(sql::kDirections, {study_id});
     if (q.rows() == 0) no_study(study_id);
     if (single_objective_check && q.rows() > 1)
-      throw_data(where() + ": study " + std::to_string(study_id) + " has several objectives; hone studies have one");
+      throw_data(where() + ": study " + std::to_string(study_id) + " has several objectives (use get_study_directions)");
     std::string d = q.text(0, 0);
     return d == "NOT_SET" ? Direction::kMinimize : direction_from_string(d);
   }
@@ -726,7 +737,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   static constexpr const char* kFinishIfUnfinished =
       "WITH u AS (UPDATE trials SET state=?::trialstate, datetime_complete=?::timestamp WHERE trial_id=? AND "
       "state IN ('RUNNING', 'WAITING') RETURNING trial_id), v AS (INSERT INTO trial_values (trial_id, objective, "
-      "value, value_type) SELECT trial_id, 0, ?::float8, ?::trialvaluetype FROM u WHERE ?::boolean ON CONFLICT "
+      "value, value_type) SELECT u.trial_id, x.o, x.v, x.t::trialvaluetype FROM u, unnest(?::int[], ?::float8[], "
+      "?::text[]) AS x(o, v, t) WHERE ?::boolean ON CONFLICT "
       "(trial_id, objective) DO UPDATE SET value=excluded.value, value_type=excluded.value_type) SELECT COUNT(*) "
       "FROM u";
   void write_if_unfinished(int64_t trial_id, const std::string& sql_text, std::initializer_list<Arg> args) {
@@ -766,8 +778,8 @@ class PostgresStorage final : public store::SqlStorageBase, public store::StaleT
   void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) override {
     exec(sql::kInsertParam, {trial_id, name, v, store::distribution_text(d)});
   }
-  void upsert_value(int64_t trial_id, double v) override {
-    exec(sql::kUpsertValue, {trial_id, std::isfinite(v) ? Arg(v) : Arg(std::nullopt), store::value_type_of(v)});
+  void upsert_value(int64_t trial_id, int64_t objective, double v) override {
+    exec(sql::kUpsertValue, {trial_id, objective, std::isfinite(v) ? Arg(v) : Arg(std::nullopt), store::value_type_of(v)});
   }
   void upsert_intermediate(int64_t trial_id, int64_t step, double v) override {
     store::check_step(step);

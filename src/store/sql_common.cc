@@ -234,8 +234,6 @@ void TrialRecords::add_objective_value(FrozenTrial& t, int64_t objective, double
   if (objective == 0) add_value(t, v, is_null, type);
   if (objective < 0 || objective > 1000) return;  // not a row any writer makes
   const auto k = static_cast<size_t>(objective);
-  if (objective > 0 && t.values.empty() && t.value) t.values.push_back(*t.value);
-  if (objective == 0 && t.values.empty()) return;  // one objective (so far): `value` holds it
   if (t.values.size() <= k) t.values.resize(k + 1, std::numeric_limits<double>::quiet_NaN());
   t.values[k] = value_from_row(v, is_null, type);
 }
@@ -312,18 +310,17 @@ void write_template_children(TrialChildWriter& w, int64_t study_id, int64_t tria
     if (check_params) w.check_param(study_id, name, d->second);
     w.insert_param(trial_id, name, v, d->second);
   }
-  if (t.value && (t.state == TrialState::kComplete || t.state == TrialState::kPruned)) w.upsert_value(trial_id, *t.value);
+  if (t.state == TrialState::kComplete || t.state == TrialState::kPruned) {
+    FrozenTrial n;
+    n.value = t.value;
+    n.values = t.values;
+    normalize_values(n);
+    for (size_t k = 0; k < n.values.size(); ++k)
+      if (!std::isnan(n.values[k])) w.upsert_value(trial_id, static_cast<int64_t>(k), n.values[k]);
+  }
   for (auto& [step, v] : t.intermediate_values) w.upsert_intermediate(trial_id, step, v);
   for (auto& [k, v] : t.user_attrs) w.upsert_trial_attr("trial_user_attributes", trial_id, k, v);
   for (auto& [k, v] : t.system_attrs) w.upsert_trial_attr("trial_system_attributes", trial_id, k, v);
-}
-
-bool stores_value(int64_t number, TrialState state, std::optional<double> value) {
-  if (state == TrialState::kComplete && (!value || std::isnan(*value)))
-    throw_runtime("trial #" + std::to_string(number) + ": COMPLETE needs a value");
-  // NaN is never stored as an objective value (Optuna turns it into FAIL); a PRUNED trial keeps
-  // its value only when it is a number.
-  return value && !std::isnan(*value) && (state == TrialState::kComplete || state == TrialState::kPruned);
 }
 
 void throw_finished(int64_t number, const std::string& study_name, TrialState state) {

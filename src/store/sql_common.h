@@ -75,7 +75,7 @@ inline constexpr const char* kStudyName = "SELECT study_name FROM studies WHERE 
 inline constexpr const char* kStudyExists = "SELECT 1 FROM studies WHERE study_id=?";
 inline constexpr const char* kStudyNames = "SELECT study_name FROM studies ORDER BY study_id";
 inline constexpr const char* kInsertDirection =
-    "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, 0)";
+    "INSERT INTO study_directions (direction, study_id, objective) VALUES (?, ?, ?)";
 inline constexpr const char* kDirections =
     "SELECT direction, objective FROM study_directions WHERE study_id=? ORDER BY objective";
 #define HONE_TRIAL_COLUMNS "trial_id, number, study_id, state, datetime_start, datetime_complete"
@@ -96,7 +96,7 @@ inline constexpr const char* kInsertParam =
     "ON CONFLICT (trial_id, param_name) DO UPDATE SET param_value=excluded.param_value, "
     "distribution_json=excluded.distribution_json";
 inline constexpr const char* kUpsertValue =
-    "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, 0, ?, ?) "
+    "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (trial_id, objective) DO UPDATE SET value=excluded.value, value_type=excluded.value_type";
 inline constexpr const char* kUpsertIntermediate =
     "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type) "
@@ -137,6 +137,8 @@ std::string best_trial(Direction d);
 // attribute methods to one implementation per kind, parameterised by the table.
 class SqlStorageBase : public Storage {
  public:
+  using Storage::create_new_study;
+  using Storage::set_trial_state_values;
   void set_study_user_attr(int64_t id, const std::string& k, const json& v) override {
     set_study_attr("study_user_attributes", id, k, v);
   }
@@ -224,16 +226,13 @@ class TrialChildWriter {
   virtual ~TrialChildWriter() = default;
   virtual void check_param(int64_t study_id, const std::string& name, const Distribution& d) = 0;
   virtual void insert_param(int64_t trial_id, const std::string& name, double v, const Distribution& d) = 0;
-  virtual void upsert_value(int64_t trial_id, double v) = 0;
+  virtual void upsert_value(int64_t trial_id, int64_t objective, double v) = 0;
   virtual void upsert_intermediate(int64_t trial_id, int64_t step, double v) = 0;
   virtual void upsert_trial_attr(const char* table, int64_t trial_id, const std::string& k, const json& v) = 0;
 };
 void write_template_children(TrialChildWriter& w, int64_t study_id, int64_t trial_id, const FrozenTrial& t,
                              bool check_params = true);
 
-// set_trial_state_values' rules: COMPLETE needs a value (throws Error(kRuntime) naming the
-// trial); returns whether `value` is stored (never NaN; only for COMPLETE and PRUNED).
-bool stores_value(int64_t number, TrialState state, std::optional<double> value);
 // Error(kRuntime) "trial #N of study "S" has already finished (STATE); it cannot change".
 [[noreturn]] void throw_finished(int64_t number, const std::string& study_name, TrialState state);
 void check_step(int64_t step);  // intermediate steps are >= 0

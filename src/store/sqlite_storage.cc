@@ -132,7 +132,8 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
   }
 
   // ---- studies ----
-  int64_t create_new_study(Direction direction, const std::string& name_in) override {
+  int64_t create_new_study(const std::vector<Direction>& directions, const std::string& name_in) override {
+    if (directions.empty()) throw_invalid("create_new_study: a study needs at least one direction");
     std::string name = name_in.empty() ? store::generated_study_name() : name_in;
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
@@ -146,9 +147,13 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     ins.run();
     int64_t id = sqlite3_last_insert_rowid(db_);
     Stmt dir(*this, sql::kInsertDirection);
-    dir.bind(1, to_string(direction));
-    dir.bind(2, id);
-    dir.run();
+    for (size_t k = 0; k < directions.size(); ++k) {
+      dir.bind(1, to_string(directions[k]));
+      dir.bind(2, id);
+      dir.bind(3, static_cast<int64_t>(k));
+      dir.run();
+      dir.reset();
+    }
     tx.commit();
     return id;
   }
@@ -204,7 +209,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     std::string d = q.text(0);
     if (q.step())
       throw_data(where() + ": study " + std::to_string(study_id) +
-                 " has several objectives; hone studies have one");
+                 " has several objectives (use get_study_directions)");
     if (d == "NOT_SET") return Direction::kMinimize;
     return direction_from_string(d);
   }
@@ -265,7 +270,7 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     tx.commit();
   }
 
-  bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value) override {
+  bool set_trial_state_values(int64_t trial_id, TrialState state, const std::vector<double>& values) override {
     std::lock_guard<std::mutex> lock(mu_);
     Txn tx(*this, true);
     if (state == TrialState::kRunning) {
@@ -281,7 +286,8 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
       return true;
     }
     TrialRow r = writable_trial(trial_id);
-    if (store::stores_value(r.number, state, value)) upsert_value(trial_id, *value);
+    if (stores_values(r.number, state, values))
+      for (size_t k = 0; k < values.size(); ++k) upsert_value(trial_id, static_cast<int64_t>(k), values[k]);
     Stmt u(*this, sql::kFinish);
     u.bind(1, to_string(state));
     bind_time(u, 2, is_finished(state) ? std::optional(Clock::now()) : std::nullopt);
@@ -689,12 +695,13 @@ class SqliteStorage final : public store::SqlStorageBase, public store::StaleTri
     q.bind(4, store::distribution_text(d));
     q.run();
   }
-  void upsert_value(int64_t trial_id, double v) override {
+  void upsert_value(int64_t trial_id, int64_t objective, double v) override {
     Stmt q(*this, sql::kUpsertValue);
     q.bind(1, trial_id);
-    if (std::isfinite(v)) q.bind(2, v);
-    else q.bind_null(2);
-    q.bind(3, value_type_of(v));
+    q.bind(2, objective);
+    if (std::isfinite(v)) q.bind(3, v);
+    else q.bind_null(3);
+    q.bind(4, value_type_of(v));
     q.run();
   }
   void upsert_intermediate(int64_t trial_id, int64_t step, double v) override {

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <ctime>
+#include <limits>
 
 #include "hone/error.h"
 
@@ -73,6 +76,65 @@ std::optional<std::pair<int64_t, double>> FrozenTrial::last_intermediate() const
   return std::make_pair(it->first, it->second);
 }
 
+// A JSON number, or Optuna's NaN/Infinity spellings as parse_python_json leaves them (numbers).
+static std::optional<double> json_double(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+  }
+  if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
+}
+
+std::map<int64_t, std::vector<double>> FrozenTrial::intermediate_vectors() const {
+  std::map<int64_t, std::vector<double>> out;
+  auto it = system_attrs.find(kIntermediateVectorsKey);
+  if (it == system_attrs.end() || !it->second.is_object()) return out;
+  for (auto& [k, v] : it->second.items()) {
+    if (!v.is_array()) continue;
+    int64_t step = 0;
+    auto r = std::from_chars(k.data(), k.data() + k.size(), step);
+    if (r.ec != std::errc() || r.ptr != k.data() + k.size()) continue;
+    std::vector<double> vals;
+    for (auto& x : v) vals.push_back(json_double(x).value_or(std::numeric_limits<double>::quiet_NaN()));
+    out[step] = std::move(vals);
+  }
+  return out;
+}
+
+std::map<int64_t, double> FrozenTrial::intermediate_values_of(size_t objective) const {
+  if (objective == 0) return intermediate_values;
+  std::map<int64_t, double> out;
+  for (auto& [step, v] : intermediate_vectors())
+    if (v.size() > objective) out[step] = v[objective];
+  return out;
+}
+
+std::vector<double> constraint_values(const FrozenTrial& t) {
+  std::vector<double> out;
+  auto it = t.system_attrs.find(kConstraintsKey);
+  if (it == t.system_attrs.end()) return out;
+  const json& c = it->second;
+  if (c.is_array()) {
+    for (auto& x : c) out.push_back(json_double(x).value_or(std::numeric_limits<double>::quiet_NaN()));
+  } else if (auto one = json_double(c)) {
+    out.push_back(*one);
+  }
+  return out;
+}
+
+double constraint_violation(const FrozenTrial& t) {
+  double v = 0;
+  for (double c : constraint_values(t)) {
+    if (std::isnan(c)) return std::numeric_limits<double>::infinity();
+    if (c > 0) v += c;
+  }
+  return v;
+}
+
 std::string format_datetime(Clock::time_point t) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(us / 1000000);
@@ -102,6 +164,11 @@ json FrozenTrial::to_json() const {
   j["trial_id"] = trial_id;
   j["state"] = to_string(state);
   j["value"] = value ? number_or_string(*value) : json(nullptr);
+  if (values.size() > 1) {
+    json vs = json::array();
+    for (double v : values) vs.push_back(number_or_string(v));
+    j["values"] = vs;
+  }
   j["params"] = params_json();
   json d = json::object();
   for (auto& [k, v] : distributions) d[k] = v.to_json();

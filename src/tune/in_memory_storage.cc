@@ -26,8 +26,23 @@ std::optional<int64_t> Storage::claim_waiting_trial(int64_t study_id) {
   return std::nullopt;
 }
 
+bool stores_values(int64_t number, TrialState state, const std::vector<double>& values) {
+  const bool has_nan = std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); });
+  if (state == TrialState::kComplete && (values.empty() || has_nan))
+    throw_runtime("trial #" + std::to_string(number) + ": COMPLETE needs a value for every objective");
+  // NaN is never stored as an objective value (Optuna turns it into FAIL); a PRUNED trial keeps
+  // its values only when they are numbers.
+  return !values.empty() && !has_nan && (state == TrialState::kComplete || state == TrialState::kPruned);
+}
+
+void normalize_values(FrozenTrial& t) {
+  if (t.values.empty() && t.value) t.values = {*t.value};
+  if (!t.values.empty()) t.value = t.values.front();
+  if (t.value && std::isnan(*t.value)) t.value.reset();
+}
+
 std::optional<FrozenTrial> Storage::get_best_trial(int64_t study_id) {
-  Direction d = get_study_direction(study_id);
+  Direction d = get_study_directions(study_id).front();
   std::optional<FrozenTrial> best;
   for (auto& t : get_all_trials(study_id, {TrialState::kComplete})) {
     if (!t.value || std::isnan(*t.value)) continue;
@@ -41,7 +56,11 @@ namespace {
 
 class InMemoryStorage final : public Storage {
  public:
-  int64_t create_new_study(Direction direction, const std::string& name_in) override {
+  using Storage::create_new_study;
+  using Storage::set_trial_state_values;
+
+  int64_t create_new_study(const std::vector<Direction>& directions, const std::string& name_in) override {
+    if (directions.empty()) throw_invalid("create_new_study: a study needs at least one direction");
     std::lock_guard<std::mutex> lock(mu_);
     std::string name = name_in;
     if (name.empty()) {
@@ -54,7 +73,7 @@ class InMemoryStorage final : public Storage {
     int64_t id = next_study_id_++;
     auto& s = studies_[id];
     s.name = name;
-    s.direction = direction;
+    s.directions = directions;
     names_[name] = id;
     return id;
   }
@@ -77,7 +96,11 @@ class InMemoryStorage final : public Storage {
   }
   Direction get_study_direction(int64_t id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return study(id).direction;
+    return study(id).directions.front();
+  }
+  std::vector<Direction> get_study_directions(int64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return study(id).directions;
   }
   std::vector<std::string> get_all_study_names() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -108,6 +131,7 @@ class InMemoryStorage final : public Storage {
     FrozenTrial t;
     if (templ) {
       t = *templ;
+      normalize_values(t);
       for (auto& [name, d] : t.distributions) check_param(s, name, d);
       if (t.state == TrialState::kWaiting) {
         t.datetime_start.reset();
@@ -151,18 +175,18 @@ class InMemoryStorage final : public Storage {
     t->params[name] = internal;
     t->distributions[name] = dist;
   }
-  bool set_trial_state_values(int64_t trial_id, TrialState state,
-                              std::optional<double> value) override {
+  bool set_trial_state_values(int64_t trial_id, TrialState state, const std::vector<double>& values) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto [s, t] = mutable_trial(trial_id);
     if (state == TrialState::kRunning) {
       if (t->state != TrialState::kWaiting) return false;
       t->datetime_start = Clock::now();
     }
-    if (state == TrialState::kComplete && (!value || std::isnan(*value)))
-      throw_runtime("trial #" + std::to_string(t->number) + ": COMPLETE needs a value");
+    if (stores_values(t->number, state, values)) {
+      t->values = values;
+      t->value = values.front();
+    }
     t->state = state;
-    if (value && (state == TrialState::kComplete || state == TrialState::kPruned)) t->value = value;
     if (is_finished(state)) t->datetime_complete = Clock::now();
     update_best(*s, *t);
     return true;
@@ -209,7 +233,7 @@ class InMemoryStorage final : public Storage {
  private:
   struct StudyData {
     std::string name;
-    Direction direction;
+    std::vector<Direction> directions;
     std::map<std::string, json> user_attrs, system_attrs;
     std::vector<FrozenTrial> trials;  // index = number
     std::map<std::string, Distribution> param_dists;  // first distribution seen per name
@@ -249,7 +273,7 @@ class InMemoryStorage final : public Storage {
       return;
     }
     double b = *s.trials[static_cast<size_t>(s.best)].value;
-    bool better = s.direction == Direction::kMinimize ? *t.value < b : *t.value > b;
+    bool better = s.directions.front() == Direction::kMinimize ? *t.value < b : *t.value > b;
     if (better || (*t.value == b && t.number < s.best)) s.best = t.number;
   }
 

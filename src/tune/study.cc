@@ -1,5 +1,6 @@
 #include "hone/tune/study.h"
 
+#include <algorithm>
 #include <chrono>
 #include <charconv>
 #include <cmath>
@@ -9,6 +10,7 @@
 
 #include "hone/config.h"
 #include "hone/error.h"
+#include "hone/tune/multi_objective.h"
 
 namespace hone {
 
@@ -103,6 +105,25 @@ void Trial::report(double value, int64_t step) {
   local_.intermediate_values[step] = value;
 }
 
+void Trial::report(const std::vector<double>& values, int64_t step) {
+  if (values.empty()) throw_invalid("trial #" + std::to_string(number_) + ": report of an empty vector");
+  if (step < 0 || reported_.count(step)) return report(values.front(), step);  // the step's error / Optuna's ignore
+  json all = json::object();
+  auto it = local_.system_attrs.find(kIntermediateVectorsKey);
+  if (it != local_.system_attrs.end() && it->second.is_object()) all = it->second;
+  json row = json::array();
+  for (double v : values) row.push_back(v);
+  all[std::to_string(step)] = row;
+  set_system_attr(kIntermediateVectorsKey, all);
+  report(values.front(), step);
+}
+
+void Trial::set_constraints(const std::vector<double>& constraints) {
+  json c = json::array();
+  for (double v : constraints) c.push_back(v);
+  set_system_attr(kConstraintsKey, c);
+}
+
 bool Trial::should_prune() {
   if (reported_.empty()) return false;
   return study_->pruner().prune(*study_, frozen());
@@ -130,7 +151,9 @@ Study::Study(std::shared_ptr<Storage> storage, int64_t study_id, std::shared_ptr
       sampler_(std::move(sampler)),
       pruner_(std::move(pruner)) {
   name_ = storage_->get_study_name(study_id_);
-  direction_ = storage_->get_study_direction(study_id_);
+  directions_ = storage_->get_study_directions(study_id_);
+  if (directions_.empty()) throw_data("study \"" + name_ + "\" has no direction");
+  direction_ = directions_.front();
   if (!sampler_) sampler_ = make_tpe_sampler();
   if (!pruner_) pruner_ = make_median_pruner();
 }
@@ -165,29 +188,47 @@ static std::string fmt_value(double v) {
   return std::string(buf, r.ptr);
 }
 
-FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::optional<double> value,
+FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::vector<double> values,
                           const std::string& fail_reason) {
   FrozenTrial ft = storage_->get_trial(trial_id);
   if (is_finished(ft.state))
     throw_runtime("trial #" + std::to_string(ft.number) + " of study \"" + name_ +
                   "\" was already told (" + to_string(ft.state) + ")");
   std::string reason = fail_reason;
+  const size_t n = directions_.size();
   if (state == TrialState::kComplete) {
-    if (!value) {
+    if (values.empty()) {
       state = TrialState::kFail;
       reason = "told COMPLETE without a value";
-    } else if (!std::isfinite(*value)) {
+    } else if (values.size() != n) {
       state = TrialState::kFail;
-      reason = "the objective returned " + fmt_value(*value) + " (not a finite number)";
-      value.reset();
+      reason = "the objective returned " + std::to_string(values.size()) + " value" +
+               (values.size() == 1 ? "" : "s") + ", the study has " + std::to_string(n) + " objective" +
+               (n == 1 ? "" : "s");
+      values.clear();
+    } else {
+      for (size_t k = 0; k < n; ++k) {
+        if (std::isfinite(values[k])) continue;
+        state = TrialState::kFail;
+        reason = "the objective returned " + fmt_value(values[k]) + (n > 1 ? " for objective " + std::to_string(k) : "") +
+                 " (not a finite number)";
+        values.clear();
+        break;
+      }
     }
   } else if (state == TrialState::kPruned) {
-    if (!value) {
+    if (values.empty() && n == 1) {
       auto last = ft.last_intermediate();
-      if (last && std::isfinite(last->second)) value = last->second;
+      if (last && std::isfinite(last->second)) values = {last->second};
+    } else if (values.empty()) {  // the last reported vector, when it is whole and finite
+      auto vs = ft.intermediate_vectors();
+      if (!vs.empty() && vs.rbegin()->second.size() == n &&
+          std::all_of(vs.rbegin()->second.begin(), vs.rbegin()->second.end(), [](double v) { return std::isfinite(v); }))
+        values = vs.rbegin()->second;
     }
+    if (values.size() != n) values.clear();
   } else if (state == TrialState::kFail) {
-    value.reset();
+    values.clear();
   } else {
     throw_invalid("tell: a trial can only be told COMPLETE, PRUNED or FAIL, not " +
                   std::string(to_string(state)));
@@ -199,26 +240,42 @@ FrozenTrial Study::finish(int64_t trial_id, TrialState state, std::optional<doub
   }
   std::exception_ptr err;
   try {
-    sampler_->after_trial(*this, ft, state, state == TrialState::kComplete ? value : std::nullopt);
+    sampler_->after_trial(*this, ft, state,
+                          state == TrialState::kComplete ? std::optional<double>(values.front()) : std::nullopt);
   } catch (...) {
     err = std::current_exception();
   }
-  storage_->set_trial_state_values(trial_id, state, value);
+  storage_->set_trial_state_values(trial_id, state, values);
   if (err) std::rethrow_exception(err);
   return storage_->get_trial(trial_id);
 }
 
+static std::vector<double> as_values(std::optional<double> v) {
+  return v ? std::vector<double>{*v} : std::vector<double>{};
+}
+
 FrozenTrial Study::tell(Trial& trial, double value) {
-  return finish(trial.trial_id(), TrialState::kComplete, value, "");
+  return finish(trial.trial_id(), TrialState::kComplete, {value}, "");
 }
 FrozenTrial Study::tell(Trial& trial, TrialState state, std::optional<double> value,
                         const std::string& fail_reason) {
-  return finish(trial.trial_id(), state, value, fail_reason);
+  return finish(trial.trial_id(), state, as_values(value), fail_reason);
 }
 FrozenTrial Study::tell(int64_t number, TrialState state, std::optional<double> value,
                         const std::string& fail_reason) {
-  return finish(storage_->get_trial_id_from_study_id_trial_number(study_id_, number), state, value,
+  return finish(storage_->get_trial_id_from_study_id_trial_number(study_id_, number), state, as_values(value),
                 fail_reason);
+}
+FrozenTrial Study::tell(Trial& trial, const std::vector<double>& values) {
+  return finish(trial.trial_id(), TrialState::kComplete, values, "");
+}
+FrozenTrial Study::tell(Trial& trial, TrialState state, const std::vector<double>& values,
+                        const std::string& fail_reason) {
+  return finish(trial.trial_id(), state, values, fail_reason);
+}
+FrozenTrial Study::tell(int64_t number, TrialState state, const std::vector<double>& values,
+                        const std::string& fail_reason) {
+  return finish(storage_->get_trial_id_from_study_id_trial_number(study_id_, number), state, values, fail_reason);
 }
 
 void Study::enqueue_trial(const json& params, const json& user_attrs) {
@@ -231,7 +288,7 @@ void Study::enqueue_trial(const json& params, const json& user_attrs) {
   storage_->create_new_trial(study_id_, &t);
 }
 
-void Study::run_one(const Objective& objective, const OptimizeOptions& options,
+void Study::run_one(const MultiObjective& objective, const OptimizeOptions& options,
                     std::exception_ptr& first_error, std::mutex& error_mutex) {
   std::optional<Trial> t;
   try {
@@ -250,15 +307,15 @@ void Study::run_one(const Objective& objective, const OptimizeOptions& options,
   std::exception_ptr objective_error;
   try {
     try {
-      double v = objective(*t);
-      done = finish(t->trial_id(), TrialState::kComplete, v, "");
+      std::vector<double> v = objective(*t);
+      done = finish(t->trial_id(), TrialState::kComplete, std::move(v), "");
     } catch (const TrialPruned&) {
-      done = finish(t->trial_id(), TrialState::kPruned, std::nullopt, "");
+      done = finish(t->trial_id(), TrialState::kPruned, {}, "");
     } catch (const std::exception& e) {
-      done = finish(t->trial_id(), TrialState::kFail, std::nullopt, e.what());
+      done = finish(t->trial_id(), TrialState::kFail, {}, e.what());
       if (!options.catch_exceptions) objective_error = std::current_exception();
     } catch (...) {
-      done = finish(t->trial_id(), TrialState::kFail, std::nullopt, "unknown exception");
+      done = finish(t->trial_id(), TrialState::kFail, {}, "unknown exception");
       if (!options.catch_exceptions) objective_error = std::current_exception();
     }
     if (done && !options.callbacks.empty()) {
@@ -276,6 +333,10 @@ void Study::run_one(const Objective& objective, const OptimizeOptions& options,
 }
 
 void Study::optimize(const Objective& objective, const OptimizeOptions& options) {
+  optimize(MultiObjective([&objective](Trial& t) { return std::vector<double>{objective(t)}; }), options);
+}
+
+void Study::optimize(const MultiObjective& objective, const OptimizeOptions& options) {
   if (options.n_trials < 0) throw_invalid("optimize: n_trials must be >= 0");
   if (options.timeout_s < 0) throw_invalid("optimize: timeout_s must be >= 0");
   int n_jobs = options.n_jobs;
@@ -312,9 +373,37 @@ std::vector<FrozenTrial> Study::trials(TrialStates states) const {
 }
 
 FrozenTrial Study::best_trial() const {
+  if (is_multi_objective())
+    throw_invalid("study \"" + name_ + "\" is multi-objective (" + std::to_string(directions_.size()) +
+                  " objectives): use best_trials");
   auto b = storage_->get_best_trial(study_id_);
   if (!b) throw_runtime("study \"" + name_ + "\" has no COMPLETE trial yet");
-  return *b;
+  if (is_feasible(*b)) return *b;  // the common case: one indexed query
+  auto front = best_trials();
+  if (front.empty()) throw_runtime("study \"" + name_ + "\" has no COMPLETE trial yet");
+  return front.front();  // number order: ties go to the lowest number, as get_best_trial
+}
+
+std::vector<FrozenTrial> Study::best_trials() const {
+  std::vector<FrozenTrial> done;
+  for (auto& t : storage_->get_all_trials(study_id_, {TrialState::kComplete}))
+    if (t.values.size() == directions_.size() &&
+        std::none_of(t.values.begin(), t.values.end(), [](double v) { return std::isnan(v); }))
+      done.push_back(std::move(t));
+  if (done.empty()) return {};
+  std::vector<double> violation(done.size());
+  for (size_t i = 0; i < done.size(); ++i) violation[i] = constraint_violation(done[i]);
+  // Feasibility first: the front of the feasible trials, else of the least-violating ones.
+  const double least = *std::min_element(violation.begin(), violation.end());
+  std::vector<FrozenTrial> pool;
+  for (size_t i = 0; i < done.size(); ++i)
+    if (violation[i] == least) pool.push_back(std::move(done[i]));
+  Points points;
+  points.reserve(pool.size());
+  for (auto& t : pool) points.push_back(t.values);
+  std::vector<FrozenTrial> out;
+  for (size_t i : pareto_front(to_minimization(points, directions_))) out.push_back(std::move(pool[i]));
+  return out;
 }
 double Study::best_value() const { return *best_trial().value; }
 json Study::best_params() const { return best_trial().params_json(); }
@@ -364,7 +453,14 @@ std::string Study::to_csv(TrialStates states) const {
 
 // ------------------------------------------------------------------------------- factories
 
+static std::string directions_text(const std::vector<Direction>& ds) {
+  std::string s;
+  for (Direction d : ds) s += (s.empty() ? "" : ", ") + std::string(to_string(d));
+  return ds.size() > 1 ? "[" + s + "]" : s;
+}
+
 std::shared_ptr<Study> create_study(const StudyOptions& o) {
+  const std::vector<Direction> directions = o.directions.empty() ? std::vector<Direction>{o.direction} : o.directions;
   auto storage = o.storage.instance ? o.storage.instance : open_storage(o.storage.url);
   int64_t id;
   if (o.load_if_exists && !o.name.empty()) {
@@ -372,15 +468,15 @@ std::shared_ptr<Study> create_study(const StudyOptions& o) {
     for (auto& n : storage->get_all_study_names()) exists |= n == o.name;
     if (exists) {
       id = storage->get_study_id_from_name(o.name);
-      if (storage->get_study_direction(id) != o.direction)
-        throw_invalid("study \"" + o.name + "\" exists with direction " +
-                      to_string(storage->get_study_direction(id)) + ", asked for " +
-                      to_string(o.direction));
+      if (storage->get_study_directions(id) != directions)
+        throw_invalid("study \"" + o.name + "\" exists with direction" + (directions.size() > 1 ? "s " : " ") +
+                      directions_text(storage->get_study_directions(id)) + ", asked for " +
+                      directions_text(directions));
     } else {
-      id = storage->create_new_study(o.direction, o.name);
+      id = storage->create_new_study(directions, o.name);
     }
   } else {
-    id = storage->create_new_study(o.direction, o.name);
+    id = storage->create_new_study(directions, o.name);
   }
   auto sampler = o.sampler;
   if (!sampler) {
@@ -410,6 +506,23 @@ StudyOptions study_options_from_json(const json& c, const std::string& where) {
       throw_invalid(where + "." + e.what());
     }
   }
+  if (c.contains("directions")) {
+    if (c.contains("direction")) throw_invalid(where + ": give either direction or directions, not both");
+    const json& ds = c.at("directions");
+    if (!ds.is_array() || ds.empty())
+      throw_invalid(where + ".directions: expected a non-empty list of \"minimize\"/\"maximize\"");
+    for (size_t k = 0; k < ds.size(); ++k) {
+      if (!ds[k].is_string())
+        throw_invalid(where + ".directions[" + std::to_string(k) + "]: expected \"minimize\" or \"maximize\", got " +
+                      ds[k].dump());
+      try {
+        o.directions.push_back(direction_from_string(ds[k].get<std::string>()));
+      } catch (const Error& e) {
+        throw_invalid(where + ".directions[" + std::to_string(k) + "]: " + e.what());
+      }
+    }
+    o.direction = o.directions.front();
+  }
   if (c.contains("seed")) o.seed = static_cast<uint64_t>(get_int(c, "seed", 0, where));
   o.storage = get_string(c, "storage", "", where);
   o.load_if_exists = get_bool(c, "load_if_exists", false, where);
@@ -424,7 +537,7 @@ std::shared_ptr<Study> create_study_from_json(const json& c, const std::string& 
 
 int64_t copy_study(Storage& from, const std::string& from_name, Storage& to, const std::string& to_name) {
   const int64_t sid = from.get_study_id_from_name(from_name);
-  const int64_t did = to.create_new_study(from.get_study_direction(sid), to_name);
+  const int64_t did = to.create_new_study(from.get_study_directions(sid), to_name);
   try {
     for (auto& [k, v] : from.get_study_user_attrs(sid)) to.set_study_user_attr(did, k, v);
     for (auto& [k, v] : from.get_study_system_attrs(sid)) to.set_study_system_attr(did, k, v);

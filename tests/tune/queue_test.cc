@@ -431,11 +431,14 @@ class CountingStorage : public Storage {
  public:
   std::shared_ptr<Storage> s = make_in_memory_storage();
   int full_reads = 0;
-  int64_t create_new_study(Direction d, const std::string& n) override { return s->create_new_study(d, n); }
+  int64_t create_new_study(const std::vector<Direction>& d, const std::string& n) override {
+    return s->create_new_study(d, n);
+  }
   void delete_study(int64_t id) override { s->delete_study(id); }
   int64_t get_study_id_from_name(const std::string& n) override { return s->get_study_id_from_name(n); }
   std::string get_study_name(int64_t id) override { return s->get_study_name(id); }
   Direction get_study_direction(int64_t id) override { return s->get_study_direction(id); }
+  std::vector<Direction> get_study_directions(int64_t id) override { return s->get_study_directions(id); }
   std::vector<std::string> get_all_study_names() override { return s->get_all_study_names(); }
   void set_study_user_attr(int64_t id, const std::string& k, const json& v) override { s->set_study_user_attr(id, k, v); }
   void set_study_system_attr(int64_t id, const std::string& k, const json& v) override {
@@ -452,7 +455,7 @@ class CountingStorage : public Storage {
   void set_trial_param(int64_t id, const std::string& n, double v, const Distribution& d) override {
     s->set_trial_param(id, n, v, d);
   }
-  bool set_trial_state_values(int64_t id, TrialState st, std::optional<double> v) override {
+  bool set_trial_state_values(int64_t id, TrialState st, const std::vector<double>& v) override {
     return s->set_trial_state_values(id, st, v);
   }
   std::optional<int64_t> claim_waiting_trial(int64_t id) override { return s->claim_waiting_trial(id); }

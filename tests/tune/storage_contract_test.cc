@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "hone/error.h"
 #include "hone/store.h"
@@ -242,6 +243,42 @@ TEST_P(StorageContract, ConcurrentTrialCreationKeepsNumbersDense) {
   auto all = s->get_all_trials(st);
   ASSERT_EQ(all.size(), 200u);
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].number, static_cast<int64_t>(i));
+}
+
+TEST_P(StorageContract, MultiObjectiveDirectionsAndValuesRoundTrip) {
+  const std::vector<Direction> dirs = {Direction::kMaximize, Direction::kMinimize, Direction::kMaximize};
+  int64_t st = s->create_new_study(dirs, "mo");
+  EXPECT_EQ(s->get_study_directions(st), dirs);
+  EXPECT_THROW(s->create_new_study(std::vector<Direction>{}, "none"), Error);
+  const double inf = std::numeric_limits<double>::infinity();
+  int64_t id = s->create_new_trial(st);
+  s->set_trial_state_values(id, TrialState::kComplete, std::vector<double>{0.25, -3.5, inf});
+  FrozenTrial t = s->get_trial(id);
+  EXPECT_EQ(t.values, (std::vector<double>{0.25, -3.5, inf}));
+  ASSERT_TRUE(t.value);
+  EXPECT_EQ(*t.value, 0.25);
+  // COMPLETE needs every value a number; a PRUNED trial with a NaN keeps none.
+  int64_t bad = s->create_new_trial(st);
+  EXPECT_THROW(s->set_trial_state_values(bad, TrialState::kComplete, std::vector<double>{1.0, NAN, 2.0}), Error);
+  int64_t pruned = s->create_new_trial(st);
+  s->set_trial_state_values(pruned, TrialState::kPruned, std::vector<double>{1.0, NAN, 2.0});
+  EXPECT_TRUE(s->get_trial(pruned).values.empty());
+  // A template carries its values; the copy reads back the same (copy_study / add_trial).
+  FrozenTrial templ;
+  templ.state = TrialState::kComplete;
+  templ.values = {1.0, 2.0, 3.0};
+  int64_t copied = s->create_new_trial(st, &templ);
+  EXPECT_EQ(s->get_trial(copied).values, templ.values);
+  EXPECT_EQ(*s->get_trial(copied).value, 1.0);
+  auto all = s->get_all_trials(st, {TrialState::kComplete});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].values, templ.values);
+  // A single-objective study reads values == {value}.
+  int64_t so = s->create_new_study(Direction::kMinimize, "so");
+  EXPECT_EQ(s->get_study_directions(so), std::vector<Direction>{Direction::kMinimize});
+  int64_t one = s->create_new_trial(so);
+  s->set_trial_state_values(one, TrialState::kComplete, 4.0);
+  EXPECT_EQ(s->get_trial(one).values, std::vector<double>{4.0});
 }
 
 // A fresh SQLite file per test (the process id keeps parallel ctest runs apart).

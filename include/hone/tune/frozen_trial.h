@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hone/tune/distribution.h"
 
@@ -14,7 +15,7 @@ namespace hone {
 
 // Optuna's TrialState, same meaning and the same names in storage (RUNNING, COMPLETE, ...).
 enum class TrialState { kRunning, kComplete, kPruned, kFail, kWaiting };
-// Optimisation direction of a study (single objective).
+// Optimisation direction of one objective of a study.
 enum class Direction { kMinimize, kMaximize };
 
 // "RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING" (Optuna's storage names).
@@ -53,8 +54,10 @@ struct FrozenTrial {
   int64_t number = -1;    // 0, 1, 2, ... within its study, in creation order (dense)
   TrialState state = TrialState::kRunning;
   std::optional<double> value;                        // COMPLETE (and PRUNED: last report)
-  // Every objective's value (objective k at index k, NaN where absent) when the stored trial has
-  // more than one (a study Optuna made with several objectives); empty otherwise.
+  // Every objective's value (objective k at index k, NaN where absent; Optuna's trial_values
+  // rows). Storages fill it whenever the trial has a value, so a single-objective trial has
+  // values == {*value}; `value` is always values[0]. A template (create_new_trial) may give
+  // either: `values` wins when non-empty.
   std::vector<double> values;
   std::map<std::string, double> params;               // internal representation
   std::map<std::string, Distribution> distributions;  // same keys as params
@@ -74,10 +77,27 @@ struct FrozenTrial {
   std::optional<double> duration_s() const;
   // The last reported (step, value), if any.
   std::optional<std::pair<int64_t, double>> last_intermediate() const;
+  // Vector intermediate values (Trial::report(vector, step)): system attr
+  // "hone:intermediate_vectors" = {"step": [v0, v1, ...]}; empty when none were reported.
+  std::map<int64_t, std::vector<double>> intermediate_vectors() const;
+  // Objective k's intermediate values: k = 0 is intermediate_values; k > 0 reads the vectors
+  // (steps whose vector is too short are left out).
+  std::map<int64_t, double> intermediate_values_of(size_t objective) const;
   // Everything as a JSON object (number, state, value, params, distributions, intermediate
   // values, attrs, datetimes as "YYYY-MM-DD HH:MM:SS.ffffff" local time).
   json to_json() const;
 };
+
+// The system attr key of vector intermediate values.
+inline constexpr const char* kIntermediateVectorsKey = "hone:intermediate_vectors";
+// Optuna's system attr of constraint values (optuna.samplers._base._CONSTRAINTS_KEY): a JSON list
+// of floats, each satisfied when <= 0.
+inline constexpr const char* kConstraintsKey = "constraints";
+// The trial's constraint values (empty when it has none).
+std::vector<double> constraint_values(const FrozenTrial& t);
+// Sum of max(0, c) over its constraints; 0 without constraints (NaN counts as +infinity).
+double constraint_violation(const FrozenTrial& t);
+inline bool is_feasible(const FrozenTrial& t) { return constraint_violation(t) == 0.0; }
 
 // "YYYY-MM-DD HH:MM:SS.ffffff" in local time, Optuna's SQLite datetime format.
 std::string format_datetime(Clock::time_point t);

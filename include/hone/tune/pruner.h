@@ -2,8 +2,14 @@
 //
 // After optuna/pruners/_base.py: one method, prune(study, trial), called from
 // Trial::should_prune() with a fresh snapshot of the trial. Pruners are shared by all worker
-// threads: prune() must be thread-safe. Single-objective only. A NaN intermediate value prunes
-// (Optuna semantics) in every pruner except nop.
+// threads: prune() must be thread-safe. A NaN intermediate value prunes (Optuna semantics) in
+// every pruner except nop.
+//
+// Multi-objective studies (Trial::report(vector, step)): median, percentile, ASHA, Hyperband and
+// threshold take `objective` = K and act on objective K's intermediate values in its direction
+// (0, the default, is the plain intermediate values: the first objective, what Optuna stores).
+// Optuna cannot prune multi-objective studies at all (optuna#3450). K beyond the study's
+// objectives: Error(kInvalidArgument) from prune().
 //
 // New pruners: one .cc file in src/tune/pruners/ plus its builder's declaration and one row in
 // the registry table (src/tune/pruners/registry.cc).
@@ -33,23 +39,27 @@ struct PercentileOptions {
   int n_warmup_steps = 0;    // no pruning before this step
   int interval_steps = 1;    // check at most once per interval
   int n_min_trials = 1;      // trials that reported at this step needed to compare
+  int objective = 0;         // the objective whose intermediate values are compared
 };
 struct SuccessiveHalvingOptions {
   std::optional<int64_t> min_resource{};  // nullopt = "auto" (max last step of COMPLETE / 100)
   int reduction_factor = 4;
   int min_early_stopping_rate = 0;
   int bootstrap_count = 0;
+  int objective = 0;
 };
 struct HyperbandOptions {
   int64_t min_resource = 1;
   std::optional<int64_t> max_resource{};  // nullopt = "auto" (max last step of COMPLETE + 1)
   int reduction_factor = 3;
   int bootstrap_count = 0;
+  int objective = 0;
 };
 struct ThresholdOptions {
   std::optional<double> lower{}, upper{};  // prune below lower / above upper
   int n_warmup_steps = 0;
   int interval_steps = 1;
+  int objective = 0;
 };
 
 std::shared_ptr<Pruner> make_nop_pruner();
@@ -61,7 +71,7 @@ std::shared_ptr<Pruner> make_threshold_pruner(const ThresholdOptions& options);
 
 // {"type": "median"|"percentile"|"asha"|"successive_halving"|"sha"|"hyperband"|"threshold"|
 // "nop"|"none", ...} (a bare string is {type = ...}; no type = median) with the option names
-// above ("min_resource", "max_resource": "auto" or an int >= 1). Throws Error(kInvalidArgument)
+// above ("min_resource", "max_resource": "auto" or an int >= 1; "objective": an int >= 0). Throws Error(kInvalidArgument)
 // naming an unknown type (and every registered name), an unknown key, or an option out of range
 // ("pruner.interval_steps must be >= 1, got 0"). "percentile" needs "percentile"; "threshold"
 // needs "lower" and/or "upper"; every other type builds from defaults alone.

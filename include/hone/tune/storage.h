@@ -37,18 +37,23 @@ class Storage {
   virtual ~Storage() = default;
 
   // ---- studies ----
-  // Creates a study; throws Error(kInvalidArgument) if the name exists. An empty name gets a
-  // generated unique one ("no-name-<hex>").
-  virtual int64_t create_new_study(Direction direction, const std::string& name) = 0;
+  // Creates a study with one direction per objective (SQL: one study_directions row each,
+  // objective = 0..n-1, as Optuna); throws Error(kInvalidArgument) if the name exists or
+  // `directions` is empty. An empty name gets a generated unique one ("no-name-<hex>").
+  virtual int64_t create_new_study(const std::vector<Direction>& directions, const std::string& name) = 0;
+  // A single-objective study.
+  int64_t create_new_study(Direction direction, const std::string& name) {
+    return create_new_study(std::vector<Direction>{direction}, name);
+  }
   virtual void delete_study(int64_t study_id) = 0;
   // Throws Error(kInvalidArgument) "no study named ..." if absent.
   virtual int64_t get_study_id_from_name(const std::string& name) = 0;
   virtual std::string get_study_name(int64_t study_id) = 0;
+  // The direction of a single-objective study; a SQL backend throws Error(kDataError) for a
+  // study with several objectives (use get_study_directions), the in-memory one returns the first.
   virtual Direction get_study_direction(int64_t study_id) = 0;
-  // Every objective's direction, in objective order. hone's own studies have one; a study that
-  // Optuna made with several objectives has more (readers such as `hone report` draw its front;
-  // get_study_direction refuses it, as hone optimises one objective).
-  virtual std::vector<Direction> get_study_directions(int64_t study_id) { return {get_study_direction(study_id)}; }
+  // Every objective's direction, in objective order (size 1 for a single-objective study).
+  virtual std::vector<Direction> get_study_directions(int64_t study_id) = 0;
   virtual std::vector<std::string> get_all_study_names() = 0;
   virtual void set_study_user_attr(int64_t study_id, const std::string& key, const json& value) = 0;
   virtual void set_study_system_attr(int64_t study_id, const std::string& key,
@@ -73,8 +78,13 @@ class Storage {
   // Sets the state (and, for COMPLETE/PRUNED, the value). RUNNING resets datetime_start; a
   // finished state sets datetime_complete. Returns false, changing nothing, when asked to set
   // RUNNING on a trial that is not WAITING (the atomic claim of an enqueued trial).
-  virtual bool set_trial_state_values(int64_t trial_id, TrialState state,
-                                      std::optional<double> value = std::nullopt) = 0;
+  // `values`: one per objective (SQL: one trial_values row each); empty = no values. Stored only
+  // for COMPLETE and PRUNED and only when no entry is NaN; COMPLETE needs them.
+  virtual bool set_trial_state_values(int64_t trial_id, TrialState state, const std::vector<double>& values) = 0;
+  // A single value (nullopt = none).
+  bool set_trial_state_values(int64_t trial_id, TrialState state, std::optional<double> value = std::nullopt) {
+    return set_trial_state_values(trial_id, state, value ? std::vector<double>{*value} : std::vector<double>{});
+  }
   // Claims the lowest-numbered WAITING trial of the study (sets it RUNNING exactly as
   // set_trial_state_values(id, RUNNING) does) and returns its trial_id; nullopt when none is
   // waiting. Atomic across threads and processes. The default walks get_all_trials(WAITING); the
@@ -95,9 +105,17 @@ class Storage {
                                                   TrialStates states = TrialStates::all(),
                                                   int64_t min_number = 0) = 0;
   virtual int64_t get_n_trials(int64_t study_id, TrialStates states = TrialStates::all());
-  // The COMPLETE trial with the best value (ties: the lowest number); nullopt if none.
+  // The COMPLETE trial with the best value (ties: the lowest number) of the first objective;
+  // nullopt if none. Ignores constraints: Study::best_trial is feasibility-first.
   virtual std::optional<FrozenTrial> get_best_trial(int64_t study_id);
 };
+
+// For backends: set_trial_state_values' rules. COMPLETE needs values, none NaN (throws
+// Error(kRuntime) naming trial #number); returns whether they are stored (COMPLETE and PRUNED,
+// non-empty, no NaN).
+bool stores_values(int64_t number, TrialState state, const std::vector<double>& values);
+// A template's values made consistent: `values` from `value` when empty, `value` = values[0].
+void normalize_values(FrozenTrial& t);
 
 // A storage in this process's memory (the default). Thread-safe; one mutex.
 std::shared_ptr<Storage> make_in_memory_storage();

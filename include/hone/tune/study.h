@@ -12,6 +12,11 @@
 // intermediate value, as Optuna); any other exception -> FAIL with the message as "fail_reason";
 // a NaN or infinite return -> FAIL with the reason. The study goes on after a failure.
 //
+// Multi-objective (StudyOptions::directions with several entries, as Optuna's `directions`): the
+// objective returns one value per objective (MultiObjective), tell takes a vector, best_trials()
+// is the Pareto front. Constraints (Trial::set_constraints, Optuna's system attr "constraints")
+// make a trial infeasible when any value is > 0; best_trial(s) are feasibility-first.
+//
 // Thread safety: a Study is a handle (copies share one study); all its methods are thread-safe.
 // A Trial belongs to the thread running its objective.
 #pragma once
@@ -74,6 +79,12 @@ class Trial {
 
   // Records the objective's value at `step` (>= 0). Re-reporting a step is ignored (Optuna).
   void report(double value, int64_t step);
+  // One value per objective at `step`: values[0] is stored as the plain intermediate value
+  // (what Optuna reads), the whole vector as system attr "hone:intermediate_vectors"
+  // (FrozenTrial::intermediate_vectors). Pruners read objective K (pruner option objective = K).
+  void report(const std::vector<double>& values, int64_t step);
+  // Optuna's constraints: each value <= 0 is satisfied; stored as system attr "constraints".
+  void set_constraints(const std::vector<double>& constraints);
   // Asks the study's pruner. Always false for trials made by ask() without a pruner decision path.
   bool should_prune();
   void set_user_attr(const std::string& key, const json& value);
@@ -103,6 +114,8 @@ class Trial {
 };
 
 using Objective = std::function<double(Trial&)>;
+// One value per objective, in the study's directions' order.
+using MultiObjective = std::function<std::vector<double>(Trial&)>;
 // Called after each finished trial (serialised: never two at once).
 using TrialCallback = std::function<void(Study&, const FrozenTrial&)>;
 
@@ -133,6 +146,8 @@ struct StudyOptions {
   std::string name{};  // "" = generated
   StorageSpec storage{};
   Direction direction = Direction::kMinimize;
+  // Several objectives (Optuna's `directions`); empty = {direction}.
+  std::vector<Direction> directions{};
   std::shared_ptr<Sampler> sampler{};  // null = TPE (seeded with `seed`)
   std::shared_ptr<Pruner> pruner{};    // null = median pruner
   std::optional<uint64_t> seed{};      // used for the default sampler
@@ -146,6 +161,9 @@ class Study : public std::enable_shared_from_this<Study> {
         std::shared_ptr<Pruner> pruner);
 
   void optimize(const Objective& objective, const OptimizeOptions& options = {});
+  // Multi-objective (also fine for one objective): a returned vector of the wrong length or with
+  // a non-finite entry makes the trial FAIL with the reason.
+  void optimize(const MultiObjective& objective, const OptimizeOptions& options = {});
 
   // Ask/tell for callers that own the loop. ask() pops the oldest enqueued (WAITING) trial if
   // any, else creates one. The returned Trial must be told exactly once.
@@ -158,6 +176,13 @@ class Study : public std::enable_shared_from_this<Study> {
                    const std::string& fail_reason = "");
   FrozenTrial tell(int64_t trial_number, TrialState state,
                    std::optional<double> value = std::nullopt, const std::string& fail_reason = "");
+  // One value per objective. COMPLETE with a vector of the wrong length or a non-finite entry:
+  // FAIL with the reason. An empty vector means "no values" (as nullopt above).
+  FrozenTrial tell(Trial& trial, const std::vector<double>& values);
+  FrozenTrial tell(Trial& trial, TrialState state, const std::vector<double>& values,
+                   const std::string& fail_reason = "");
+  FrozenTrial tell(int64_t trial_number, TrialState state, const std::vector<double>& values,
+                   const std::string& fail_reason = "");
 
   // Adds a WAITING trial whose suggest_* calls return these values (user-facing values).
   void enqueue_trial(const json& params, const json& user_attrs = json::object());
@@ -165,8 +190,14 @@ class Study : public std::enable_shared_from_this<Study> {
   void stop() { stop_.store(true); }
 
   std::vector<FrozenTrial> trials(TrialStates states = TrialStates::all()) const;
-  // Throws Error(kRuntime) "no COMPLETE trial yet" when there is none.
+  // Throws Error(kRuntime) "no COMPLETE trial yet" when there is none, Error(kInvalidArgument)
+  // for a multi-objective study (use best_trials). Feasibility-first: never an infeasible trial
+  // when a feasible one is COMPLETE; with all infeasible, the least-violating (then best) one.
   FrozenTrial best_trial() const;
+  // The Pareto front of the COMPLETE trials, feasibility-first: the front of the feasible ones
+  // if any is feasible, else the least-violating trial(s) (all tied at the smallest violation).
+  // One objective: every trial tied at the best value. Number order.
+  std::vector<FrozenTrial> best_trials() const;
   double best_value() const;
   json best_params() const;
 
@@ -177,7 +208,10 @@ class Study : public std::enable_shared_from_this<Study> {
   std::string to_csv(TrialStates states = TrialStates::all()) const;
 
   const std::string& name() const { return name_; }
+  // The first objective's direction (the only one of a single-objective study).
   Direction direction() const { return direction_; }
+  const std::vector<Direction>& directions() const { return directions_; }
+  bool is_multi_objective() const { return directions_.size() > 1; }
   int64_t study_id() const { return study_id_; }
   Storage& storage() const { return *storage_; }
   Sampler& sampler() const { return *sampler_; }
@@ -189,18 +223,19 @@ class Study : public std::enable_shared_from_this<Study> {
 
  private:
   friend class Trial;
-  FrozenTrial finish(int64_t trial_id, TrialState state, std::optional<double> value,
+  FrozenTrial finish(int64_t trial_id, TrialState state, std::vector<double> values,
                      const std::string& fail_reason);
   // Claims the oldest WAITING trial, else creates one. nullopt when nothing may start: the
   // sampler is exhausted (stop_if_exhausted) or the queue is empty (queued_only).
   std::optional<Trial> ask_impl(bool stop_if_exhausted, bool queued_only = false);
-  void run_one(const Objective& objective, const OptimizeOptions& options,
+  void run_one(const MultiObjective& objective, const OptimizeOptions& options,
                std::exception_ptr& first_error, std::mutex& error_mutex);
 
   std::shared_ptr<Storage> storage_;
   int64_t study_id_;
   std::string name_;
   Direction direction_;
+  std::vector<Direction> directions_;
   std::shared_ptr<Sampler> sampler_;
   std::shared_ptr<Pruner> pruner_;
   std::atomic<bool> stop_{false};
@@ -216,6 +251,7 @@ std::shared_ptr<Study> load_study(const std::string& name, const StorageSpec& st
                                   std::shared_ptr<Pruner> pruner = nullptr);
 
 // The [study] table of a config as StudyOptions: {"name", "direction": "minimize"|"maximize",
+// "directions": ["maximize", "minimize", ...] (several objectives; not both keys),
 // "sampler": {...make_sampler...} (default TPE seeded with "seed"), "pruner": {...make_pruner...},
 // "seed", "storage": url, "load_if_exists"}. The run options below (n_trials, timeout, n_jobs,
 // catch_exceptions) are left to optimize_options_from_json. This is the one place a direction,

@@ -3,6 +3,7 @@
 
 #include "hone/tune/distribution.h"
 #include "hone/tune/frozen_trial.h"
+#include "hone/tune/multi_objective.h"
 #include "hone/tune/pruner.h"
 #include "hone/tune/sampler.h"
 #include "hone/tune/search_space.h"

@@ -12,6 +12,7 @@
 #include "hone/error.h"
 #include "hone/tune/frozen_trial.h"
 #include "hone/tune/pruner.h"
+#include "hone/tune/study.h"
 
 namespace hone::pruner_detail {
 
@@ -29,11 +30,36 @@ inline bool first_in_interval(int64_t step, const std::map<int64_t, double>& ste
   return second_last < nearest;
 }
 
+// The trial as a pruner on `objective` sees it: its intermediate values are that objective's
+// (objective 0: unchanged).
+inline FrozenTrial on_objective(FrozenTrial t, int objective) {
+  if (objective > 0) t.intermediate_values = t.intermediate_values_of(static_cast<size_t>(objective));
+  return t;
+}
+inline std::vector<FrozenTrial> on_objective(std::vector<FrozenTrial> ts, int objective) {
+  if (objective > 0)
+    for (auto& t : ts) t.intermediate_values = t.intermediate_values_of(static_cast<size_t>(objective));
+  return ts;
+}
+// The direction of `objective`; Error(kInvalidArgument) when the study has no such objective.
+inline Direction objective_direction(const Study& study, int objective) {
+  const auto& dirs = study.directions();
+  if (objective < 0 || static_cast<size_t>(objective) >= dirs.size())
+    throw_invalid("pruner objective = " + std::to_string(objective) + ", but study \"" + study.name() + "\" has " +
+                  std::to_string(dirs.size()) + " objective" + (dirs.size() == 1 ? "" : "s"));
+  return dirs[static_cast<size_t>(objective)];
+}
+// The "objective" option (>= 0, default 0).
+inline int objective_option(const json& c, const std::string& where) {
+  return get_int_in(c, "objective", 0, 0, INT32_MAX, where);
+}
+
 // Successive halving of `trial` among `competing` (the whole study, or one Hyperband bracket),
 // writing completed_rung_<k> on the trial as Optuna does. Defined in successive_halving.cc.
+// `maximize`: the direction of the objective whose values the trials carry.
 bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
                               const std::vector<FrozenTrial>& competing, int64_t min_resource, int eta,
-                              int min_early_stopping_rate, int bootstrap_count);
+                              int min_early_stopping_rate, int bootstrap_count, bool maximize);
 
 // An int option read with the core's range-checked getter ("<where>.<key> must be >= lo").
 inline int int_at_least(const json& c, const std::string& key, int64_t def, int64_t lo, const std::string& where) {

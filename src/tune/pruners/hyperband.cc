@@ -47,7 +47,9 @@ class HyperbandPruner final : public Pruner {
       throw_invalid("hyperband pruner: bootstrap_count > 0 needs an explicit max_resource");
   }
   std::string name() const override { return "hyperband"; }
-  bool prune(const Study& study, const FrozenTrial& trial) override {
+  bool prune(const Study& study, const FrozenTrial& trial_in) override {
+    const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
+    const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     if (!trial.last_intermediate()) return false;
     int n_brackets;
     {
@@ -55,7 +57,7 @@ class HyperbandPruner final : public Pruner {
       if (!n_brackets_) {
         auto max_res = o_.max_resource;
         if (!max_res) {
-          for (auto& t : study.trials({TrialState::kComplete}))
+          for (auto& t : pruner_detail::on_objective(study.trials({TrialState::kComplete}), o_.objective))
             if (auto l = t.last_intermediate()) max_res = std::max(max_res.value_or(0), l->first + 1);
           if (!max_res) return false;
         }
@@ -66,10 +68,10 @@ class HyperbandPruner final : public Pruner {
     }
     int b = hyperband_bracket(study.name(), trial.number, n_brackets, o_.reduction_factor);
     std::vector<FrozenTrial> same;
-    for (auto& t : study.trials())
+    for (auto& t : pruner_detail::on_objective(study.trials(), o_.objective))
       if (hyperband_bracket(study.name(), t.number, n_brackets, o_.reduction_factor) == b) same.push_back(t);
     return pruner_detail::successive_halving_prune(study, trial, same, o_.min_resource, o_.reduction_factor, b,
-                                                   o_.bootstrap_count);
+                                                   o_.bootstrap_count, maximize);
   }
 
  private:
@@ -103,6 +105,7 @@ std::shared_ptr<Pruner> hyperband_from_json(const json& c, const std::string& w)
   o.max_resource = resource_option(c, "max_resource", std::nullopt, w);
   o.reduction_factor = int_at_least(c, "reduction_factor", o.reduction_factor, 2, w);
   o.bootstrap_count = int_at_least(c, "bootstrap_count", 0, 0, w);
+  o.objective = objective_option(c, w);
   return make_hyperband_pruner(o);
 }
 }  // namespace pruner_detail

@@ -32,16 +32,17 @@ class PercentilePruner final : public Pruner {
     if (o.n_min_trials < 1) throw_invalid("percentile pruner: n_min_trials must be >= 1");
   }
   std::string name() const override { return o_.percentile == 50.0 ? "median" : "percentile"; }
-  bool prune(const Study& study, const FrozenTrial& trial) override {
+  bool prune(const Study& study, const FrozenTrial& trial_in) override {
+    const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
+    const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     auto last = trial.last_intermediate();
     if (!last) return false;
-    auto completed = study.trials({TrialState::kComplete});
+    auto completed = pruner_detail::on_objective(study.trials({TrialState::kComplete}), o_.objective);
     if (completed.empty() || static_cast<int>(completed.size()) < o_.n_startup_trials) return false;
     int64_t step = last->first;
     if (step < o_.n_warmup_steps) return false;
     if (!pruner_detail::first_in_interval(step, trial.intermediate_values, o_.n_warmup_steps, o_.interval_steps))
       return false;
-    bool maximize = study.direction() == Direction::kMaximize;
     double best = NAN;
     for (auto& [s, v] : trial.intermediate_values) {
       if (std::isnan(v)) continue;
@@ -71,6 +72,7 @@ PercentileOptions read_options(const json& c, const std::string& w) {
   o.n_warmup_steps = int_at_least(c, "n_warmup_steps", o.n_warmup_steps, 0, w);
   o.interval_steps = int_at_least(c, "interval_steps", o.interval_steps, 1, w);
   o.n_min_trials = int_at_least(c, "n_min_trials", o.n_min_trials, 1, w);
+  o.objective = pruner_detail::objective_option(c, w);
   return o;
 }
 

@@ -26,20 +26,21 @@ struct PrunerRow {
 const std::vector<PrunerRow>& pruners() {
   using namespace pruner_detail;
   static const std::vector<std::string> kPercentileKeys = {"n_startup_trials", "n_warmup_steps",
-                                                           "interval_steps", "n_min_trials"};
+                                                           "interval_steps", "n_min_trials", "objective"};
   static const std::vector<std::string> kShaKeys = {"min_resource", "reduction_factor",
-                                                    "min_early_stopping_rate", "bootstrap_count"};
+                                                    "min_early_stopping_rate", "bootstrap_count", "objective"};
   static const std::vector<PrunerRow> kPruners = {
       {"nop", {}, nop_from_json},
       {"none", {}, nop_from_json},
       {"median", kPercentileKeys, median_from_json},
-      {"percentile", {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"},
+      {"percentile", {"percentile", "n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials", "objective"},
        percentile_from_json},
       {"asha", kShaKeys, successive_halving_from_json},
       {"successive_halving", kShaKeys, successive_halving_from_json},
       {"sha", kShaKeys, successive_halving_from_json},
-      {"hyperband", {"min_resource", "max_resource", "reduction_factor", "bootstrap_count"}, hyperband_from_json},
-      {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps"}, threshold_from_json},
+      {"hyperband", {"min_resource", "max_resource", "reduction_factor", "bootstrap_count", "objective"},
+       hyperband_from_json},
+      {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps", "objective"}, threshold_from_json},
   };
   return kPruners;
 }

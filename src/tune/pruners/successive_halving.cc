@@ -32,9 +32,11 @@ class SuccessiveHalvingPruner final : public Pruner {
     if (o.bootstrap_count < 0) throw_invalid("asha pruner: bootstrap_count must be >= 0");
   }
   std::string name() const override { return "asha"; }
-  bool prune(const Study& study, const FrozenTrial& trial) override {
+  bool prune(const Study& study, const FrozenTrial& trial_in) override {
+    const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
+    const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     if (!trial.last_intermediate()) return false;
-    auto trials = study.trials();
+    auto trials = pruner_detail::on_objective(study.trials(), o_.objective);
     int64_t min_res;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -43,7 +45,7 @@ class SuccessiveHalvingPruner final : public Pruner {
       min_res = *min_resource_;
     }
     return pruner_detail::successive_halving_prune(study, trial, trials, min_res, o_.reduction_factor,
-                                                   o_.min_early_stopping_rate, o_.bootstrap_count);
+                                                   o_.min_early_stopping_rate, o_.bootstrap_count, maximize);
   }
 
  private:
@@ -58,14 +60,13 @@ namespace pruner_detail {
 
 bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
                               const std::vector<FrozenTrial>& trials, int64_t min_resource, int eta,
-                              int min_early_stopping_rate, int bootstrap_count) {
+                              int min_early_stopping_rate, int bootstrap_count, bool maximize) {
   auto last = trial.last_intermediate();
   if (!last) return false;
   int64_t step = last->first;
   double value = last->second;
   int rung = 0;
   while (trial.system_attrs.count(rung_key(rung))) ++rung;
-  bool maximize = study.direction() == Direction::kMaximize;
   while (true) {
     double promotion = static_cast<double>(min_resource) * std::pow(eta, min_early_stopping_rate + rung);
     if (static_cast<double>(step) < promotion) return false;
@@ -96,6 +97,7 @@ std::shared_ptr<Pruner> successive_halving_from_json(const json& c, const std::s
   o.reduction_factor = int_at_least(c, "reduction_factor", o.reduction_factor, 2, w);
   o.min_early_stopping_rate = int_at_least(c, "min_early_stopping_rate", 0, 0, w);
   o.bootstrap_count = int_at_least(c, "bootstrap_count", 0, 0, w);
+  o.objective = objective_option(c, w);
   return make_successive_halving_pruner(o);
 }
 

@@ -16,7 +16,9 @@ class ThresholdPruner final : public Pruner {
     if (o.interval_steps < 1) throw_invalid("threshold pruner: interval_steps must be >= 1");
   }
   std::string name() const override { return "threshold"; }
-  bool prune(const Study&, const FrozenTrial& trial) override {
+  bool prune(const Study& study, const FrozenTrial& trial_in) override {
+    pruner_detail::objective_direction(study, o_.objective);  // checks the study has it
+    const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     auto last = trial.last_intermediate();
     if (!last) return false;
     if (last->first < o_.n_warmup_steps) return false;
@@ -47,6 +49,7 @@ std::shared_ptr<Pruner> threshold_from_json(const json& c, const std::string& w)
   if (c.contains("upper")) o.upper = get_double(c, "upper", 0, w);
   o.n_warmup_steps = int_at_least(c, "n_warmup_steps", 0, 0, w);
   o.interval_steps = int_at_least(c, "interval_steps", 1, 1, w);
+  o.objective = objective_option(c, w);
   return make_threshold_pruner(o);
 }
 }  // namespace pruner_detail
