@@ -238,6 +238,7 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
     r.search_complete += t.state == TrialState::kComplete;
   }
   r.search_ran = static_cast<int64_t>(sp.study->trials({TrialState::kComplete, TrialState::kPruned, TrialState::kFail}).size()) - before;
+  check_output_dir((fs::path(r.out) / "search").string());
   (void)finish_study(*sp.study, srunner, (fs::path(r.out) / "search").string(), seconds, r.interrupted);
 
   // 5. choice
