@@ -289,6 +289,7 @@ TEST_F(MoStudy, CrossValidatedTrialsMeasureToo) {
   StudyResult r = run(sc, &study);
   ASSERT_EQ(r.complete, 2);
   for (const auto& t : study->trials(TrialStates{TrialState::kComplete})) {
+    ASSERT_EQ(t.values.size(), 2u);
     EXPECT_NEAR(t.values[0], trial_number(t, "mean_test_score"), 1e-12);
     EXPECT_NEAR(t.values[1], trial_number(t, "mean_fit_time"), 1e-12);
     EXPECT_GT(trial_number(t, "latency_ms_b1"), 0);
@@ -343,6 +344,7 @@ TEST_F(MoStudy, ACommandResultFileMayHoldAListAndConfigConstraintsNameObjectives
   StudyResult r = run(sc, &study);
   ASSERT_EQ(r.complete, 4) << study->trials()[0].fail_reason();
   for (const auto& t : study->trials()) {
+    ASSERT_EQ(t.values.size(), 2u);
     EXPECT_EQ(t.values[1], 2);
     // The config's constraint (cost - 1 = 1, violated) first, then the program's own.
     EXPECT_EQ(t.system_attrs.at("constraints"), json({1.0, -1.0}));
