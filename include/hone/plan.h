@@ -158,6 +158,7 @@ PlanChoice choose_trial(const std::vector<FrozenTrial>& trials, const std::vecto
 
 struct GoalRow {
   std::string goal;
+  bool hard = true;
   double baseline = NAN, tuned = NAN;
   bool baseline_met = false, met = false;
   std::string evidence;

@@ -99,6 +99,7 @@ std::vector<GoalRow> goal_rows(const Plan& plan, const PlanResult& r, const std:
   for (const Goal& g : plan.goals) {
     GoalRow row;
     row.goal = g.text;
+    row.hard = g.hard();
     if (r.baseline) row.baseline = goal_value(*r.baseline, g.metric, objs);
     row.baseline_met = g.hard() ? g.met(row.baseline) : true;
     if (r.choice.trial) {
@@ -144,6 +145,7 @@ json PlanResult::to_json() const {
   json goals = json::array();
   for (const GoalRow& g : rows)
     goals.push_back({{"goal", g.goal},
+                     {"hard", g.hard},
                      {"baseline", or_null(g.baseline)},
                      {"tuned", or_null(g.tuned)},
                      {"baseline_met", g.baseline_met},
@@ -273,9 +275,8 @@ std::string format_goal_table(const PlanResult& r) {
   std::vector<std::array<std::string, 5>> cells;
   cells.push_back({"goal", "baseline", "tuned", "met?", "evidence"});
   for (const GoalRow& g : r.rows) {
-    const bool hard = g.goal.find(" minimize") == std::string::npos && g.goal.find(" maximize") == std::string::npos;
     cells.push_back({g.goal, fmt_value(g.baseline), fmt_value(g.tuned),
-                     hard ? (g.met ? "yes" : "NO") : (g.met ? "better" : "worse"), g.evidence});
+                     g.hard ? (g.met ? "yes" : "NO") : (g.met ? "better" : "worse"), g.evidence});
   }
   std::array<size_t, 5> w{};
   for (const auto& row : cells)
