@@ -18,9 +18,6 @@ using namespace hone::testing;
 
 namespace {
 
-#define REQUIRE_OPTUNA() \
-  if (!have_optuna()) GTEST_SKIP() << "/usr/bin/python3 has no optuna (apt-get install python3-optuna)"
-
 // Reads a study with Optuna and prints it as JSON (plus what its analysis functions say).
 const char* kReadStudy = R"PY(
 import json, sys, warnings

@@ -65,6 +65,10 @@ inline bool have_optuna() {
   return ok == 1;
 }
 
+// Skips the test when the peer Python lacks Optuna.
+#define REQUIRE_OPTUNA() \
+  if (!::hone::testing::have_optuna()) GTEST_SKIP() << "/usr/bin/python3 has no optuna (apt-get install python3-optuna)"
+
 // Runs `script` (written to a file) with the peer Python and extra args; returns stdout and sets
 // *rc to the exit status.
 inline std::string run_python(const std::string& script, const std::string& args, int* rc) {
