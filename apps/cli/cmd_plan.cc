@@ -19,8 +19,8 @@ class PlanCommand : public Command {
   void add_to(CLI::App& app) override {
     sub_ = app.add_subcommand(
         "plan",
-        "Reach goals on quality AND efficiency: a study config plus [goals] (\"val_accuracy = '>= 0.89'\", "
-        "\"train_seconds = 'minimize'\") and [methods] (search, hardware). Runs the baseline, its diagnosis, the "
+        "Reach goals on quality AND efficiency: a study config plus [goals] (val_accuracy = \">= 0.89\", "
+        "train_seconds = \"minimize\") and [methods] (search, hardware). Runs the baseline, its diagnosis, the "
         "methods as studies in one storage (running it again continues), and ends with the goal table, "
         "plan.json and chosen.toml (docs/PLAN.md)");
     sub_->add_option("plan", path_, "Plan file (TOML): a study config + [goals] + [methods]")->required();
