@@ -4,6 +4,7 @@
 // nothing created.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -93,6 +94,19 @@ TEST(PlanCli, ImpossibleGoalSaysWhatBlocksIt) {
   EXPECT_FALSE(pj["chosen"]["feasible"].get<bool>());
   EXPECT_TRUE(pj["goals"][0]["met"].get<bool>());   // peak_memory_mb <= 1000
   EXPECT_FALSE(pj["goals"][1]["met"].get<bool>());  // val_accuracy > 1
+}
+
+TEST(PlanCli, WithoutSearchTheBaselineValuesAreJudged) {
+  const std::string dir = tmpdir("hone_plan", "nosearch");
+  write(dir + "/p.toml", wine_plan("val_accuracy = \">= 0.3\"", "search = false\nhardware = false"));
+  Result r = hone("plan " + dir + "/p.toml --storage memory --out " + dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const json pj = json::parse(read(dir + "/out/plan.json"));
+  EXPECT_EQ(pj["search"]["trials"], 1);
+  // The middle of the log range and the first choice, in both studies.
+  EXPECT_EQ(pj["chosen"]["params"], pj["baseline"]["params"]);
+  EXPECT_EQ(pj["baseline"]["params"]["model.layers[0].units"], 8);
+  EXPECT_NEAR(pj["baseline"]["params"]["train.lr"].get<double>(), std::sqrt(3e-3 * 3e-2), 1e-12);
 }
 
 TEST(PlanCli, BadPlanFilesAreOneErrorLineAndCreateNothing) {
