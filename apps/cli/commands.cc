@@ -23,6 +23,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   v.push_back(make_lr_find_command());
   v.push_back(make_batch_find_command());
   v.push_back(make_doctor_command());
+  v.push_back(make_plan_command());
   return v;
 }
 

@@ -48,5 +48,7 @@ std::unique_ptr<Command> make_lr_find_command();
 std::unique_ptr<Command> make_batch_find_command();
 // apps/cli/cmd_doctor.cc
 std::unique_ptr<Command> make_doctor_command();
+// apps/cli/cmd_plan.cc: goals -> methods -> studies -> the goal table.
+std::unique_ptr<Command> make_plan_command();
 
 }  // namespace hone::cli
