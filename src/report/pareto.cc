@@ -1,8 +1,10 @@
 #include "report/pareto.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "hone/error.h"
+#include "hone/tune/multi_objective.h"
 
 namespace hone::report {
 
@@ -17,34 +19,22 @@ bool dominates(const Point& a, const Point& b) {
   return strict;
 }
 
-double hv2(std::vector<Point>& p, double rx, double ry) {
-  std::sort(p.begin(), p.end(), [](const Point& a, const Point& b) { return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1]); });
-  double area = 0, best_y = ry;
-  for (const auto& q : p) {  // ascending x: each point adds the strip below the lowest y so far
-    if (q[0] >= rx || q[1] >= best_y) continue;
-    area += (rx - q[0]) * (best_y - q[1]);
-    best_y = q[1];
-  }
-  return area;
-}
-
 }  // namespace
 
 std::vector<size_t> pareto_front(const std::vector<Point>& pts) {
-  std::vector<size_t> idx(pts.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  // Lexicographic order: a point can only be dominated by one before it.
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return pts[a] < pts[b]; });
-  std::vector<size_t> front;
-  for (size_t i : idx) {
-    bool dom = false;
-    for (size_t j : front)
-      if (dominates(pts[j], pts[i])) {
-        dom = true;
-        break;
-      }
-    if (!dom) front.push_back(i);
+  // The tune part's kernel (an O(n log n) sweep in 2-D and 3-D) on the points without NaN; a
+  // point with a NaN compares false both ways, so it is never dominated: it stays on the front.
+  std::vector<size_t> keep, front;
+  std::vector<Point> clean;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    if (std::any_of(pts[i].begin(), pts[i].end(), [](double v) { return std::isnan(v); })) {
+      front.push_back(i);
+    } else {
+      keep.push_back(i);
+      clean.push_back(pts[i]);
+    }
   }
+  for (size_t j : hone::pareto_front(clean)) front.push_back(keep[j]);
   std::sort(front.begin(), front.end());
   return front;
 }
@@ -53,24 +43,10 @@ double hypervolume(std::vector<Point> pts, const Point& ref) {
   if (ref.size() != 2 && ref.size() != 3) throw_invalid("hypervolume: only 2 or 3 objectives are supported");
   std::erase_if(pts, [&](const Point& p) {
     for (size_t k = 0; k < ref.size(); ++k)
-      if (!(p[k] < ref[k])) return true;
+      if (!(p[k] < ref[k])) return true;  // also drops NaN
     return false;
   });
-  if (ref.size() == 2) return hv2(pts, ref[0], ref[1]);
-  // 3-D: sweep z upwards; between consecutive z values the cross-section is the 2-D hypervolume
-  // of the points at or below that z.
-  std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a[2] < b[2]; });
-  double vol = 0;
-  std::vector<Point> slab;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    slab.push_back({pts[i][0], pts[i][1]});
-    const double z_next = i + 1 < pts.size() ? pts[i + 1][2] : ref[2];
-    if (z_next > pts[i][2]) {
-      auto s = slab;
-      vol += hv2(s, ref[0], ref[1]) * (z_next - pts[i][2]);
-    }
-  }
-  return vol;
+  return hone::hypervolume(pts, ref);  // 2-D sweep, 3-D HV3D (hone/tune/multi_objective.h)
 }
 
 std::vector<double> hypervolume_history(const std::vector<Point>& pts, const Point& ref) {

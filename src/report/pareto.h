@@ -12,7 +12,7 @@ using Point = std::vector<double>;
 // Indices of the non-dominated points (ties: equal points are all kept), in input order.
 std::vector<size_t> pareto_front(const std::vector<Point>& pts);
 // The volume dominated by `pts` and bounded by `ref` (points not strictly better than ref in every
-// coordinate add nothing). 2-D: an O(n log n) sweep; 3-D: slices along the third coordinate.
+// coordinate add nothing). hone/tune/multi_objective.h's kernels: 2-D sweep, 3-D HV3D (O(n log n)).
 // Other dimensions throw Error(kInvalidArgument).
 double hypervolume(std::vector<Point> pts, const Point& ref);
 // hv[i] = hypervolume of the first i+1 points (incremental: recomputed only when the front changes).
