@@ -38,7 +38,6 @@ bool stores_values(int64_t number, TrialState state, const std::vector<double>& 
 void normalize_values(FrozenTrial& t) {
   if (t.values.empty() && t.value) t.values = {*t.value};
   if (!t.values.empty()) t.value = t.values.front();
-  if (t.value && std::isnan(*t.value)) t.value.reset();
 }
 
 std::optional<FrozenTrial> Storage::get_best_trial(int64_t study_id) {
