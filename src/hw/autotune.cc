@@ -236,7 +236,7 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
     // Coarse: every point for a twentieth of the time (a point whose warm-up step runs at under
     // half the best rate so far stops there); fine: the best two admissible points, and the best
     // admissible one of each thread count that is close (a short measurement is noisiest between
-    // thread counts), again for half of it.
+    // thread counts), again for a third of it.
     //
     // Within a thread count the largest batch goes first: throughput grows with the batch until
     // it saturates, so when a thread count's largest batch runs at under 35% of the best rate so
@@ -273,7 +273,7 @@ AutotuneResult autotune(const nlohmann::json& config_in, const DataSplits& data,
     std::vector<std::vector<double>> rates(finalists.size());
     for (int round = 0; round < kRounds; ++round)
       for (size_t i = 0; i < finalists.size(); ++i) {
-        measure(pts[finalists[i]], o.seconds_per_point / 2 / kRounds);
+        measure(pts[finalists[i]], o.seconds_per_point / 3 / kRounds);
         rates[i].push_back(pts[finalists[i]].samples_per_s);
       }
     for (size_t i = 0; i < finalists.size(); ++i) {
