@@ -143,7 +143,11 @@ TEST(StorageEdges, SigtermStopsALongQueueFill) {
   const std::string url = "sqlite:///" + d + "/t.db";
   const pid_t pid = start({"tune", d + "/s.toml", "--storage", url, "--out", d + "/out", "--n-trials", "1000000"},
                           d + "/log");
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // filling a million WAITING rows (~3 s)
+  // Signal only once the fill is under way: the database exists after hone installed its handlers
+  // (a fixed delay raced the start-up of the ASan build, whose SIGTERM then met the default action).
+  for (int i = 0; i < 400 && !fs::exists(d + "/t.db"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(d + "/t.db")) << read(d + "/log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // filling a million WAITING rows (~3 s)
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   EXPECT_EQ(wait_exit(pid), 130) << read(d + "/log");

@@ -84,6 +84,14 @@ inline std::string idx_toml(const std::string& dir, const std::string& model, in
   return s;
 }
 
+// Under ASan+UBSan (make test-asan) a process's RSS holds the sanitizer's shadow memory and
+// quarantine, so peak-RSS comparisons hold for the release build only.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // Runs HONE_BINARY with `args`, output to /dev/null; returns its peak RSS in bytes (wait4), or
 // -1 when it failed.
 inline int64_t child_peak_rss(const std::vector<std::string>& args) {
