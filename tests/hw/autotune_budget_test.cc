@@ -57,7 +57,8 @@ TEST(AutotuneCli, ChosenSettingTrainsWithinATightBudget) {
                                                 " --threads 1 --batch-sizes 32,256 --seconds 0.05 --json --no-write",
                                             &code, false);
   ASSERT_EQ(code, 0) << tight;
-  for (const auto& p : nlohmann::json::parse(tight)["points"])
+  const nlohmann::json tight_r = nlohmann::json::parse(tight);  // a range-for over parse(..)["points"] dangles
+  for (const auto& p : tight_r["points"])
     EXPECT_EQ(p["over_budget"].get<bool>(), p["batch_size"] == 256) << p.dump();
   std::filesystem::remove_all(dir);
 }
