@@ -15,8 +15,11 @@
 // The flow (run_plan), every step a study in one storage, so that running it again continues:
 //   1. baseline   study "<plan>-baseline": one trial at the baseline values ([study] baseline, else the
 //                 middle of every range and the first choice), every goal metric measured (test too);
-//   2. diagnosis  diagnose_baseline() on the baseline trial;
-//   3. hardware   autotune (hone/hw.h) of the baseline config; its threads and batch size go into the
+//   2. diagnosis  diagnose_baseline(): `hone doctor`'s rules on the baseline trial's stored history
+//                 (no retraining), printed, stored (study attr "hone:plan:diagnosis"), and each
+//                 finding's remedy knobs named against the search space (steer_finding);
+//   3. hardware   autotune (hone/hw.h) of the baseline config, a peak_memory_mb goal its budget;
+//                 its threads and batch size go into the
 //                 search's config (a searched batch size stays searched); stored as a user attr of
 //                 the baseline study, so a second run skips it;
 //   4. search     study "<plan>-search": objectives and constraints from the goals (plan_objectives);

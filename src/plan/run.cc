@@ -80,7 +80,14 @@ FrozenTrial run_baseline(const Plan& plan, const StudyConfig& bsc, StudyRunner& 
 json run_hardware(const Plan& plan, Study& bstudy, StudyRunner& runner, const FrozenTrial& baseline,
                   const PlanOptions& o) {
   const auto attrs = bstudy.storage().get_study_user_attrs(bstudy.study_id());
-  if (auto it = attrs.find(kHardwareAttr); it != attrs.end() && it->second.is_object()) {
+  const int64_t goal_bytes = memory_budget_bytes(plan.goals);
+  auto it = attrs.find(kHardwareAttr);
+  if (it != attrs.end() && it->second.is_object() &&
+      std::llround(it->second.value("memory_goal_mb", 0.0) * 1048576.0) != goal_bytes) {
+    say(o, "hardware: the memory goal changed since the stored result; measuring again");
+    it = attrs.end();
+  }
+  if (it != attrs.end() && it->second.is_object()) {
     json hw = it->second;
     if (hw.contains("none")) {
       say(o, "hardware: no setting fits the memory goal (stored; not measured again)");
@@ -104,7 +111,6 @@ json run_hardware(const Plan& plan, Study& bstudy, StudyRunner& runner, const Fr
   // are calibrated at the baseline's own setting: the baseline trial measured M0 where the
   // estimate says E0, so a setting the estimate puts at E is expected to measure M0 + (E - E0),
   // within the goal when E <= goal + E0 - M0; autotune's margin is applied on top of that.
-  const int64_t goal_bytes = memory_budget_bytes(plan.goals);
   if (goal_bytes > 0) {
     json shape = cfg;
     shape["model"] = expand_model_config(cfg, runner.data());

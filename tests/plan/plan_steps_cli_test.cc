@@ -141,6 +141,14 @@ TEST(PlanSteps, AMemoryGoalIsTheAutotuneBudget) {
   pj = json::parse(read(dir + "/out/plan.json"));
   EXPECT_TRUE(pj["hardware"].contains("none")) << pj["hardware"].dump(2);
   EXPECT_FALSE(pj["goals"][1]["met"].get<bool>());  // and the table says the goal is not met
+  // Stored, the result is reused; a changed memory goal measures again.
+  const std::string db = " --storage sqlite:///" + dir + "/p.db --out " + dir + "/out";
+  write(dir + "/p.toml", wine_plan("mp", "val_accuracy = \">= 0.3\"\npeak_memory_mb = \"<= 1\"", hw, "epochs = 3\nlr = 1e-2\n"));
+  ASSERT_EQ(hone("plan " + dir + "/p.toml" + db).code, 0);
+  r = hone("plan " + dir + "/p.toml" + db);
+  EXPECT_TRUE(has(r.out, "(stored; not measured again)")) << r.out;
+  r = hone("plan " + dir + "/p.toml" + db + " --set goals.peak_memory_mb=\"<= 2\"");
+  EXPECT_TRUE(has(r.out, "the memory goal changed since the stored result; measuring again")) << r.out;
   // Without a memory goal autotune keeps its own budget.
   write(dir + "/p.toml", wine_plan("mp", "val_accuracy = \">= 0.3\"", hw, "epochs = 3\nlr = 1e-2\n"));
   r = hone("plan " + dir + "/p.toml --storage memory --out " + dir + "/out");
