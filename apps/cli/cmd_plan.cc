@@ -1,4 +1,4 @@
-// hone plan PLAN.toml [--storage URL] [--out DIR] [--set key=value ...]
+// hone plan PLAN.toml [--storage URL] [--out DIR] [--set key=value ...] [--fresh]
 // Argument parsing and printing; the plan is read, run and judged by the library (hone/plan.h).
 #include <cstdio>
 
@@ -30,6 +30,9 @@ class PlanCommand : public Command {
                      "Where the plan's studies live: sqlite:///file.db (default sqlite:///hone.db), postgresql://..., "
                      "or memory (gone at exit: nothing to continue)")
         ->envname(kStorageEnv);
+    sub_->add_flag("--fresh", fresh_,
+                   "Start over: delete the plan's studies (<plan>-baseline, <plan>-search) from the storage and its "
+                   "outputs (plan.json, chosen.toml, search/) first");
   }
 
   int run() override {
@@ -39,6 +42,7 @@ class PlanCommand : public Command {
     o.storage_url = storage_.empty() ? std::string(kDefaultStudyStorage) : storage_;
     o.out = out_;
     o.cores = available_cores();
+    o.fresh = fresh_;
     o.stop = stop;
     o.log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
     o.callbacks = {[](Study& s, const FrozenTrial& t) {
@@ -57,6 +61,7 @@ class PlanCommand : public Command {
   }
 
  private:
+  bool fresh_ = false;
   std::string path_, out_, storage_;
   std::vector<std::string> sets_;
 };

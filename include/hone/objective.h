@@ -100,7 +100,9 @@ class TrainingObjective {
 
   // The objective: instantiate, train (per fold with CV), report, return the metric. Records
   // user attrs: test metrics, the efficiency metrics, peak_tensor_bytes, epochs, and with CV
-  // split<i>_test_score, mean/std_test_score, mean_fit_time; writes the constraints. Divergence
+  // split<i>_test_score, mean/std_test_score, mean_fit_time; writes the constraints. A baseline
+  // trial (user attr "baseline", without CV) also records "history": {rows: the per-epoch logs,
+  // num_classes, train_samples}, what `hone plan` diagnoses (hone/plan.h). Divergence
   // throws (-> FAIL). operator() is for one objective.
   std::vector<double> values(Trial& trial);
   double operator()(Trial& trial);

@@ -15,8 +15,11 @@
 // The flow (run_plan), every step a study in one storage, so that running it again continues:
 //   1. baseline   study "<plan>-baseline": one trial at the baseline values ([study] baseline, else the
 //                 middle of every range and the first choice), every goal metric measured (test too);
-//   2. diagnosis  diagnose_baseline() on the baseline trial;
-//   3. hardware   autotune (hone/hw.h) of the baseline config; its threads and batch size go into the
+//   2. diagnosis  diagnose_baseline(): `hone doctor`'s rules on the baseline trial's stored history
+//                 (no retraining), printed, stored (study attr "hone:plan:diagnosis"), and each
+//                 finding's remedy knobs named against the search space (steer_finding);
+//   3. hardware   autotune (hone/hw.h) of the baseline config, a peak_memory_mb goal its budget;
+//                 its threads and batch size go into the
 //                 search's config (a searched batch size stays searched); stored as a user attr of
 //                 the baseline study, so a second run skips it;
 //   4. search     study "<plan>-search": objectives and constraints from the goals (plan_objectives);
@@ -36,6 +39,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hone/diagnose.h"
 #include "hone/log.h"
 #include "hone/study_runner.h"
 #include "hone/tune/frozen_trial.h"
@@ -69,8 +73,15 @@ struct Goal {
 // Error(kInvalidArgument) for anything else: "goals.x: expected \">= X\", \"<= X\", \"> X\", \"< X\",
 // \"minimize\" or \"maximize\", got ...".
 Goal parse_goal(const std::string& metric, const nlohmann::json& value);
-// Every goal of a [goals] table, in file order. Throws for an empty or non-table [goals].
-std::vector<Goal> parse_goals(const nlohmann::json& table);
+// Every goal of a [goals] table, in `order` (the plan file's order: a JSON object sorts its keys),
+// then any key `order` lacks (a --set override) in name order. Throws for an empty or non-table
+// [goals].
+std::vector<Goal> parse_goals(const nlohmann::json& table, const std::vector<std::string>& order = {});
+// The keys of the TOML table at `dotted` ("goals") in `text`, in the order the file writes them
+// (toml++ keeps positions, not order); empty when absent or not a table. Parse errors as
+// parse_toml.
+std::vector<std::string> toml_key_order(const std::string& text, const std::string& dotted,
+                                        const std::string& source_name = "<string>");
 
 // True for the metrics the training objective measures itself (train_seconds, peak_memory_mb, ...;
 // hone/objective.h's efficiency metrics).
@@ -116,7 +127,7 @@ struct Plan {
 // Reads and checks a plan file (`overrides` as `hone tune --set`); both step configs are resolved,
 // so a bad key fails here, before anything is created.
 Plan load_plan(const std::string& path, const std::vector<std::string>& overrides = {});
-Plan parse_plan(nlohmann::json file, const std::string& path);
+Plan parse_plan(nlohmann::json file, const std::string& path, const std::vector<std::string>& goal_order = {});
 
 // The baseline values of a study config: [study] baseline where given, else for every searched
 // parameter the middle of its range (geometric for log ranges, on the step grid) or its first choice
@@ -125,14 +136,30 @@ nlohmann::json baseline_values(const StudyConfig& sc);
 
 // ------------------------------------------------------------------------------ results
 
-// What the diagnosis found in the baseline run.
-struct Finding {
-  std::string what;    // "overfitting: val_loss rises after epoch 12 while train_loss falls"
-  std::string remedy;  // "more dropout or weight decay; early stopping"
+// The diagnosis of the baseline trial (hone/diagnose.h, `hone doctor`'s rules): the record is
+// rebuilt from what the training objective stores on a baseline trial (user attr "history": the
+// per-epoch logs, the class count and the training-set size; train_seconds, peak_tensor_bytes,
+// num_params, stop_reason), so no training is repeated. `run_config` is the config the trial
+// trained (TrainingObjective::config_for(params)). The memory rule uses options.memory_budget
+// (run_plan passes a `peak_memory_mb <= X` goal's bound). `has_history` (optional) is set to
+// whether the trial holds the history; without it there is nothing to analyse and no finding.
+std::vector<Finding> diagnose_baseline(const FrozenTrial& baseline, const nlohmann::json& run_config,
+                                       const DiagnoseOptions& options = {}, bool* has_history = nullptr);
+// The inverse of Finding::to_json (a diagnosis stored by an earlier run).
+Finding finding_from_json(const nlohmann::json& j);
+
+// How a finding steers the plan: which of its remedy knobs the search space moves (the searched
+// parameters whose dotted name is the knob, or lies under it: "model.layers[1].units",
+// "train.optimizer"), and which it does not. `note` is one line for the search step:
+// "overfitting: the search moves train.l2, model.layers[1].units" or, when none of its knobs is
+// searched, "overfitting: the search space has no knob for it (train.l2, dropout, ...): add one,
+// e.g. l2 = { float = [1e-5, 1e-2], log = true }".
+struct FindingSteer {
+  std::string kind;
+  std::vector<std::string> searched, not_searched;
+  std::string note;
 };
-// The diagnosis of the baseline trial. No diagnose library is merged into this build yet: it
-// returns no findings (docs/PLAN.md says so); it is the one place to call it from.
-std::vector<Finding> diagnose_baseline(const FrozenTrial& baseline);
+FindingSteer steer_finding(const Finding& f, const std::vector<std::string>& searched_params);
 
 // Every goal metric of a finished trial: objective values by name, else the recorded user attrs
 // (efficiency metrics, "test_<m>" from "test.<m>"); NaN when absent.
@@ -167,10 +194,13 @@ struct GoalRow {
 struct PlanResult {
   std::string name, storage_url, out;
   std::optional<FrozenTrial> baseline;
-  std::vector<Finding> findings;
+  std::vector<Finding> findings;     // the diagnosis of the baseline (hone/diagnose.h)
+  std::vector<FindingSteer> steer;   // per finding: the knobs the search moves, or that it has none
+  std::string diagnosis_note;        // "" or why there is no diagnosis (a baseline stored without history)
   nlohmann::json hardware;          // {threads, batch_size, samples_per_s, reused} or null
   int64_t search_trials = 0, search_complete = 0, search_feasible = 0;
   bool baseline_reused = false;     // a stored baseline trial was used (a second run)
+  std::vector<std::string> deleted; // --fresh: "study \"wp-search\" (5 trials)", "runs/wp/plan.json", ...
   int64_t search_ran = 0;           // trials this run ran
   PlanChoice choice;
   nlohmann::json chosen_config;     // chosen.toml
@@ -190,6 +220,10 @@ struct PlanOptions {
   const std::atomic<bool>* stop = nullptr;
   LogSink log{};                              // one line per step (may be null)
   std::vector<TrialCallback> callbacks{};     // after each finished trial of every study
+  // Start over (`hone plan --fresh`): the plan's studies ("<plan>-baseline", "<plan>-search") are
+  // deleted from the storage, and its outputs (plan.json, chosen.toml, search/) from the output
+  // folder, before anything runs. Other studies and files are left alone.
+  bool fresh = false;
 };
 // Runs the plan (continuing the stored studies of an earlier run) and writes plan.json and
 // chosen.toml into the output folder.

@@ -95,6 +95,16 @@ void record_run(Trial& t, const RunResult& r) {
   if (!r.stop_reason.empty()) t.set_user_attr("stop_reason", r.stop_reason);
 }
 
+// A baseline trial (enqueued with user attr "baseline") also keeps its per-epoch history, the
+// class count and the training-set size: what the doctor's rules read (hone/diagnose.h), so that
+// `hone plan` diagnoses its baseline without training it again. Other trials do not pay for it.
+void record_history_of_baseline(Trial& t, const RunResult& r, const DataSplits& data) {
+  if (!t.frozen().user_attrs.count("baseline")) return;
+  t.set_user_attr("history", nlohmann::json{{"rows", r.history.to_json()},
+                                            {"num_classes", data.train.num_classes},
+                                            {"train_samples", data.train.size()}});
+}
+
 // The median wall time of one inference forward pass of `batch` samples (rows of `d`, repeated
 // when it has fewer), in milliseconds: one warm-up pass, then at least 5 passes and 10 ms, at
 // most 200 passes or 0.5 s.
@@ -284,6 +294,7 @@ std::map<std::string, double> TrainingObjective::measure(Trial& trial) {
     }
     RunResult r = train_model(run, data_, hooks);
     record_run(trial, r);
+    record_history_of_baseline(trial, r, data_);
     check_outcome(r);
     if (prune && prune->pruned()) throw TrialPruned();
     if (r.history.rows.empty()) throw_runtime("no epoch completed");

@@ -42,11 +42,6 @@ std::string describe(const FrozenTrial& t, const std::vector<Goal>& goals, const
 
 }  // namespace
 
-std::vector<Finding> diagnose_baseline(const FrozenTrial& /*baseline*/) {
-  // No diagnose library in this build (hone/plan.h): nothing is claimed without an analysis.
-  return {};
-}
-
 double goal_value(const FrozenTrial& t, const std::string& metric, const std::vector<std::string>& objectives) {
   for (size_t k = 0; k < objectives.size(); ++k) {
     if (objectives[k] != metric) continue;

@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "hone/config.h"
 #include "hone/error.h"
@@ -87,13 +90,18 @@ Goal parse_goal(const std::string& metric_in, const nlohmann::json& value) {
   return g;
 }
 
-std::vector<Goal> parse_goals(const nlohmann::json& table) {
+std::vector<Goal> parse_goals(const nlohmann::json& table, const std::vector<std::string>& order) {
   if (!table.is_object() || table.empty())
     throw_invalid("goals: expected a table of metric = \"goal\", e.g. val_accuracy = \">= 0.9\", train_seconds = "
                   "\"minimize\"");
+  std::vector<std::string> keys;
+  for (const std::string& k : order)
+    if (table.contains(k) && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  for (auto& [k, v] : table.items())
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
   std::vector<Goal> goals;
-  for (auto& [k, v] : table.items()) {
-    Goal g = parse_goal(k, v);
+  for (const std::string& k : keys) {
+    Goal g = parse_goal(k, table.at(k));
     for (const Goal& o : goals)
       if (o.metric == g.metric && (!o.hard() || !g.hard()))
         throw_invalid("goals." + k + ": \"" + g.metric + "\" has a goal already (a metric is either bounded or "
@@ -236,12 +244,12 @@ StudyConfig Plan::study_config(const std::string& step, const nlohmann::json& ha
   return resolve_study_config(std::move(c), path);
 }
 
-Plan parse_plan(nlohmann::json file, const std::string& path) {
+Plan parse_plan(nlohmann::json file, const std::string& path, const std::vector<std::string>& goal_order) {
   if (!file.is_object()) throw_invalid(path + ": expected a TOML table");
   Plan p;
   p.path = path;
   if (!file.contains("goals")) throw_invalid("goals: missing (a plan needs at least one goal, e.g. [goals] val_accuracy = \">= 0.9\")");
-  p.goals = parse_goals(file["goals"]);
+  p.goals = parse_goals(file["goals"], goal_order);
   parse_methods(file, p.methods);
   if (!file.contains("methods") || !file["methods"].contains("search") || !file["methods"]["search"].is_object()) {
     const json st = file.value("study", json::object());
@@ -268,10 +276,35 @@ Plan parse_plan(nlohmann::json file, const std::string& path) {
   return p;
 }
 
+std::vector<std::string> toml_key_order(const std::string& text, const std::string& dotted,
+                                        const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw_data(source_name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " +
+               std::string(e.description()));
+  }
+  const toml::table* t = root.at_path(dotted).as_table();
+  if (!t) return {};
+  // toml++ keeps a table's keys sorted; each key remembers where the file wrote it.
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> keys;
+  for (auto&& [k, v] : *t) keys.push_back({{k.source().begin.line, k.source().begin.column}, std::string(k.str())});
+  std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [pos, k] : keys) out.push_back(k);
+  return out;
+}
+
 Plan load_plan(const std::string& path, const std::vector<std::string>& overrides) {
-  json cfg = load_toml_file(path);
+  json cfg = load_toml_file(path);  // checks the file and its syntax first
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::vector<std::string> order = toml_key_order(text.str(), "goals", path);
   for (const auto& s : overrides) apply_override(cfg, s);
-  return parse_plan(std::move(cfg), path);
+  return parse_plan(std::move(cfg), path, order);
 }
 
 }  // namespace hone

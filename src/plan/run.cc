@@ -1,4 +1,5 @@
 // The plan's flow (baseline -> diagnosis -> hardware -> search -> choice -> final -> table): hone/plan.h.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -9,7 +10,9 @@
 #include "hone/error.h"
 #include "hone/files.h"
 #include "hone/hw.h"
+#include "hone/objective.h"
 #include "hone/plan.h"
+#include "hone/run.h"
 #include "hone/tune/storage.h"
 
 namespace hone {
@@ -20,6 +23,17 @@ namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kHardwareAttr = "hone:plan:hardware";
+constexpr const char* kDiagnosisAttr = "hone:plan:diagnosis";
+
+// The tightest `peak_memory_mb <= X` (or < X) goal, in bytes; 0 when none.
+int64_t memory_budget_bytes(const std::vector<Goal>& goals) {
+  double mb = 0;
+  for (const Goal& g : goals)
+    if (canonical_metric_name(g.metric) == "peak_memory_mb" && (g.op == Goal::Op::kLe || g.op == Goal::Op::kLt) &&
+        g.bound > 0)
+      mb = mb > 0 ? std::min(mb, g.bound) : g.bound;
+  return static_cast<int64_t>(mb * 1024.0 * 1024.0);
+}
 
 void say(const PlanOptions& o, const std::string& line) {
   if (o.log) o.log(line);
@@ -66,8 +80,20 @@ FrozenTrial run_baseline(const Plan& plan, const StudyConfig& bsc, StudyRunner& 
 json run_hardware(const Plan& plan, Study& bstudy, StudyRunner& runner, const FrozenTrial& baseline,
                   const PlanOptions& o) {
   const auto attrs = bstudy.storage().get_study_user_attrs(bstudy.study_id());
-  if (auto it = attrs.find(kHardwareAttr); it != attrs.end() && it->second.is_object()) {
+  const int64_t goal_bytes = memory_budget_bytes(plan.goals);
+  auto it = attrs.find(kHardwareAttr);
+  if (it != attrs.end() && it->second.is_object() &&
+      std::llround(it->second.value("memory_goal_mb", 0.0) * 1048576.0) != goal_bytes) {
+    say(o, "hardware: the memory goal changed since the stored result; measuring again");
+    it = attrs.end();
+  }
+  if (it != attrs.end() && it->second.is_object()) {
     json hw = it->second;
+    if (hw.contains("none")) {
+      say(o, "hardware: no setting fits the memory goal (stored; not measured again)");
+      hw["reused"] = true;
+      return hw;
+    }
     say(o, fmt::format("hardware: {} threads, batch size {} (stored; not measured again)", hw.value("threads", 0),
                        hw.value("batch_size", 0)));
     hw["reused"] = true;
@@ -78,19 +104,134 @@ json run_hardware(const Plan& plan, Study& bstudy, StudyRunner& runner, const Fr
   ao.threads = plan.methods.hw_threads;
   ao.batch_sizes = plan.methods.hw_batch_sizes;
   ao.seconds_per_point = plan.methods.hw_seconds_per_point;
-  say(o, "hardware: autotune of threads x batch size on the baseline config");
   const json cfg = runner.training()->config_for(baseline.params_json());
-  const AutotuneResult ar = autotune(cfg, runner.data(), ao);
+  // A memory goal is autotune's budget: no setting it picks may break it. The goal bounds the
+  // tensor memory a trial measures; autotune compares its estimate of the process peak (the
+  // runtime, the data, evaluation buffers besides) with its budget, with a 10% margin. The two
+  // are calibrated at the baseline's own setting: the baseline trial measured M0 where the
+  // estimate says E0, so a setting the estimate puts at E is expected to measure M0 + (E - E0),
+  // within the goal when E <= goal + E0 - M0; autotune's margin is applied on top of that.
+  if (goal_bytes > 0) {
+    json shape = cfg;
+    shape["model"] = expand_model_config(cfg, runner.data());
+    shape["estimate"] = {{"data", false}};
+    const json train = cfg.value("train", json::object());
+    EstimateOptions eo;
+    eo.load_data = false;
+    eo.batch_size = train.value("batch_size", int64_t{32});
+    eo.threads = train.value("threads", 1);
+    int64_t e0 = estimate_memory(shape, eo).peak_bytes;
+    for (const Dataset* d : {&runner.data().train, &runner.data().val, &runner.data().test})
+      e0 += (d->x.size() + d->y.size()) * 4;  // as autotune counts the data set
+    const double m0 = trial_number(baseline, "peak_tensor_bytes");
+    constexpr double kAutotuneMargin = 0.10;  // autotune's estimate margin (src/hw/autotune.cc)
+    ao.memory_budget_bytes = static_cast<int64_t>(
+        (1 + kAutotuneMargin) * static_cast<double>(goal_bytes + e0 - (std::isfinite(m0) ? static_cast<int64_t>(m0) : 0)));
+    ao.memory_budget_bytes = std::max<int64_t>(1, ao.memory_budget_bytes);
+  }
+  const std::string budget =
+      goal_bytes > 0 ? fmt::format(" within the memory goal's {:.4g} MiB of training memory", goal_bytes / 1048576.0) : "";
+  say(o, "hardware: autotune of threads x batch size on the baseline config" + budget);
+  AutotuneResult ar;
+  try {
+    ar = autotune(cfg, runner.data(), ao);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kInvalidArgument || goal_bytes <= 0) throw;
+    // No setting fits the goal's budget: the search keeps the config's own threads and batch size.
+    say(o, std::string("hardware: ") + e.what() + "; the search keeps the config's threads and batch size");
+    json none = {{"none", e.what()}, {"memory_goal_mb", goal_bytes / 1048576.0},
+                 {"autotune_budget_mb", ao.memory_budget_bytes / 1048576.0}};
+    bstudy.storage().set_study_user_attr(bstudy.study_id(), kHardwareAttr, none);
+    none["reused"] = false;
+    return none;
+  }
   json hw = {{"threads", ar.best.threads},
              {"batch_size", ar.best.batch_size},
              {"samples_per_s", ar.best.samples_per_s},
+             {"peak_bytes_estimated", ar.best.peak_bytes},
              {"seconds", ar.seconds},
              {"explanation", ar.explanation}};
+  if (goal_bytes > 0) {
+    hw["memory_goal_mb"] = goal_bytes / 1048576.0;
+    hw["autotune_budget_mb"] = ao.memory_budget_bytes / 1048576.0;
+  }
   bstudy.storage().set_study_user_attr(bstudy.study_id(), kHardwareAttr, hw);
   say(o, fmt::format("hardware: {} threads, batch size {} ({:.0f} samples/s)", ar.best.threads, ar.best.batch_size,
                      ar.best.samples_per_s));
   hw["reused"] = false;
   return hw;
+}
+
+// "overfitting: the validation loss turns up ..." (a summary that does not start with its kind gets it).
+std::string headline(const Finding& f) {
+  const std::string kind = finding_name(f.kind);
+  return f.summary.rfind(kind, 0) == 0 ? f.summary : kind + ": " + f.summary;
+}
+
+// The doctor's rules on the baseline trial's stored history (no training); the findings are
+// stored as a study attr of the baseline study and, for a baseline stored without history (an
+// older hone), read back from there.
+void run_diagnosis(const Plan& plan, Study& bstudy, StudyRunner& runner, const PlanOptions& o, PlanResult& r) {
+  const auto attrs = bstudy.storage().get_study_user_attrs(bstudy.study_id());
+  bool have = false;
+  if (runner.training()) {
+    DiagnoseOptions d;
+    d.memory_budget = memory_budget_bytes(plan.goals);
+    d.cores = o.cores;
+    r.findings = diagnose_baseline(*r.baseline, runner.training()->config_for(r.baseline->params_json()), d, &have);
+  }
+  if (have) {
+    bstudy.storage().set_study_user_attr(bstudy.study_id(), kDiagnosisAttr, findings_json(r.findings));
+    say(o, r.findings.empty() ? fmt::format("diagnosis: trial {}'s learning curves, time and memory show no problem",
+                                            r.baseline->number)
+                              : fmt::format("diagnosis: {} finding(s) in trial {} of \"{}\"{}", r.findings.size(),
+                                            r.baseline->number, bstudy.name(),
+                                            r.baseline_reused ? " (its stored history; not trained again)" : ""));
+  } else if (auto it = attrs.find(kDiagnosisAttr); it != attrs.end() && it->second.is_object() &&
+                                                     it->second.contains("findings")) {
+    for (const json& f : it->second["findings"]) r.findings.push_back(finding_from_json(f));
+    say(o, fmt::format("diagnosis: {} finding(s) (stored; not analysed again)", r.findings.size()));
+  } else {
+    r.diagnosis_note = runner.training()
+                           ? "the baseline trial has no per-epoch history (stored by an older hone); --fresh runs it again"
+                           : "the study runs an external command: there is no per-epoch history to diagnose";
+    say(o, "diagnosis: none: " + r.diagnosis_note);
+  }
+  for (const Finding& f : r.findings) {
+    say(o, fmt::format("  [{}] {}", f.severity, headline(f)));
+    for (const std::string& e : f.evidence) say(o, "    evidence: " + e);
+    std::string knobs;
+    for (const Remedy& m : f.remedies) knobs += (knobs.empty() ? "" : "; ") + m.knob + " " + m.direction;
+    if (!knobs.empty()) say(o, "    remedy knobs: " + knobs);
+  }
+}
+
+// --fresh: the plan's studies and outputs, deleted before anything runs.
+void start_fresh(const Plan& plan, const PlanOptions& o, PlanResult& r) {
+  std::shared_ptr<Storage> storage = open_study_storage(r.storage_url);
+  for (const char* step : {"baseline", "search"}) {
+    const std::string name = plan.name + "-" + step;
+    const std::vector<std::string> names = storage->get_all_study_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    const int64_t id = storage->get_study_id_from_name(name);
+    const int64_t n = storage->get_n_trials(id);
+    storage->delete_study(id);
+    r.deleted.push_back(fmt::format("study \"{}\" ({} trials)", name, n));
+  }
+  for (const char* f : {"plan.json", "chosen.toml", "search"}) {
+    const fs::path p = fs::path(r.out) / f;
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    fs::remove_all(p, ec);
+    if (ec) throw_io(p.string() + ": cannot delete (" + ec.message() + ")");
+    r.deleted.push_back(p.string());
+  }
+  say(o, r.deleted.empty() ? std::string("--fresh: nothing stored yet")
+                           : "--fresh: deleted " + [&] {
+                               std::string s;
+                               for (const std::string& d : r.deleted) s += (s.empty() ? "" : ", ") + d;
+                               return s;
+                             }());
 }
 
 std::vector<GoalRow> goal_rows(const Plan& plan, const PlanResult& r, const std::string& search_study) {
@@ -153,8 +294,15 @@ json PlanResult::to_json() const {
                      {"evidence", g.evidence}});
   j["goals"] = goals;
   json f = json::array();
-  for (const Finding& x : findings) f.push_back({{"what", x.what}, {"remedy", x.remedy}});
-  j["diagnosis"] = f;
+  for (size_t i = 0; i < findings.size(); ++i) {
+    json x = findings[i].to_json();
+    if (i < steer.size())
+      x["search"] = {{"searched", steer[i].searched}, {"not_searched", steer[i].not_searched}, {"note", steer[i].note}};
+    f.push_back(std::move(x));
+  }
+  j["diagnosis"] = {{"findings", f}, {"healthy", findings.empty() && diagnosis_note.empty()}};
+  if (!diagnosis_note.empty()) j["diagnosis"]["note"] = diagnosis_note;
+  if (!deleted.empty()) j["fresh_deleted"] = deleted;
   j["hardware"] = hardware;
   j["search"] = {{"study", name + "-search"},
                  {"trials", search_trials},
@@ -198,6 +346,8 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
   say(o, fmt::format("plan \"{}\": {} goal(s), storage {}, output {}", plan.name, plan.goals.size(),
                      mask_storage_url(r.storage_url), r.out));
 
+  if (o.fresh) start_fresh(plan, o, r);
+
   // 1. baseline
   PreparedStudy bp = prepare_study(bsc, {.storage_url = r.storage_url, .stop = o.stop});
   r.baseline = run_baseline(plan, bsc, brunner, bp, o, r);
@@ -210,10 +360,7 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
   }
 
   // 2. diagnosis
-  r.findings = diagnose_baseline(*r.baseline);
-  say(o, r.findings.empty() ? std::string("diagnosis: no findings (no diagnose library in this build)")
-                            : fmt::format("diagnosis: {} finding(s)", r.findings.size()));
-  for (const Finding& f : r.findings) say(o, "  " + f.what + (f.remedy.empty() ? "" : " -> " + f.remedy));
+  run_diagnosis(plan, *bp.study, brunner, o, r);
 
   // 3. hardware
   if (plan.methods.hardware) r.hardware = run_hardware(plan, *bp.study, brunner, *r.baseline, o);
@@ -222,6 +369,11 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
   StudyConfig ssc = plan.study_config("search", r.hardware);
   StudyRunner srunner(ssc, {.cores = o.cores, .out = r.out, .stop = o.stop, .log = o.log});
   PreparedStudy sp = prepare_study(ssc, {.storage_url = r.storage_url, .stop = o.stop});
+  {
+    std::vector<std::string> searched;
+    for (const FoundDistribution& d : ssc.dists) searched.push_back(d.name);
+    for (const Finding& f : r.findings) r.steer.push_back(steer_finding(f, searched));
+  }
   const int64_t before = static_cast<int64_t>(sp.study->trials({TrialState::kComplete, TrialState::kPruned, TrialState::kFail}).size());
   double seconds = 0;
   if (queue_done(sp)) {
@@ -231,6 +383,7 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
     say(o, fmt::format("search: study \"{}\", {} trials, objectives {}{}", sp.study->name(), ssc.n_trials(),
                        json(plan.objectives.metrics).dump(),
                        plan.objectives.constraints.empty() ? "" : ", constraints " + json(plan.objectives.constraints).dump()));
+    for (const FindingSteer& st : r.steer) say(o, "  diagnosis -> search: " + st.note);
     seconds = srunner.run(*sp.study, {.queued = sp.queued, .callbacks = o.callbacks});
   }
   r.interrupted = o.stop && o.stop->load();
@@ -291,6 +444,11 @@ std::string format_goal_table(const PlanResult& r) {
     s += fmt::format("chosen: trial {} of \"{}\" ({})\n", r.choice.trial->number, r.choice.study, r.choice.rule);
   for (const std::string& b : r.choice.blocking)
     s += (b.rfind("closest trade-off", 0) == 0 ? "" : "blocked: ") + b + "\n";
+  if (!r.diagnosis_note.empty()) s += "baseline diagnosis: none (" + r.diagnosis_note + ")\n";
+  else if (r.findings.empty()) s += "baseline diagnosis: healthy (no finding)\n";
+  for (size_t i = 0; i < r.findings.size(); ++i)
+    s += fmt::format("baseline diagnosis: [{}] {}{}\n", r.findings[i].severity, headline(r.findings[i]),
+                     i < r.steer.size() ? " -> " + r.steer[i].note : "");
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hone/config.h"
 #include "hone/error.h"
 #include "hone/plan.h"
 
@@ -159,6 +160,32 @@ TEST(PlanChoice, NothingFeasibleSaysWhichGoalBlocksWhich) {
   c = hone::choose_trial(ts, goals, kObjs, kDirs);
   ASSERT_FALSE(c.blocking.empty());
   EXPECT_TRUE(has(c.blocking[0], "val_accuracy >= 0.99 is never met by any of the 3 trials (closest: trial 0")) << c.blocking[0];
+}
+
+// Issue 13: goals come in the order the plan file writes them, not the JSON object's name order.
+TEST(PlanGoals, GoalsKeepTheFileOrder) {
+  const std::string text =
+      "seed = 1\n[goals]\nval_accuracy = \">= 0.9\"\ntrain_seconds = \"minimize\"\npeak_memory_mb = \"<= 4\"\n"
+      "[train]\nepochs = 2\n";
+  const auto order = hone::toml_key_order(text, "goals");
+  ASSERT_EQ(order, (std::vector<std::string>{"val_accuracy", "train_seconds", "peak_memory_mb"}));
+  const json table = hone::parse_toml(text)["goals"];
+  // Unordered, the JSON object would give peak_memory_mb first.
+  EXPECT_EQ(hone::parse_goals(table).front().metric, "peak_memory_mb");
+  auto goals = hone::parse_goals(table, order);
+  ASSERT_EQ(goals.size(), 3u);
+  EXPECT_EQ(goals[0].metric, "val_accuracy");
+  EXPECT_EQ(goals[1].metric, "train_seconds");
+  EXPECT_EQ(goals[2].metric, "peak_memory_mb");
+  // A key the order lacks (a --set override) comes after the file's, and an inline table keeps its order too.
+  json more = table;
+  more["latency_ms"] = "<= 2";
+  goals = hone::parse_goals(more, order);
+  ASSERT_EQ(goals.size(), 4u);
+  EXPECT_EQ(goals[3].metric, "latency_ms_b1");  // the alias, resolved
+  EXPECT_EQ(hone::toml_key_order("goals = { z = \"minimize\", a = \">= 1\" }\n", "goals"),
+            (std::vector<std::string>{"z", "a"}));
+  EXPECT_TRUE(hone::toml_key_order("[train]\nepochs = 1\n", "goals").empty());
 }
 
 }  // namespace
