@@ -421,7 +421,8 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   if (r.restored_best) r.best_epoch = es->best_epoch();
   if ((!r.diverged || r.restored_best) && data.test.size()) r.test = trainer.evaluate(data.test);
   r.num_params = r.model.num_params();
-  r.peak_tensor_bytes = tensor_memory().peak - peak_before;
+  // fit() restarts the thread's peak per epoch: the run's is the larger of fit's and what followed.
+  r.peak_tensor_bytes = std::max(tensor_memory().peak, trainer.fit_tensor_peak()) - peak_before;
   return r;
 }
 
