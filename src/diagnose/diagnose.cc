@@ -414,6 +414,11 @@ void diagnose_memory_growth(const RunRecord& run, const DiagnoseThresholds& t, s
 }  // namespace
 
 std::vector<Finding> diagnose(const RunRecord& run, const DiagnoseOptions& options) {
+  if (!run.config.is_object()) {  // a record without a config (RunRecord{}): the rules read {}
+    RunRecord r = run;
+    r.config = nlohmann::json::object();
+    return diagnose(r, options);
+  }
   std::vector<Finding> out;
   diagnose_diverging(run, options.thresholds, out);
   if (out.empty()) {  // the curve findings of a diverged run are its symptoms
