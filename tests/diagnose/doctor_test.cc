@@ -229,6 +229,29 @@ TEST(DoctorCli, ConfigIsTrainedBrieflyAndOverfittingFixSearchesAugmentation) {
   EXPECT_GT(j["dead_units"]["probe_samples"].get<int>(), 0);
 }
 
+// On images --fix searches the geometric augmentations (and mixup), not the tabular noise.
+TEST(DoctorFix, OverfittingOnImagesSearchesShiftFlipCutoutMixup) {
+  if (!test::have_fmnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  const DataSplits& d = test::case_data("fmnist:100");
+  test::Case c{"img", "overfitting", "fmnist:100",
+               test::run_config(0, test::mlp({16}), {{"epochs", 2}, {"batch_size", 32}, {"optimizer", "adam"}, {"lr", 2e-3}})};
+  const nlohmann::json cfg = test::full_config(c, d);
+  RunRecord before;
+  before.config = cfg;
+  before.num_classes = 10;
+  for (int e = 0; e < 10; ++e)
+    before.history.push_back({{"loss", 1.0 / (e + 1)}, {"val_loss", e < 3 ? 1.0 / (e + 1) : 0.35 + 0.15 * (e - 2)}});
+  const auto findings = diagnose(before);
+  ASSERT_TRUE(has_finding(findings, FindingKind::kOverfitting)) << format_findings(findings);
+  FixOptions fo;
+  fo.trials = 1;
+  const FixResult fix = fix_run(cfg, d, before, findings, fo);
+  for (const char* k : {"train.augment.shift", "train.augment.flip", "train.augment.cutout", "train.augment.mixup"})
+    EXPECT_NE(std::find(fix.knobs.begin(), fix.knobs.end(), k), fix.knobs.end()) << k;
+  EXPECT_EQ(std::find(fix.knobs.begin(), fix.knobs.end(), "train.augment.noise"), fix.knobs.end());
+  EXPECT_TRUE(fix.fixed_config["train"]["augment"]["flip"].is_boolean()) << fix.fixed_config.dump();
+}
+
 // Slow by nature (trains, then a 12-trial study on the wine data): about 5 s on a loaded machine.
 TEST(DoctorCli, FixRepairsADivergingRunEndToEnd_Slow) {
   const std::string d = hone_cli_test::tmpdir("doctor", "fix");
