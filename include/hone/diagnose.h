@@ -65,6 +65,26 @@ struct DiagnoseThresholds {
   double slow_outlier = 5.0;
   double slow_outlier_min_s = 1.0;
   // Memory: the peak against the budget (over when peak > budget).
+  // Memory growth across epochs (a leak: something keeps memory each epoch). The history's
+  // per-epoch peaks ("mem_peak_bytes": the epoch's tensor high-water mark; "mem_rss_bytes": the
+  // process's resident set at the epoch's end): the last epoch's is `mem_growth` above epoch 2's
+  // (epoch 1 holds one-time allocations), by at least `mem_growth_min_bytes` (tensors) or
+  // `mem_growth_min_rss_bytes` (RSS, which the allocator and other threads move), and the rise is
+  // steady: at least `mem_growth_steady` of the epoch-to-epoch steps after epoch 2 go up, over at
+  // least `mem_growth_min_epochs` epochs. A run whose memory is flat logs the same peak each epoch.
+  double mem_growth = 0.20;
+  int64_t mem_growth_min_bytes = 1 << 20;
+  int64_t mem_growth_min_rss_bytes = 32 << 20;
+  double mem_growth_steady = 0.75;
+  int mem_growth_min_epochs = 4;
+  // Dead ReLU units (not learning): a ReLU layer where more than `dead_share` of the units output
+  // zero for every probe sample (CS231n, "Commonly used activation functions": with a rate set too
+  // high "as much as 40% of your network can be dead"; Lu et al., 2019, "Dying ReLU and
+  // Initialization"). Half is above what healthy runs show (docs/DOCTOR.md: the suite's healthy
+  // runs have at most a few percent), and layers narrower than `dead_min_units` are not judged (2
+  // of 3 units is a bottleneck, not a dying layer).
+  double dead_share = 0.50;
+  int64_t dead_min_units = 16;
 };
 
 enum class FindingKind { kOverfitting, kUnderfitting, kDiverging, kSlow, kMemory };
@@ -86,6 +106,13 @@ struct Finding {
   nlohmann::json to_json() const;
 };
 
+// The ReLU units of one layer that output zero for every sample of a probe. A unit is an output
+// feature, or a channel of an image-shaped output (C, H, W): dead when zero at every position.
+struct DeadUnits {
+  int layer = 0;                        // index in model.layers of the relu layer
+  int64_t dead = 0, total = 0;
+};
+
 // What the doctor reads: a run's config, its per-epoch history and summary, and the profile when
 // there is one.
 struct RunRecord {
@@ -98,6 +125,10 @@ struct RunRecord {
   int num_classes = 0;                  // 0: regression or unknown
   int64_t train_samples = 0;            // 0: unknown
   nlohmann::json profile;               // profile.json (hone train --profile), or null
+  // Per relu layer, measured on a probe of the run's data with the final model (record_run;
+  // probe_run_dir for a run directory). Empty: not measured.
+  std::vector<DeadUnits> dead_units;
+  int64_t probe_samples = 0;
 };
 
 // Reads DIR/config.toml, history.json, metrics.json, profile.json (optional) and the class count
@@ -105,6 +136,15 @@ struct RunRecord {
 RunRecord load_run_dir(const std::string& dir);
 // The record of a run trained in this process.
 RunRecord record_run(const nlohmann::json& config, const DataSplits& data, const RunResult& result);
+
+// Runs `max_samples` rows of `probe` (its first ones) through `model` in inference mode and counts,
+// per relu layer, the units that are zero for all of them. Empty for a model without relu layers
+// or an empty probe.
+std::vector<DeadUnits> count_dead_units(Model& model, const Dataset& probe, int64_t max_samples = 256);
+// Loads DIR/model.hone and fills run.dead_units (and probe_samples) from a probe of `data`: its
+// validation split, else its training split. Returns false (run unchanged) when DIR has no
+// model.hone or the model does not take the data; throws Error for a corrupt model file.
+bool probe_run_dir(RunRecord& run, const std::string& dir, const DataSplits& data);
 
 struct DiagnoseOptions {
   int64_t memory_budget = 0;            // bytes; 0: no memory check against a budget
@@ -123,6 +163,14 @@ nlohmann::json findings_json(const std::vector<Finding>& findings);
 // "512MiB", "2G", "1.5GB", "1000000" -> bytes (K/M/G/T: powers of 1024; a trailing B or iB is
 // optional). Throws Error(kInvalidArgument) naming `what`.
 int64_t parse_size(const std::string& text, const std::string& what = "size");
+
+// `hone doctor CONFIG` trains the config briefly before diagnosing it: `config` with train.epochs
+// capped at `max_epochs` (kept when it is lower; train.epochs unset counts as 10). `full_epochs`,
+// when not null, receives the config's own epoch count. REQUIRES: max_epochs >= 1.
+nlohmann::json brief_config(const nlohmann::json& config, int64_t max_epochs, int64_t* full_epochs = nullptr);
+// The default cap of `hone doctor CONFIG` (--epochs): enough epochs for a validation curve to turn
+// up (overfitting needs its minimum >= 2 epochs before the end) at a few seconds on small data.
+inline constexpr int64_t kDoctorBriefEpochs = 10;
 
 // ------------------------------------------------------------------------------ --fix
 

@@ -52,6 +52,7 @@ struct RunResult {
   bool diverged = false, interrupted = false;
   std::string stop_reason;   // "", "early_stopping", "diverged", "interrupted", "time_limit", "callback"
   bool restored_best = false;  // early stopping put the best epoch's weights back at the end
+  int best_epoch = -1;         // 0-based epoch whose weights were restored (restored_best), else -1
 };
 
 // The parts of a run that come from [train] alone, built once: the loss (null when train.loss is

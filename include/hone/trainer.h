@@ -161,6 +161,10 @@ class Trainer {
   bool diverged() const { return diverged_; }
   // True when the last fit() stopped because options().time_limit_s ran out.
   bool timed_out() const { return timed_out_; }
+  // The calling thread's tensor high-water mark over the last fit() (before it, when higher). fit()
+  // restarts the thread's peak (tensor_memory()) at each epoch to log the epoch's own peak as
+  // "mem_peak_bytes" in each history row, with the process's resident set "mem_rss_bytes".
+  int64_t fit_tensor_peak() const { return fit_tensor_peak_; }
 
  private:
   Model& model_;
@@ -175,6 +179,7 @@ class Trainer {
   bool interrupted_ = false;
   bool diverged_ = false;
   bool timed_out_ = false;
+  int64_t fit_tensor_peak_ = 0;
   Tensor eval_pred_;  // predictions of evaluate(), reused
 };
 

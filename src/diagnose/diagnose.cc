@@ -131,6 +131,13 @@ RunRecord record_run(const nlohmann::json& config, const DataSplits& data, const
   r.num_params = result.num_params;
   r.num_classes = data.train.num_classes;
   r.train_samples = data.train.size();
+  // Dead units of the final model on a probe (a NaN model after divergence has none to count).
+  const Dataset& probe = data.val.size() ? data.val : data.train;
+  if ((!result.diverged || result.restored_best) && probe.size() > 0 && result.model.built()) {
+    Model m = result.model.clone();
+    r.dead_units = count_dead_units(m, probe);
+    r.probe_samples = std::min<int64_t>(probe.size(), 256);
+  }
   return r;
 }
 
@@ -142,9 +149,34 @@ bool rate_far_off(const nlohmann::json& config, const DiagnoseThresholds& t) {
   return learning_rate(config) > (adam_like ? t.adam_lr_high : t.sgd_lr_high);
 }
 
+// The relu layers with more than dead_share of their units dead: evidence lines, and their indices.
+std::vector<std::string> dead_layers(const RunRecord& run, const DiagnoseThresholds& t, std::vector<int>* layers) {
+  std::vector<std::string> ev;
+  for (const DeadUnits& d : run.dead_units) {
+    if (d.total < t.dead_min_units || !(d.dead > t.dead_share * static_cast<double>(d.total))) continue;
+    ev.push_back(fmt::format("model.layers[{}] (relu): {}/{} units dead ({:.0f}%): zero for all {} probe samples",
+                             d.layer, d.dead, d.total, 100.0 * d.dead / d.total, run.probe_samples));
+    if (layers) layers->push_back(d.layer);
+  }
+  return ev;
+}
+
+// Classification whose training loss stays at chance level in every epoch, not merely falling
+// slowly (every epoch lower than the one before: a tiny rate, underfitting) unless the rate is far off.
+bool stuck_at_chance(const RunRecord& run, const std::vector<double>& loss, const DiagnoseThresholds& t) {
+  if (run.num_classes < 2 || loss.empty()) return false;
+  const double chance = std::log(static_cast<double>(run.num_classes));
+  const bool stuck = std::all_of(loss.begin(), loss.end(), [&](double v) { return v >= t.stuck_of_chance * chance; });
+  bool falling = true;
+  for (size_t i = 1; i < loss.size(); ++i) falling = falling && loss[i] < loss[i - 1];
+  return stuck && !(falling && !rate_far_off(run.config, t));
+}
+
 void diagnose_diverging(const RunRecord& run, const DiagnoseThresholds& t, std::vector<Finding>& out) {
   const auto loss = series(run.history, "loss");
   Finding f{FindingKind::kDiverging, "critical", "", {}, {}};
+  std::vector<int> dead_idx;
+  const std::vector<std::string> dead = dead_layers(run, t, &dead_idx);
   int bad = -1;
   for (size_t i = 0; i < loss.size(); ++i)
     if (!std::isfinite(loss[i])) {
@@ -159,19 +191,18 @@ void diagnose_diverging(const RunRecord& run, const DiagnoseThresholds& t, std::
     f.summary = "the training loss rises";
     f.evidence.push_back(fmt::format("loss {} at epoch 1 -> {} at epoch {} (+{:.0f}%)", g(loss.front()),
                                      g(loss.back()), loss.size(), 100 * (loss.back() / loss.front() - 1)));
-  } else if (run.num_classes >= 2 && !loss.empty()) {
+  } else if (stuck_at_chance(run, loss, t)) {
     const double chance = std::log(static_cast<double>(run.num_classes));
-    const bool stuck = std::all_of(loss.begin(), loss.end(), [&](double v) { return v >= t.stuck_of_chance * chance; });
-    bool falling = true;  // every epoch lower than the one before: a tiny rate (underfitting), not a stuck model
-    for (size_t i = 1; i < loss.size(); ++i) falling = falling && loss[i] < loss[i - 1];
-    if (!stuck || (falling && !rate_far_off(run.config, t))) return;
     f.summary = "not learning: the training loss stays at chance level";
     f.evidence.push_back(fmt::format("loss >= {} (chance ln {} = {}) in all {} epochs, last {}",
                                      g(t.stuck_of_chance * chance), run.num_classes, g(chance), loss.size(),
                                      g(loss.back())));
+  } else if (!dead.empty()) {
+    f.summary = "not learning: dead ReLU units (zero for every input, so they get no gradient)";
   } else {
     return;
   }
+  f.evidence.insert(f.evidence.end(), dead.begin(), dead.end());
   const std::string opt = optimizer_type(run.config);
   const double lr = learning_rate(run.config);
   const bool adam_like = opt.rfind("adam", 0) == 0 || opt == "rmsprop";
@@ -182,6 +213,12 @@ void diagnose_diverging(const RunRecord& run, const DiagnoseThresholds& t, std::
   f.remedies.push_back({"train.clip_norm", "set (e.g. 1.0)", "bounds each update when a batch's gradient explodes"});
   if (opt == "sgd" || opt == "gd")
     f.remedies.push_back({"train.optimizer.type", "adam", "adaptive steps are less sensitive to the rate"});
+  for (int i : dead_idx)
+    f.remedies.push_back({fmt::format("model.layers[{}].type", i), "leaky_relu (negative_slope = 0.01)",
+                          "a leaky unit keeps a gradient for negative inputs, so a dead one can come back"});
+  if (!dead_idx.empty())
+    f.remedies.push_back({"model.layers[i].init (the dense/conv before each)", "he_uniform or he_normal",
+                          "He initialisation keeps ReLU inputs centred with unit variance (He et al., 2015)"});
   out.push_back(std::move(f));
 }
 
@@ -343,9 +380,45 @@ void diagnose_memory(const RunRecord& run, const DiagnoseOptions& o, std::vector
   out.push_back(std::move(f));
 }
 
+// The growth of a per-epoch memory series from epoch 2 to the last, or "" when it does not grow.
+std::string memory_growth(const std::vector<Logs>& h, const std::string& key, const char* what, int64_t min_bytes,
+                          const DiagnoseThresholds& t) {
+  if (!has_key(h, key)) return "";
+  const auto v = series(h, key);
+  const int n = static_cast<int>(v.size());
+  if (n < t.mem_growth_min_epochs || !std::isfinite(v[1]) || !std::isfinite(v[n - 1])) return "";
+  int rises = 0;
+  for (int i = 2; i < n; ++i) rises += v[i] > v[i - 1];
+  const bool grew = v[n - 1] > v[1] * (1 + t.mem_growth) && v[n - 1] - v[1] >= static_cast<double>(min_bytes);
+  if (!grew || rises < t.mem_growth_steady * (n - 2)) return "";
+  return fmt::format("{} {} at epoch 2 -> {} at epoch {} (+{:.0f}%, +{} per epoch), rising in {} of {} epochs", what,
+                     size_str(v[1]), size_str(v[n - 1]), n, 100 * (v[n - 1] / v[1] - 1),
+                     size_str((v[n - 1] - v[1]) / (n - 2)), rises, n - 2);
+}
+
+void diagnose_memory_growth(const RunRecord& run, const DiagnoseThresholds& t, std::vector<Finding>& out) {
+  Finding f{FindingKind::kMemory, "warning", "memory: the peak grows across epochs (something keeps memory each epoch)",
+            {}, {}};
+  for (const std::string& e :
+       {memory_growth(run.history, "mem_peak_bytes", "epoch peak tensor memory", t.mem_growth_min_bytes, t),
+        memory_growth(run.history, "mem_rss_bytes", "process RSS at the epoch's end", t.mem_growth_min_rss_bytes, t)})
+    if (!e.empty()) f.evidence.push_back(e);
+  if (f.evidence.empty()) return;
+  f.remedies.push_back({"callbacks and hooks of the run", "keep nothing per epoch (scalars, not tensors or copies)",
+                        "memory that rises every epoch is held by something that outlives the epoch"});
+  f.remedies.push_back({"hone profile", "run it on the config", "the per-step memory timeline shows where it rises"});
+  f.remedies.push_back({"train.epochs", "down while it is unfixed", "the peak grows with every epoch"});
+  out.push_back(std::move(f));
+}
+
 }  // namespace
 
 std::vector<Finding> diagnose(const RunRecord& run, const DiagnoseOptions& options) {
+  if (!run.config.is_object()) {  // a record without a config (RunRecord{}): the rules read {}
+    RunRecord r = run;
+    r.config = nlohmann::json::object();
+    return diagnose(r, options);
+  }
   std::vector<Finding> out;
   diagnose_diverging(run, options.thresholds, out);
   if (out.empty()) {  // the curve findings of a diverged run are its symptoms
@@ -354,6 +427,7 @@ std::vector<Finding> diagnose(const RunRecord& run, const DiagnoseOptions& optio
   }
   diagnose_slow(run, options, out);
   diagnose_memory(run, options, out);
+  diagnose_memory_growth(run, options.thresholds, out);
   return out;
 }
 
@@ -372,6 +446,16 @@ nlohmann::json findings_json(const std::vector<Finding>& findings) {
   nlohmann::json a = nlohmann::json::array();
   for (auto& f : findings) a.push_back(f.to_json());
   return {{"healthy", findings.empty()}, {"findings", a}};
+}
+
+nlohmann::json brief_config(const nlohmann::json& config, int64_t max_epochs, int64_t* full_epochs) {
+  if (max_epochs < 1) throw_invalid("--epochs must be at least 1");
+  nlohmann::json c = config;
+  const nlohmann::json e = get_knob(config, "train.epochs");
+  const int64_t full = e.is_number_integer() ? e.get<int64_t>() : 10;
+  if (full_epochs) *full_epochs = full;
+  if (full > max_epochs) c["train"]["epochs"] = max_epochs;
+  return c;
 }
 
 int64_t parse_size(const std::string& text, const std::string& what) {

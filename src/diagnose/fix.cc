@@ -46,8 +46,29 @@ void add(std::vector<Knob>& ks, Knob k) {
   ks.push_back(std::move(k));
 }
 
+// Data augmentation against overfitting (hone/augment.h), each from its current value (0: off)
+// up: on images (N, C, H, W) shift, flip and cutout (the geometric ones that keep the label; rotate
+// is left out: its bilinear warp costs a trial several times shift's, for the same kind of
+// variation) and mixup; on any other data Gaussian noise (the features are scaled) and mixup.
+void augment_knobs(const nlohmann::json& cfg, bool images, std::vector<Knob>& ks) {
+  auto cur = [&](const char* k) {
+    const nlohmann::json v = get_knob(cfg, std::string("train.augment.") + k);
+    return v.is_number() ? v.get<double>() : 0.0;
+  };
+  if (images) {
+    add(ks, {"train.augment.shift", Knob::kInt, cur("shift"), std::max(3.0, cur("shift")), false, {}});
+    if (!get_knob(cfg, "train.augment.flip").is_boolean() || !get_knob(cfg, "train.augment.flip").get<bool>())
+      add(ks, {"train.augment.flip", Knob::kChoice, 0, 0, false, {"false", "true"}});
+    add(ks, {"train.augment.cutout", Knob::kInt, cur("cutout"), std::max(12.0, cur("cutout")), false, {}});
+  } else {
+    add(ks, {"train.augment.noise", Knob::kFloat, cur("noise"), std::max(0.3, cur("noise")), false, {}});
+  }
+  add(ks, {"train.augment.mixup", Knob::kFloat, cur("mixup"), std::max(0.4, cur("mixup")), false, {}});
+}
+
 // The knobs of `findings` with ranges in their remedies' directions (directed) or two-sided.
-std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Finding>& findings, bool directed, int cores) {
+std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Finding>& findings, bool directed, int cores,
+                               bool images) {
   std::vector<Knob> ks;
   const nlohmann::json train = cfg.value("train", nlohmann::json::object());
   double lr = learning_rate(cfg);
@@ -90,6 +111,7 @@ std::vector<Knob> search_knobs(const nlohmann::json& cfg, const std::vector<Find
         add(ks, {"train.epochs", Knob::kInt, 2.0, static_cast<double>(directed ? epochs : epochs * 2), false, {}});
         if (!get_knob(cfg, "train.early_stopping").is_object())
           add(ks, {"train.early_stopping", Knob::kChoice, 0, 0, false, {"off", "on"}});
+        augment_knobs(cfg, images, ks);
         break;
       case FindingKind::kSlow:
         add(ks, {"train.batch_size", Knob::kInt, directed ? std::max<double>(16, batch) : 1.0, 256, true, {}});
@@ -135,7 +157,8 @@ FixResult fix_run(const nlohmann::json& config, const DataSplits& data, const Ru
   DiagnoseOptions dopt;
   dopt.memory_budget = options.memory_budget;
   dopt.cores = cores;
-  std::vector<Knob> knobs = search_knobs(config, findings, options.directed, cores);
+  const bool images = data.train.x.ndim() == 4;  // (N, C, H, W)
+  std::vector<Knob> knobs = search_knobs(config, findings, options.directed, cores, images);
   if (knobs.empty()) throw_invalid("fix: no finding names a knob the study can move (see the remedies to change by hand)");
 
   const bool classification = data.train.is_classification();
@@ -150,6 +173,12 @@ FixResult fix_run(const nlohmann::json& config, const DataSplits& data, const Ru
   auto objective = [&](Trial& t) {
     nlohmann::json cfg = config;
     for (auto& k : knobs) {
+      if (k.name.rfind("train.augment.", 0) == 0 && !get_knob(cfg, "train.augment").is_object())
+        cfg["train"]["augment"] = nlohmann::json::object();  // `augment = false` or unset: all off
+      if (k.name == "train.augment.flip") {
+        set_knob(cfg, k.name, t.suggest_categorical(k.name, k.choices) == "true");
+        continue;
+      }
       if (k.type == Knob::kFloat) set_knob(cfg, k.name, t.suggest_float(k.name, k.low, k.high, {.log = k.log}));
       else if (k.type == Knob::kInt)
         set_knob(cfg, k.name, t.suggest_int(k.name, static_cast<int64_t>(k.low), static_cast<int64_t>(k.high), {.log = k.log}));

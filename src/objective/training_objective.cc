@@ -172,9 +172,25 @@ void record_metrics(Trial& t, const Logs& m) {
     if (is_efficiency_metric(k) && k != "train_seconds") t.set_user_attr(k, v);
 }
 
-void check_outcome(const RunResult& r) {
+// A run that diverged fails the trial, unless early stopping put the best epoch's weights back:
+// the model the run returns is then the finite one of that epoch, as a Keras user's
+// model.evaluate() after fit(callbacks=[EarlyStopping(restore_best_weights=True), TerminateOnNaN()])
+// sees it, and Optuna completes a trial whose objective returns a finite value. The trial then
+// completes with that epoch's metrics and carries user attrs "diverged_at_epoch" (1-based: the
+// epoch whose loss was not finite) and "restored_epoch" (1-based).
+void check_outcome(Trial& t, const RunResult& r) {
   if (r.interrupted) throw Error(ErrorKind::kInterrupted, "interrupted");
-  if (r.diverged) throw_runtime("training diverged (the loss became NaN or infinite)");
+  if (!r.diverged) return;
+  if (!r.restored_best || r.best_epoch < 0 || r.best_epoch >= static_cast<int>(r.history.rows.size()))
+    throw_runtime("training diverged (the loss became NaN or infinite)");
+  t.set_user_attr("diverged_at_epoch", static_cast<int64_t>(r.history.rows.size()) + 1);
+  t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
+}
+
+// The epoch whose metrics describe the run's final model: the restored one after a divergence
+// (check_outcome let it through), else the last.
+const Logs& final_logs(const RunResult& r) {
+  return r.diverged && r.restored_best ? r.history.rows[static_cast<size_t>(r.best_epoch)] : r.history.rows.back();
 }
 
 }  // namespace
@@ -295,10 +311,10 @@ std::map<std::string, double> TrainingObjective::measure(Trial& trial) {
     RunResult r = train_model(run, data_, hooks);
     record_run(trial, r);
     record_history_of_baseline(trial, r, data_);
-    check_outcome(r);
+    check_outcome(trial, r);
     if (prune && prune->pruned()) throw TrialPruned();
     if (r.history.rows.empty()) throw_runtime("no epoch completed");
-    Logs m = r.history.rows.back();
+    Logs m = final_logs(r);
     for (auto& [k, v] : r.test) m["test_" + k] = v;
     Logs eff = efficiency(r, run, data_, data_.val.size() ? data_.val : data_.train, trial.number());
     record_metrics(trial, eff);
@@ -337,7 +353,7 @@ std::map<std::string, double> TrainingObjective::measure(Trial& trial) {
     split.test = all.subset(folds[f].second);
     split.meta = data_.meta;
     RunResult r = train_model(run, split, hooks);
-    check_outcome(r);
+    check_outcome(trial, r);
     for (auto& [k, v] : r.test) sums[k] += v;
     const std::string& primary = scored.empty() ? opt_.metric : scored[0];
     auto it = r.test.find(primary);

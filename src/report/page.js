@@ -344,7 +344,7 @@
     },
     async curves() {
       const H = D.run.history;
-      const keys = [...new Set(H.flatMap(r => Object.keys(r)))].filter(k => !["epoch", "lr", "time_s", "samples_per_s"].includes(k));
+      const keys = [...new Set(H.flatMap(r => Object.keys(r)))].filter(k => !["epoch", "lr", "time_s", "samples_per_s", "mem_peak_bytes", "mem_rss_bytes"].includes(k));
       const ep = H.map((r, i) => r.epoch !== undefined ? r.epoch : i + 1);
       const loss = keys.filter(k => k.includes("loss"));
       const traces = keys.map(k => ({type: "scatter", mode: "lines+markers", name: k, x: ep, y: H.map(r => r[k] === undefined ? null : r[k]),

@@ -418,9 +418,11 @@ RunResult train_model(const nlohmann::json& config, const DataSplits& data, cons
   else if (static_cast<int>(r.history.rows.size()) < o.epochs) r.stop_reason = "callback";
   // After divergence the model's weights are NaN, unless early stopping put the best ones back.
   r.restored_best = es && es->restored();
+  if (r.restored_best) r.best_epoch = es->best_epoch();
   if ((!r.diverged || r.restored_best) && data.test.size()) r.test = trainer.evaluate(data.test);
   r.num_params = r.model.num_params();
-  r.peak_tensor_bytes = tensor_memory().peak - peak_before;
+  // fit() restarts the thread's peak per epoch: the run's is the larger of fit's and what followed.
+  r.peak_tensor_bytes = std::max(tensor_memory().peak, trainer.fit_tensor_peak()) - peak_before;
   return r;
 }
 

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +90,20 @@ Trainer::Trainer(Model& model, const Loss& loss, Optimizer& opt, LrScheduler* sc
   if (!(opts_.time_limit_s >= 0)) throw_invalid("train.time_limit must be >= 0");
 }
 
+namespace {
+
+// The process's resident set now (Linux /proc/self/statm, pages); 0 where it cannot be read.
+int64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long long size = 0, resident = 0;
+  const int got = std::fscanf(f, "%lld %lld", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+}  // namespace
+
 History Trainer::fit(const Dataset& train, const Dataset* val) {
   const int64_t n = train.size();
   if (n == 0) throw_invalid("training data set is empty");
@@ -130,7 +147,12 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
   int64_t step = 0;
 
   for (auto& cb : callbacks_) cb->on_train_begin(*this);
+  fit_tensor_peak_ = tensor_memory().peak;
   for (int epoch = 0; epoch < opts_.epochs; ++epoch) {
+    // Each epoch's own tensor high-water mark: the thread's peak restarts here; fit_tensor_peak_
+    // keeps the maximum over the whole fit.
+    fit_tensor_peak_ = std::max(fit_tensor_peak_, tensor_memory().peak);
+    reset_tensor_memory_peak();
     for (auto& cb : callbacks_) cb->on_epoch_begin(*this, epoch);
     auto t0 = SteadyClock::now();
     if (opts_.shuffle) {
@@ -206,9 +228,14 @@ History Trainer::fit(const Dataset& train, const Dataset* val) {
     if (sched_) sched_->end_epoch(epoch, logs);
     bool stop = false;
     for (auto& cb : callbacks_) stop = cb->on_epoch_end(*this, epoch, logs) || stop;
+    // Memory of the epoch, after its callbacks (what they keep counts): recorded in the history,
+    // not shown to the callbacks (progress lines print every metric they get).
+    logs["mem_peak_bytes"] = static_cast<double>(tensor_memory().peak);
+    if (const int64_t rss = resident_bytes(); rss > 0) logs["mem_rss_bytes"] = static_cast<double>(rss);
     history_.rows.push_back(logs);
     if (stop) break;
   }
+  fit_tensor_peak_ = std::max(fit_tensor_peak_, tensor_memory().peak);
   for (auto& cb : callbacks_) cb->on_train_end(*this);
   return history_;
 }

@@ -121,6 +121,12 @@ inline std::vector<Case> engineered_cases() {
   for (int s = 0; s < 3; ++s)
     add(fmt::format("iris-sgd-lr30-{}", s), "diverging", "iris",
         run_config(s, mlp({32, 32}), J{{"epochs", 15}, {"batch_size", 8}, {"optimizer", "sgd"}, {"lr", 30.0}}));
+  // Not learning, dead units only: Adam at 0.05 (above the 0.03 bound) kills 80-90% of a 128-unit
+  // ReLU layer in the first epoch, without NaN, with the loss still falling well below chance
+  // (val_accuracy ~0.7): only the dead-unit rule names it.
+  for (int s = 0; s < 3; ++s)
+    add(fmt::format("fmnist-dead-relu-{}", s), "diverging", "fmnist:500",
+        run_config(s, mlp({128}), J{{"epochs", 5}, {"batch_size", 32}, {"optimizer", "adam"}, {"lr", 0.05}}));
   // Slow: batch 1 on a few hundred images, threads far above the cores.
   for (int s = 0; s < 3; ++s)
     add(fmt::format("fmnist-batch1-{}", s), "slow", "fmnist:400",

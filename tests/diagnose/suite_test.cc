@@ -25,6 +25,7 @@ TEST(DoctorSuite, EngineeredRunsMacroF1AndNoFalseAlarms) {
   std::map<std::string, std::map<std::string, int>> confusion;  // true -> predicted (a finding, or healthy)
   std::map<std::string, int> tp, fp, fn;
   int healthy_alarms = 0;
+  std::map<std::string, double> max_dead;  // label -> the largest dead share of a relu layer (>= 16 units)
   for (const auto& c : cases) {
     const test::Outcome o = test::run_case(c);
     std::vector<std::string> predicted;
@@ -39,6 +40,8 @@ TEST(DoctorSuite, EngineeredRunsMacroF1AndNoFalseAlarms) {
       if (truth && !pred) fn[l]++;
     }
     if (c.label == "healthy" && !o.findings.empty()) healthy_alarms++;
+    for (auto& d : o.record.dead_units)  // the dead-unit rule's margin: the largest share per label
+      if (d.total >= 16) max_dead[c.label] = std::max(max_dead[c.label], static_cast<double>(d.dead) / d.total);
     const bool right = predicted.size() == 1 && predicted[0] == c.label;
     if (!right) std::printf("MISS %s (%s): predicted %s\n%s", c.name.c_str(), c.label.c_str(),
                             fmt::format("{}", fmt::join(predicted, ",")).c_str(), format_findings(o.findings).c_str());
@@ -60,6 +63,7 @@ TEST(DoctorSuite, EngineeredRunsMacroF1AndNoFalseAlarms) {
     f1_sum += f1;
     std::printf("   F1 %.3f\n", f1);
   }
+  for (auto& [l, share] : max_dead) std::printf("largest dead relu share, %s runs: %.0f%%\n", l.c_str(), 100 * share);
   const double macro = f1_sum / static_cast<double>(labels.size());
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%zu runs, macro-F1 %.3f, %d false alarm(s) on healthy runs, %.1f s\n", cases.size(), macro,

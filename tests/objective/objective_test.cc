@@ -1,5 +1,7 @@
 // The built-in training objective: trials train the config with their values, report every
 // epoch, are pruned through the trainer's callbacks, cross-validate, and fail cleanly.
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -99,6 +101,44 @@ TEST(TrainingObjective, DivergenceFailsTheTrialABadMetricTheObjective) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
     EXPECT_NE(std::string(e.what()).find("study.metric: \"val_nonsense\""), std::string::npos) << e.what();
   }
+}
+
+// A run that diverges after early stopping saved a finite best epoch completes (Keras: the restored
+// model is what model.evaluate() sees; Optuna completes a trial with a finite value), with that
+// epoch's metric and attrs saying where it diverged; without restore_best_weights it still fails.
+TEST(TrainingObjective, DivergenceAfterRestoredBestWeightsCompletesWithTheRestoredEpoch) {
+  DataSplits d = splits();
+  json cfg = json::parse(R"({
+    "seed": 0, "model": {"type": "mlp", "hidden_layers": [16]},
+    "train": {"epochs": 6, "batch_size": 16, "optimizer": {"type": "sgd", "lr": 0.05},
+              "scheduler": {"type": "multistep", "milestones": [3], "gamma": 1e30},
+              "early_stopping": {"monitor": "val_loss", "patience": 100, "restore_best_weights": true}}
+  })");
+  ObjectiveOptions o;
+  o.metric = "val_loss";
+  TrainingObjective restored(cfg, d, o);
+  auto study = create_study({.direction = Direction::kMinimize, .pruner = make_pruner({{"type", "nop"}})});
+  study->optimize([&](Trial& t) { return restored(t); }, {.n_trials = 1});
+  const FrozenTrial t = study->trials().at(0);
+  ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
+  // Epochs 1-3 train at 0.05; epoch 4's rate 5e28 makes the loss NaN.
+  EXPECT_EQ(t.user_attrs.at("diverged_at_epoch").get<int64_t>(), 4);
+  const int64_t best = t.user_attrs.at("restored_epoch").get<int64_t>();
+  ASSERT_GE(best, 1);
+  ASSERT_LE(best, 3);
+  // The value is the restored epoch's val_loss: the lowest reported, finite.
+  ASSERT_TRUE(std::isfinite(*t.value));
+  double lowest = 1e300;
+  for (auto& [step, v] : t.intermediate_values) lowest = std::min(lowest, v);
+  EXPECT_DOUBLE_EQ(*t.value, lowest);
+  EXPECT_EQ(t.intermediate_values.size(), 3u);
+  // Without restored weights the model is NaN: the trial fails as before.
+  cfg["train"]["early_stopping"]["restore_best_weights"] = false;
+  TrainingObjective plain(cfg, d, o);
+  auto study2 = create_study({.direction = Direction::kMinimize, .pruner = make_pruner({{"type", "nop"}})});
+  study2->optimize([&](Trial& t2) { return plain(t2); }, {.n_trials = 1});
+  EXPECT_EQ(study2->trials().at(0).state, TrialState::kFail);
+  EXPECT_NE(study2->trials().at(0).fail_reason().find("diverged"), std::string::npos);
 }
 
 // The objective checks the config at probe points of its search space, on the data, before any
