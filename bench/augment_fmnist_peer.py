@@ -81,7 +81,7 @@ def main():
     ap.add_argument("--augment", default="{}", help='JSON, e.g. {"shift": 2, "flip": true}')
     ap.add_argument("--limit", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--conv", type=int, nargs="+", default=[32, 64])
+    ap.add_argument("--conv", type=int, nargs="+", default=[16, 32])
     ap.add_argument("--dense", type=int, nargs="+", default=[128])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
