@@ -110,6 +110,48 @@ TEST(Augment, FlipAndShiftMoveWholePixelsWithZeroFill) {
   EXPECT_GT(moved, 40);    // 24 of 25 shifts move
 }
 
+// torchvision's RandomCrop(size, padding=s) picks each crop offset uniformly in [0, 2s] (a shift
+// by [-s, s] px, zero fill) and RandomHorizontalFlip(0.5) mirrors half: shift = s, flip = true
+// must give every one of the (2s+1)^2 offsets and both orientations, each about equally often.
+TEST(Augment, ShiftAndFlipMatchRandomCropWithPaddingAndHorizontalFlip) {
+  const int64_t n = 2500, h = 9, w = 9;
+  Tensor x({n, 1, h, w}, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i * h * w + 4 * w + 4] = 1.0f;  // the centre
+    x[i * h * w + 4 * w + 5] = 2.0f;  // its right neighbour: on the left after a flip
+  }
+  AugmentOptions o;
+  o.shift = 2;
+  o.flip = true;
+  const Tensor y = run(o, x);
+  int count[5][5] = {}, flipped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t at1 = -1, at2 = -1;
+    for (int64_t p = 0; p < h * w; ++p) {
+      const float v = y[i * h * w + p];
+      if (v == 1.0f) at1 = p;
+      else if (v == 2.0f) at2 = p;
+      else ASSERT_EQ(v, 0.0f) << "image " << i << " pixel " << p;
+    }
+    ASSERT_GE(at1, 0);
+    ASSERT_GE(at2, 0);
+    ASSERT_EQ(at2 / w, at1 / w);
+    ASSERT_EQ(std::abs(at2 - at1), 1);
+    flipped += at2 < at1;
+    const int64_t dy = at1 / w - 4, dx = at1 % w - 4;
+    ASSERT_LE(std::abs(dy), 2);
+    ASSERT_LE(std::abs(dx), 2);
+    ++count[dy + 2][dx + 2];
+  }
+  for (int dy = 0; dy < 5; ++dy)
+    for (int dx = 0; dx < 5; ++dx) {  // 100 expected, sd 10
+      EXPECT_GT(count[dy][dx], 60) << "offset " << dx - 2 << "," << dy - 2;
+      EXPECT_LT(count[dy][dx], 140) << "offset " << dx - 2 << "," << dy - 2;
+    }
+  EXPECT_GT(flipped, 1150);  // 1250 expected, sd 25
+  EXPECT_LT(flipped, 1350);
+}
+
 TEST(Augment, RotationTurnsAboutTheCentre) {
   // A bright dot right of the centre of a 15x15 image goes to a point at the same distance.
   Tensor x({32, 1, 15, 15}, 0.0f);
