@@ -38,14 +38,18 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
   for (const auto& t : recorded)
     if (t.user_attrs.count("baseline")) baseline = *t.value;
   double spent = 0, to_baseline = NAN, prune_s = 0;
+  // The same in epochs: independent of the machine's load while the study was recorded.
+  int64_t epochs = 0, epochs_to_baseline = -1;
   int64_t asked = 0;
   std::vector<std::pair<double, double>> complete;  // (value, test accuracy)
   json reasons = json::object();
+  json pruned_at = json::object();  // trial number -> the step it was pruned at
   for (const auto& rec : recorded) {
     const auto& iv = rec.intermediate_values;
     const double per_epoch = rec.duration_s().value_or(0) / static_cast<double>(iv.size());
     const json* losses = rec.system_attrs.count("hone:train_loss") ? &rec.system_attrs.at("hone:train_loss") : nullptr;
     Trial t = study->ask();
+    if (rec.user_attrs.count("baseline")) t.set_user_attr("baseline", true);  // what the behind rule compares with
     bool pruned = false;
     int64_t ran = 0;
     for (auto& [step, value] : iv) {
@@ -60,18 +64,20 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
       if (pruned) break;
     }
     spent += per_epoch * static_cast<double>(ran);
+    epochs += ran;
     if (pruned) {
       study->tell(t, TrialState::kPruned);
       std::string why = prune_reason(t.frozen());
       why = why.substr(0, why.find_first_of(": "));
       if (why.empty()) why = study->pruner().name();
       reasons[why] = reasons.value(why, 0) + 1;
+      pruned_at[std::to_string(rec.number)] = ran - 1;
       continue;
     }
     study->tell(t, *rec.value);
     complete.emplace_back(*rec.value, test_accuracy(rec));
     if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value))
-      to_baseline = spent;
+      to_baseline = spent, epochs_to_baseline = epochs;
   }
   std::sort(complete.begin(), complete.end(), [&](auto& a, auto& b) { return better(a.first, b.first); });
   double top_value = 0, top_test = 0;
@@ -81,8 +87,11 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
               {"trials", recorded.size()},
               {"complete", complete.size()},
               {"pruned_by", reasons},
+              {"pruned_at", pruned_at},
               {"trial_seconds", spent},
               {"trial_seconds_to_baseline", std::isnan(to_baseline) ? json() : json(to_baseline)},
+              {"epochs", epochs},
+              {"epochs_to_baseline", epochs_to_baseline < 0 ? json() : json(epochs_to_baseline)},
               {"baseline_value", baseline},
               {"best_value", complete.empty() ? json() : json(complete[0].first)},
               {"top10_mean_value", k ? json(top_value / static_cast<double>(k)) : json()},

@@ -1,6 +1,7 @@
 // `hone tune` with the diagnosis pruner, end to end on the wine CSV (under a second): a grid over
 // a good, an exploding and a frozen learning rate. The exploding trial is pruned as diverged, the
-// frozen one as stalled, and the reasons reach trials.json and summary.json.
+// frozen one as behind the baseline (trial 0, lr 0.1) as soon as it has a slope (its third epoch),
+// and the reasons reach trials.json and summary.json.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -44,7 +45,7 @@ std::string study_with(const std::string& pruner) {
   return s;
 }
 
-TEST(DiagnosisPrunerCli, PrunesTheDivergedAndTheStalledTrialWithTheirReasons) {
+TEST(DiagnosisPrunerCli, PrunesTheDivergedAndTheFrozenTrialWithTheirReasons) {
   const std::string d = tmpdir("hone_dprune", "wine");
   write(d + "/study.toml", study_with(R"({ type = "diagnosis", then = { type = "median" } })"));
   Result r = hone("tune " + d + "/study.toml --storage memory --out " + d + "/out");
@@ -67,14 +68,16 @@ TEST(DiagnosisPrunerCli, PrunesTheDivergedAndTheStalledTrialWithTheirReasons) {
       EXPECT_EQ(t["intermediate_values"].size(), 2u) << t.dump();
     } else {
       EXPECT_EQ(t["state"], "PRUNED") << t.dump();
-      EXPECT_EQ(reason.rfind("stalled: ", 0), 0u) << reason;
+      EXPECT_EQ(reason.rfind("behind: ", 0), 0u) << reason;
+      EXPECT_NE(reason.find("cannot reach the baseline's"), std::string::npos) << reason;
+      EXPECT_EQ(t["intermediate_values"].size(), 3u) << t.dump();
     }
     // The training loss per epoch the pruner read, one value per reported epoch.
     EXPECT_EQ(attrs["hone:train_loss"].size(), t["intermediate_values"].size()) << t.dump();
   }
   EXPECT_EQ(complete, 2);
   const json summary = json::parse(read(d + "/out/summary.json"));
-  EXPECT_EQ(summary["prune_reasons"], (json{{"diverged", 1}, {"stalled", 1}})) << summary.dump(2);
+  EXPECT_EQ(summary["prune_reasons"], (json{{"behind", 1}, {"diverged", 1}})) << summary.dump(2);
 
   // Without the diagnosis pruner (median alone) the exploding trial runs on: no reasons recorded.
   write(d + "/median.toml", study_with(R"({ type = "median", n_startup_trials = 10 })"));

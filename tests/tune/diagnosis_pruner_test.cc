@@ -189,6 +189,96 @@ TEST(DiagnosisPruner, HopelessNeverPrunesACurveThatFinishesInTheTop) {
   EXPECT_GT(pruned, 0);  // and the rule does prune the clearly worse ones
 }
 
+// A baseline trial (user attr "baseline", as hone's studies enqueue trial 0) that rises from
+// 0.80 to 0.85 over 10 steps.
+void complete_baseline(Study& s) {
+  Trial t = s.ask();
+  t.set_user_attr("baseline", true);
+  for (int step = 0; step < 10; ++step) t.report(0.80 + 0.005 * step, step);
+  s.tell(t, 0.845);
+}
+
+DiagnosisOptions behind_only() {
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;  // only the behind rule in these stories (hopeless needs 10 COMPLETE trials)
+  return o;
+}
+
+TEST(DiagnosisPruner, BehindTheBaselineFromTheSecondTrialOn) {
+  auto s = study_with(make_diagnosis_pruner(behind_only()));
+  complete_baseline(*s);
+  Trial slow = s->ask();
+  // 0.30, 0.35, 0.38: +0.04 a step over the last 2 reports, x 7 steps left = 0.28 (more than the
+  // baseline's own gain after step 2, 0.035), x1.5 = 0.42:
+  // 0.38 + 0.42 = 0.80 < the baseline's 0.845. Steps 0-1 have no 2-report slope yet.
+  EXPECT_EQ(first_prune(slow, {0.30, 0.35, 0.38, 0.40}), 2);
+  EXPECT_TRUE(starts_with(prune_reason(slow.frozen()), "behind: best 0.38 + max(slope 0.04/step x 7 steps left, "
+                                                       "later gain 0.035) x1.5 cannot reach the baseline's 0.845 (step 2)"))
+      << prune_reason(slow.frozen());
+
+  Trial steep = s->ask();
+  // Far below at first but climbing fast enough (0.1 a step) that it may still pass the baseline.
+  EXPECT_EQ(first_prune(steep, {0.30, 0.40, 0.50, 0.60, 0.70, 0.80, 0.86}), -1);
+
+  Trial flat_close = s->ask();
+  // Flat at 0.83: the baseline's own later gain (0.035 from step 2) x1.5 covers the 0.015 gap.
+  EXPECT_EQ(first_prune(flat_close, {0.83, 0.83, 0.83, 0.83}), -1);
+
+  Trial flat_far = s->ask();
+  // Flat at 0.70: neither its slope (0) nor any later gain (0.035 x1.5) closes the 0.145 gap.
+  EXPECT_EQ(first_prune(flat_far, {0.70, 0.70, 0.70}), 2);
+}
+
+TEST(DiagnosisPruner, BehindCountsTheLateGainsOfFinishedTrials) {
+  // A finished one-cycle-like curve: flat at 0.5 for 6 steps, then +0.4 in the last 3. A new
+  // trial flat at 0.5 is not behind while that later gain (x1.5) can still carry it past the
+  // baseline; at step 6 (0.4 left x1.5 = 0.6 from 0.5 = 1.1) it is still kept.
+  auto s = study_with(make_diagnosis_pruner(behind_only()));
+  complete_baseline(*s);
+  complete_with(*s, {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.7, 0.8, 0.9});
+  Trial t = s->ask();
+  EXPECT_EQ(first_prune(t, {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}), -1);
+  // A lower flat trial: 0.2 + 0.4 x 1.5 = 0.8 < 0.845.
+  Trial low = s->ask();
+  EXPECT_EQ(first_prune(low, {0.2, 0.2, 0.2}), 2);
+}
+
+TEST(DiagnosisPruner, BehindNeedsABaselineAndNeverJudgesTheBaseline) {
+  auto s = study_with(make_diagnosis_pruner(behind_only()));
+  // A COMPLETE trial without the "baseline" attr: no bar, no behind rule.
+  complete_with(*s, {0.80, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89});
+  Trial t = s->ask();
+  EXPECT_EQ(first_prune(t, {0.1, 0.1, 0.1, 0.1}), -1);
+
+  auto s2 = study_with(make_diagnosis_pruner(behind_only()));
+  complete_with(*s2, {0.80, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89});
+  Trial base = s2->ask();
+  base.set_user_attr("baseline", true);
+  // The running baseline is its own bar: never behind itself.
+  EXPECT_EQ(first_prune(base, {0.1, 0.1, 0.1, 0.1}), -1);
+  Trial other = s2->ask();
+  // While the baseline runs the bar is its value at the same step (0.1 here): 0.05 flat is below
+  // it, but the finished trial's later gains (0.07 from step 2) x1.5 cover it.
+  EXPECT_EQ(first_prune(other, {0.05, 0.05, 0.05}), -1);
+  Trial lower = s2->ask();
+  // Step 2: 0.0 + 0.07 x 1.5 = 0.105 >= 0.1, kept; step 3: 0.0 + 0.06 x 1.5 = 0.09 < 0.1.
+  EXPECT_EQ(first_prune(lower, {0.0, 0.0, 0.0, 0.0}), 3);
+}
+
+TEST(DiagnosisPruner, BehindWhenMinimizing) {
+  auto s = study_with(make_diagnosis_pruner(behind_only()), Direction::kMinimize);
+  Trial b = s->ask();
+  b.set_user_attr("baseline", true);
+  for (int step = 0; step < 10; ++step) b.report(0.5 - 0.01 * step, step);
+  s->tell(b, 0.41);
+  Trial worse = s->ask();
+  // Loss 2.0, 1.9, 1.85: falls 0.075 a step x 7 x1.5 = 0.79: 1.06 > 0.41.
+  EXPECT_EQ(first_prune(worse, {2.0, 1.9, 1.85}), 2);
+  EXPECT_TRUE(starts_with(prune_reason(worse.frozen()), "behind: ")) << prune_reason(worse.frozen());
+  Trial falling = s->ask();
+  EXPECT_EQ(first_prune(falling, {1.0, 0.8, 0.6, 0.45, 0.40}), -1);
+}
+
 TEST(DiagnosisPruner, WrapsAnotherPrunerAfterItsRules) {
   auto s = study_with(make_diagnosis_pruner({.then = make_median_pruner({.n_startup_trials = 1})}));
   EXPECT_EQ(s->pruner().name(), "diagnosis+median");
@@ -243,6 +333,9 @@ TEST(DiagnosisPruner, FromConfig) {
   EXPECT_NE(error({{"type", "diagnosis"}, {"patiense", 3}}).find("patiense"), std::string::npos);
   EXPECT_THROW(make_diagnosis_pruner({.diverge_factor = 0.5}), Error);
   EXPECT_THROW(make_diagnosis_pruner({.keep_top = 0}), Error);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"slope_window", 0}}).find("pruner.slope_window"), std::string::npos);
+  EXPECT_NE(error({{"type", "diagnosis"}, {"behind_slack", -1}}).find("pruner.behind_slack"), std::string::npos);
+  EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"slope_window", 3}, {"behind_slack", 0.25}})->name(), "diagnosis");
 }
 
 }  // namespace

@@ -63,7 +63,8 @@ struct ThresholdOptions {
 };
 
 // The diagnosis pruner (src/tune/pruners/diagnosis.cc, docs/TUNING.md "Diagnosis pruner"):
-// stops trials that diverged, stalled, or cannot reach the study's top `keep_top` any more, then
+// stops trials that diverged, stalled, cannot reach the baseline trial (user attr "baseline",
+// hone's studies: trial 0) or the study's top `keep_top` any more, then
 // (if `then` is set) asks the wrapped pruner. It writes why into the trial's system attr
 // "hone:prune_reason" (see prune_reason below). The training loss it checks is the trial's system
 // attr "hone:train_loss" (a list, one value per epoch; the training objective writes it).
@@ -76,6 +77,12 @@ struct DiagnosisOptions {
   int keep_top = 10;             // hopeless: cannot reach the keep_top-th best COMPLETE value...
   double gain_slack = 0.5;       // ...even with the largest later gain of COMPLETE trials x (1 + slack)
   int n_min_trials = 5;          // hopeless: COMPLETE trials that reported this step needed
+  // behind: best so far + max(recent slope x steps left, largest later gain of COMPLETE trials)
+  // x (1 + behind_slack) is worse than the baseline's final value (or its value at this step
+  // while it runs). Needs a COMPLETE trial (for the study's length) and slope_window + 1 reports.
+  int slope_window = 2;          // behind: the slope is the best-so-far's gain over this many reports
+  double behind_slack = 0.5;     // behind: margin on the projected gain
+  // (slope_window >= the trials' length turns behind off.)
   std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
 };
 

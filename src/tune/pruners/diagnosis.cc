@@ -8,6 +8,14 @@
 //   stalled   the last `patience` reports gained no more than min_delta over the trial's best
 //             before them, and that best is worse than the study's best COMPLETE value by more
 //             than stall_gap x |study best|.
+//   behind    the trial is not the baseline (user attr "baseline"), at least one trial is COMPLETE
+//             and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
+//             over the last slope_window reports x the steps left, the largest later gain of a
+//             COMPLETE trial) x (1 + behind_slack) is still worse than the baseline's final value
+//             (while the baseline runs: its value at this step). Learning curves are concave, so
+//             the recent slope overestimates what is left; the COMPLETE trials' later gains cover
+//             the curves that are not (cosine, one-cycle). It acts from the first trials of a
+//             study on, where hopeless (keep_top COMPLETE trials) cannot.
 //   hopeless  from warmup_fraction of the COMPLETE trials' length on: the trial's best so far plus
 //             the largest gain any COMPLETE trial made after this step (x (1 + gain_slack)) is still
 //             worse than the keep_top-th best COMPLETE value, so it cannot finish in the top
@@ -29,6 +37,40 @@ constexpr const char* kTrainLossKey = "hone:train_loss";
 
 std::string num(double v) { return fmt::format("{:.4g}", v); }
 
+// A trial's best non-NaN intermediate value up to step `until` (NaN if none).
+double best_until(const FrozenTrial& t, int64_t until, bool maximize) {
+  double b = NAN;
+  for (auto& [s, v] : t.intermediate_values) {
+    if (s > until) break;
+    if (!std::isnan(v) && (std::isnan(b) || (maximize ? v > b : v < b))) b = v;
+  }
+  return b;
+}
+
+// The steps of the longest COMPLETE trial (its last step + 1).
+int64_t study_length(const std::vector<FrozenTrial>& complete) {
+  int64_t length = 0;
+  for (auto& t : complete)
+    if (!t.intermediate_values.empty()) length = std::max(length, t.intermediate_values.rbegin()->first + 1);
+  return length;
+}
+
+// The largest gain a COMPLETE trial made after `step` (>= 0): its final value against its best up
+// to this step (its own best, so a noisy dip at this step is not counted as later gain); and how
+// many COMPLETE trials reported `step`.
+std::pair<double, int> largest_later_gain(const std::vector<FrozenTrial>& complete, int64_t step, bool maximize) {
+  double gain = 0;
+  int n = 0;
+  for (auto& t : complete) {
+    if (!t.value || !t.intermediate_values.count(step)) continue;
+    const double b = best_until(t, step, maximize);
+    if (std::isnan(b)) continue;
+    ++n;
+    gain = std::max(gain, maximize ? *t.value - b : b - *t.value);
+  }
+  return {gain, n};
+}
+
 class DiagnosisPruner final : public Pruner {
  public:
   explicit DiagnosisPruner(const DiagnosisOptions& o) : o_(o) {
@@ -41,6 +83,8 @@ class DiagnosisPruner final : public Pruner {
     if (o.keep_top < 1) throw_invalid(w + ": keep_top must be >= 1");
     require_finite_nonnegative(o.gain_slack, "gain_slack", w);
     if (o.n_min_trials < 1) throw_invalid(w + ": n_min_trials must be >= 1");
+    if (o.slope_window < 1) throw_invalid(w + ": slope_window must be >= 1");
+    require_finite_nonnegative(o.behind_slack, "behind_slack", w);
   }
   std::string name() const override { return o_.then ? "diagnosis+" + o_.then->name() : "diagnosis"; }
 
@@ -50,8 +94,16 @@ class DiagnosisPruner final : public Pruner {
     std::string reason = diverged(trial, *last);
     if (reason.empty()) {
       const bool maximize = study.direction() == Direction::kMaximize;
-      const std::vector<FrozenTrial> complete = study.trials({TrialState::kComplete});
+      std::vector<FrozenTrial> complete;
+      const FrozenTrial* baseline = nullptr;
+      std::vector<FrozenTrial> all = study.trials();
+      for (auto& t : all)
+        if (t.state == TrialState::kComplete) complete.push_back(t);
+      for (auto& t : all)
+        if (t.user_attrs.count("baseline") && t.trial_id != trial.trial_id) baseline = &t;
       reason = stalled(trial, complete, maximize, last->first);
+      if (reason.empty() && baseline && !trial.user_attrs.count("baseline"))
+        reason = behind(trial, *baseline, complete, maximize, last->first);
       if (reason.empty()) reason = hopeless(trial, complete, maximize, last->first);
     }
     if (reason.empty() && o_.then && o_.then->prune(study, trial))
@@ -106,24 +158,50 @@ class DiagnosisPruner final : public Pruner {
            num(study_best) + " (step " + std::to_string(step) + ")";
   }
 
+  std::string behind(const FrozenTrial& trial, const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete,
+                     bool maximize, int64_t step) const {
+    if (complete.empty()) return "";
+    // The bar: the baseline's final value, or its value at this step while it runs.
+    double bar = NAN;
+    if (baseline.state == TrialState::kComplete && baseline.value) {
+      bar = *baseline.value;
+    } else if (baseline.state == TrialState::kRunning) {
+      auto it = baseline.intermediate_values.find(step);
+      if (it != baseline.intermediate_values.end()) bar = it->second;
+    }
+    if (!std::isfinite(bar)) return "";
+    auto better = [&](double a, double b) { return maximize ? a > b : a < b; };
+    const int64_t length = study_length(complete);
+    if (step + 1 >= length) return "";  // nothing left to save
+    // The trial's best so far after each report (a noisy dip does not lower it).
+    std::vector<std::pair<int64_t, double>> best;
+    for (auto& [s, v] : trial.intermediate_values) {
+      if (s > step) break;
+      if (std::isnan(v)) continue;
+      best.emplace_back(s, best.empty() || better(v, best.back().second) ? v : best.back().second);
+    }
+    if (static_cast<int>(best.size()) <= o_.slope_window) return "";
+    const auto& from = best[best.size() - 1 - static_cast<size_t>(o_.slope_window)];
+    const double mine = best.back().second;
+    const double slope = std::abs(mine - from.second) / static_cast<double>(step - from.first);
+    const double own = slope * static_cast<double>(length - 1 - step);
+    const double later = largest_later_gain(complete, step, maximize).first;
+    const double reach = std::max(own, later) * (1 + o_.behind_slack);
+    const double projected = maximize ? mine + reach : mine - reach;
+    if (!better(bar, projected)) return "";
+    return "behind: best " + num(mine) + " + max(slope " + num(slope) + "/step x " +
+           std::to_string(length - 1 - step) + " steps left, later gain " + num(later) + ") x" +
+           num(1 + o_.behind_slack) + " cannot reach the baseline's " + num(bar) + " (step " + std::to_string(step) + ")";
+  }
+
   std::string hopeless(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
                        int64_t step) const {
     if (static_cast<int>(complete.size()) < o_.keep_top) return "";
     auto better = [&](double a, double b) { return maximize ? a > b : a < b; };
-    auto best_until = [&](const FrozenTrial& t, int64_t until) {
-      double b = NAN;
-      for (auto& [s, v] : t.intermediate_values) {
-        if (s > until) break;
-        if (!std::isnan(v) && (std::isnan(b) || better(v, b))) b = v;
-      }
-      return b;
-    };
-    int64_t length = 0;  // steps of the longest COMPLETE trial
+    const int64_t length = study_length(complete);
     std::vector<double> finals;
-    for (auto& t : complete) {
-      if (!t.intermediate_values.empty()) length = std::max(length, t.intermediate_values.rbegin()->first + 1);
+    for (auto& t : complete)
       if (t.value) finals.push_back(*t.value);
-    }
     if (static_cast<double>(step + 1) < o_.warmup_fraction * static_cast<double>(length)) return "";
     if (step + 1 >= length) return "";  // nothing left to save
     if (static_cast<int>(finals.size()) < o_.keep_top) return "";
@@ -131,19 +209,9 @@ class DiagnosisPruner final : public Pruner {
       return better(a, b);
     });
     const double target = finals[static_cast<size_t>(o_.keep_top - 1)];
-    // The largest gain a COMPLETE trial made after this step: its final value against its best
-    // up to this step (its own best, so a noisy dip at this step is not counted as later gain).
-    double max_gain = 0;
-    int n = 0;
-    for (auto& t : complete) {
-      if (!t.value || !t.intermediate_values.count(step)) continue;
-      const double b = best_until(t, step);
-      if (std::isnan(b)) continue;
-      ++n;
-      max_gain = std::max(max_gain, maximize ? *t.value - b : b - *t.value);
-    }
+    const auto [max_gain, n] = largest_later_gain(complete, step, maximize);
     if (n < o_.n_min_trials) return "";
-    const double mine = best_until(trial, step);
+    const double mine = best_until(trial, step, maximize);
     if (std::isnan(mine)) return "";
     const double reach = max_gain * (1 + o_.gain_slack);
     const double projected = maximize ? mine + reach : mine - reach;
@@ -181,6 +249,8 @@ std::shared_ptr<Pruner> diagnosis_from_json(const json& c, const std::string& w)
   o.keep_top = int_at_least(c, "keep_top", o.keep_top, 1, w);
   o.gain_slack = get_nonnegative(c, "gain_slack", o.gain_slack, w);
   o.n_min_trials = int_at_least(c, "n_min_trials", o.n_min_trials, 1, w);
+  o.slope_window = int_at_least(c, "slope_window", o.slope_window, 1, w);
+  o.behind_slack = get_nonnegative(c, "behind_slack", o.behind_slack, w);
   if (c.contains("then")) o.then = make_pruner_at(c.at("then"), w + ".then");
   return make_diagnosis_pruner(o);
 }
