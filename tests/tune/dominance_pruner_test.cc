@@ -63,8 +63,12 @@ TEST(DominancePruner, MedianPrunesWhatHalfTheTrialsDominate) {
   EXPECT_FALSE(prunes(*s, {2, 0.6}));
   // Dominated by every completed trial: pruned.
   EXPECT_TRUE(prunes(*s, {5, 0.4}));
-  // A NaN in the vector prunes, as in every pruner.
-  EXPECT_TRUE(prunes(*s, {NAN, 0.9}));
+  // A NaN entry is "not known at this step" (the training objective reports latency that way):
+  // compared on the accuracy alone, 0.4 is below all four: pruned; 0.9 above all: kept.
+  EXPECT_TRUE(prunes(*s, {NAN, 0.4}));
+  EXPECT_FALSE(prunes(*s, {NAN, 0.9}));
+  // Nothing known at all: not judged.
+  EXPECT_FALSE(prunes(*s, {NAN, NAN}));
   // At a step no completed trial reported (n_min_trials = 1): kept.
   EXPECT_FALSE(prunes(*s, {5, 0.4}, 7));
   // A trial that reported only a plain value has no vector to compare: never judged.
@@ -128,6 +132,8 @@ TEST(DominancePruner, AshaPromotesByRankThenCrowding) {
   EXPECT_FALSE(reach_rung({0.5, 0.1}));
   // (1.1, 0.49) sits just behind (1, 0.5): rank 1 of 5, outside the best 2: pruned.
   EXPECT_TRUE(reach_rung({1.1, 0.49}));
+  // Loss unknown at this step (NaN): ranked on the accuracy alone, 0.95 beats all: promoted.
+  EXPECT_FALSE(reach_rung({NAN, 0.95}));
   // The rung keeps each trial's whole vector beside Optuna's scalar completed_rung_0.
   const FrozenTrial first = s->trials()[0];
   EXPECT_EQ(first.system_attrs.at("hone:rung_vector_0"), json({1.0, 0.5}));

@@ -70,6 +70,12 @@ inline int objective_option(const json& c, const std::string& where, bool domina
 // The trial's whole intermediate vector at `step` (d values: its Trial::report(vector); with one
 // objective the plain value), or nullopt when it reported none of that length there.
 std::optional<std::vector<double>> vector_at(const FrozenTrial& t, int64_t step, size_t d);
+// The points dominance compares, in minimisation form, `own` last: the objectives `own` knows at
+// its step (its non-NaN entries; a per-step vector leaves NaN for what is known only at the end,
+// e.g. latency) of `others` (rows with a NaN there, or of another length, left out) and of `own`.
+// Empty when `own` knows none.
+std::vector<std::vector<double>> dominance_points(const std::vector<std::vector<double>>& others,
+                                                 const std::vector<double>& own, const std::vector<Direction>& dirs);
 // The percentile rule on dominance: `trial`'s vector at its last step against the COMPLETE trials'.
 bool dominance_percentile_prune(const Study& study, const FrozenTrial& trial, const PercentileOptions& o);
 // ASHA's promotion on dominance: true when points[own] is among the best max(1, n / eta) of

@@ -59,6 +59,26 @@ std::optional<std::vector<double>> vector_at(const FrozenTrial& t, int64_t step,
   return std::nullopt;
 }
 
+Points dominance_points(const Points& others, const std::vector<double>& own, const std::vector<Direction>& dirs) {
+  std::vector<size_t> known;
+  for (size_t k = 0; k < own.size(); ++k)
+    if (!std::isnan(own[k])) known.push_back(k);
+  if (known.empty()) return {};
+  auto project = [&](const std::vector<double>& v) {
+    std::vector<double> p;
+    for (size_t k : known) p.push_back(v[k]);
+    return p;
+  };
+  std::vector<Direction> d;
+  for (size_t k : known) d.push_back(dirs[k]);
+  Points points;
+  for (const auto& v : others)
+    if (v.size() == own.size())
+      if (auto p = project(v); !has_nan(p)) points.push_back(std::move(p));
+  points.push_back(project(own));
+  return to_minimization(points, d);
+}
+
 bool dominance_percentile_prune(const Study& study, const FrozenTrial& trial, const PercentileOptions& o) {
   auto last = trial.last_intermediate();
   if (!last) return false;
@@ -69,15 +89,14 @@ bool dominance_percentile_prune(const Study& study, const FrozenTrial& trial, co
   if (!first_in_interval(step, trial.intermediate_values, o.n_warmup_steps, o.interval_steps)) return false;
   const std::vector<Direction>& dirs = study.directions();
   auto own = vector_at(trial, step, dirs.size());
-  if (!own) return false;        // no whole vector at this step: nothing to compare
-  if (has_nan(*own)) return true;  // a NaN prunes, as in every pruner
-  Points points;
+  if (!own) return false;  // no whole vector at this step: nothing to compare
+  Points others;
   for (const auto& t : completed)
-    if (auto v = vector_at(t, step, dirs.size()); v && !has_nan(*v)) points.push_back(std::move(*v));
-  const size_t n = points.size();
+    if (auto v = vector_at(t, step, dirs.size())) others.push_back(std::move(*v));
+  const Points points = dominance_points(others, *own, dirs);
+  if (points.empty()) return false;  // nothing known at this step
+  const size_t n = points.size() - 1;
   if (static_cast<int>(n) < o.n_min_trials) return false;
-  points.push_back(*own);
-  points = to_minimization(points, dirs);
   size_t dominated_by = 0;
   for (size_t i = 0; i < n; ++i) dominated_by += dominates(points[i], points[n]);
   // At least percentile% of them (median: half), and at least one: a trial on the trade-off curve

@@ -73,8 +73,7 @@ bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
     auto v = vector_at(trial, step, study.directions().size());
     if (!v) return false;  // no whole vector at this step: not judged
     own = std::move(*v);
-    for (double x : own)
-      if (std::isnan(x)) value = NAN;
+    value = 0;  // a NaN entry is "not known at this step" (dominance_points), never a reason to prune
   }
   int rung = 0;
   while (trial.system_attrs.count(rung_key(rung))) ++rung;
@@ -83,22 +82,23 @@ bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
     if (static_cast<double>(step) < promotion) return false;
     if (std::isnan(value)) return true;
     std::string key = rung_key(rung);
-    study.storage().set_trial_system_attr(trial.trial_id, key, value);
+    study.storage().set_trial_system_attr(trial.trial_id, key, dominance ? own.front() : value);
     if (dominance) {
       const std::string vkey = "hone:rung_vector_" + std::to_string(rung);
       study.storage().set_trial_system_attr(trial.trial_id, vkey, json(own));
-      Points points;
+      Points others;
       for (auto& t : trials) {
         if (t.trial_id == trial.trial_id) continue;
         auto it = t.system_attrs.find(vkey);
-        if (it == t.system_attrs.end() || !it->second.is_array() || it->second.size() != own.size() ||
-            !std::all_of(it->second.begin(), it->second.end(), [](const json& x) { return x.is_number(); }))
-          continue;
-        points.push_back(it->second.get<std::vector<double>>());
+        if (it == t.system_attrs.end() || !it->second.is_array()) continue;
+        std::vector<double> v;  // null: a NaN that went through a SQL storage's JSON text
+        for (const json& x : it->second) v.push_back(x.is_number() ? x.get<double>() : NAN);
+        others.push_back(std::move(v));
       }
-      points.push_back(own);
+      const Points points = dominance_points(others, own, study.directions());
+      if (points.empty()) return false;  // nothing known at this step
       if (static_cast<int>(points.size()) <= bootstrap_count) return true;
-      if (!dominance_promotable(to_minimization(points, study.directions()), points.size() - 1, eta)) return true;
+      if (!dominance_promotable(points, points.size() - 1, eta)) return true;
       ++rung;
       continue;
     }
