@@ -103,7 +103,8 @@ std::string prune_reason(const FrozenTrial& trial);
 
 // {"type": "median"|"percentile"|"asha"|"successive_halving"|"sha"|"hyperband"|"threshold"|
 // "nop"|"none", ...} (a bare string is {type = ...}; no type = median) with the option names
-// above ("min_resource", "max_resource": "auto" or an int >= 1; "objective": an int >= 0). Throws Error(kInvalidArgument)
+// above ("min_resource", "max_resource": "auto" or an int >= 1; "objective": an int >= 0, or "dominance" for median,
+// percentile, asha and hyperband). Throws Error(kInvalidArgument)
 // naming an unknown type (and every registered name), an unknown key, or an option out of range
 // ("pruner.interval_steps must be >= 1, got 0"). "percentile" needs "percentile"; "threshold"
 // needs "lower" and/or "upper"; every other type builds from defaults alone.
