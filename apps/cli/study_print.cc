@@ -205,6 +205,32 @@ void print_before_after(const StudyResult& r) {
   row("peak tensor memory", bytes(trial_number(base, "peak_tensor_bytes")), bytes(trial_number(best, "peak_tensor_bytes")));
 }
 
+// Several objectives: the chosen trial (best.toml / best.json), and before / after with every
+// objective's baseline and chosen value.
+void print_chosen(const StudyResult& r) {
+  if (!r.chosen) return;
+  const FrozenTrial& c = *r.chosen;
+  std::printf("\nchosen trial %lld (the %sPareto trial best on %s; best.%s): %s\n",
+              static_cast<long long>(c.number), r.best_feasible ? "feasible " : "least-violating ",
+              r.objectives[0].c_str(), r.command ? "json" : "toml", fmt_params(c.params_json()).c_str());
+  if (!r.baseline) return;
+  const FrozenTrial& base = *r.baseline;
+  size_t w = 22;
+  for (const auto& o : r.objectives) w = std::max(w, o.size() + 6);
+  auto row = [&](const std::string& name, const std::string& a, const std::string& b) {
+    std::printf("%-*s %-16s %-16s\n", static_cast<int>(w), name.c_str(), a.c_str(), b.c_str());
+  };
+  auto value = [](const FrozenTrial& t, size_t k) {
+    return k < t.values.size() ? fmt::format("{:.6g}", t.values[k]) : std::string("-");
+  };
+  std::printf("\n");
+  row("", fmt::format("baseline (#{})", base.number), fmt::format("chosen (#{})", c.number));
+  for (size_t k = 0; k < r.objectives.size(); ++k)
+    row(r.objectives[k] + (r.directions[k] == Direction::kMaximize ? " (max)" : " (min)"), value(base, k), value(c, k));
+  if (!r.constraints.empty()) row("feasible", feasibility(base), feasibility(c));
+  row("time", format_duration(base.duration_s().value_or(NAN)), format_duration(c.duration_s().value_or(NAN)));
+}
+
 }  // namespace
 
 void print_study_result(const StudyResult& r, const std::string& out) {
@@ -235,6 +261,7 @@ void print_study_result(const StudyResult& r, const std::string& out) {
     print_before_after(r);
   } else {
     print_front(r);
+    print_chosen(r);
   }
   std::string files;
   for (const auto& f : r.files) files += (files.empty() ? "" : ", ") + f;

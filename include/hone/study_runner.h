@@ -284,6 +284,9 @@ struct StudyResult {
   bool interrupted = false;
   std::vector<FrozenTrial> top;               // COMPLETE trials, best first (feasible ones first), at most study.top
   std::optional<FrozenTrial> best, baseline;  // best: one objective only; baseline: the trial tagged "baseline"
+  // Several objectives: the trial best.toml/best.json is written from and the before/after table
+  // shows: the front trial best on the first objective (front[0]; docs/TUNING.md "The chosen trial").
+  std::optional<FrozenTrial> chosen;
   int folds = 0;
   std::optional<Logs> refit_test;             // the refit best model's test metrics
   double refit_seconds = 0;

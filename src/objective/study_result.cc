@@ -28,6 +28,27 @@ json trial_column(const FrozenTrial& t) {
               {"peak_tensor_bytes", trial_number(t, "peak_tensor_bytes")}};
 }
 
+// "val_accuracy 0.91" or, with several objectives, "val_accuracy 0.91, latency_ms_b64 3.2".
+std::string values_text(const StudyResult& r, const FrozenTrial& t) {
+  if (r.objectives.size() <= 1) return r.metric + " " + fmt::format("{:.6g}", *t.value);
+  std::string s;
+  for (size_t k = 0; k < r.objectives.size() && k < t.values.size(); ++k)
+    s += (s.empty() ? "" : ", ") + r.objectives[k] + " " + fmt::format("{:.6g}", t.values[k]);
+  return s;
+}
+
+// A before/after column of summary.json with several objectives: every objective's value.
+json mo_trial_column(const StudyResult& r, const FrozenTrial& t) {
+  json c = trial_column(t);
+  json values = json::object();
+  for (size_t k = 0; k < r.objectives.size(); ++k)
+    values[r.objectives[k]] = k < t.values.size() ? or_null(t.values[k]) : json();
+  c["values"] = values;
+  c["constraint_violation"] = constraint_violation(t);
+  c["feasible"] = is_feasible(t);
+  return c;
+}
+
 void count_states(const std::vector<FrozenTrial>& all, StudyResult& r) {
   r.n_trials = static_cast<int64_t>(all.size());
   for (auto& t : all) {
@@ -44,19 +65,24 @@ void write_file(StudyResult& r, const std::string& out, const std::string& name,
 }
 
 // The best configuration: best.toml (a config `hone train` runs) for a training study; best.json
-// (values and the filled command) for an external command.
-void write_best(StudyResult& r, StudyRunner& runner, const Study& study, const std::string& out, json& best_cfg) {
-  const FrozenTrial& best = *r.best;
+// (values and the filled command) for an external command. `best` is the best trial, or with several
+// objectives the chosen one (StudyResult::chosen), `what` says which in best.toml's header.
+void write_best(StudyResult& r, StudyRunner& runner, const Study& study, const std::string& out, json& best_cfg,
+                const FrozenTrial& best, const std::string& what) {
   if (TrainingObjective* training = runner.training()) {
     best_cfg = training->config_for(best.params_json());
     write_file(r, out, "best.toml",
-               "# Best configuration of study \"" + study.name() + "\" (trial " + std::to_string(best.number) + ", " +
-                   r.metric + " " + fmt::format("{:.6g}", *best.value) + ").\n# hone train " + out + "/best.toml\n" +
-                   to_toml(best_cfg));
+               "# " + what + " of study \"" + study.name() + "\" (trial " + std::to_string(best.number) + ", " +
+                   values_text(r, best) + ").\n# hone train " + out + "/best.toml\n" + to_toml(best_cfg));
   } else {
     json best_json = {{"study", study.name()}, {"trial", best.number}, {"value", *best.value},
                       {"params", best.params_json()},
                       {"command", best.user_attrs.count("command") ? best.user_attrs.at("command") : json()}};
+    if (study.is_multi_objective()) {
+      best_json["values"] = best.values;
+      best_json["objectives"] = r.objectives;
+      best_json["chosen"] = what;
+    }
     write_file(r, out, "best.json", best_json.dump(2) + "\n");
   }
 }
@@ -206,6 +232,19 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
                  {"failed", r.failed},    {"elapsed_s", elapsed_s}};
     r.summary.update(constraint_summary);
     write_file(r, out, "pareto.json", pareto_json(study, r, runner).dump(2) + "\n");
+    // The chosen trial: the (feasible) front's best on the first objective.
+    r.chosen = r.front.front();
+    const std::string what = fmt::format("Chosen configuration (the {}Pareto trial best on {})",
+                                         r.best_feasible ? "feasible " : "least-violating ", r.objectives[0]);
+    json best_cfg;
+    write_best(r, runner, study, out, best_cfg, *r.chosen, what);
+    r.summary["chosen_trial"] = r.chosen->number;
+    r.summary["chosen_values"] = r.chosen->values;
+    r.summary["chosen_rule"] = "best " + r.objectives[0] + " on the " + (r.best_feasible ? "feasible " : "") + "Pareto front";
+    if (r.baseline) {
+      r.summary["before"] = mo_trial_column(r, *r.baseline);
+      r.summary["after"] = mo_trial_column(r, *r.chosen);
+    }
     write_file(r, out, "summary.json", r.summary.dump(2) + "\n");
     return r;
   }
@@ -227,7 +266,7 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
   r.summary.update(constraint_summary);
   if (!r.constraints.empty()) r.summary["best_violation"] = constraint_violation(best);
   json best_cfg;
-  write_best(r, runner, study, out, best_cfg);
+  write_best(r, runner, study, out, best_cfg, best, "Best configuration");
   if (r.folds) {
     write_file(r, out, "cv_results.json", cv_results(study).dump(2) + "\n");
     r.summary["best_score"] = *best.value;

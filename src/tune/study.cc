@@ -410,7 +410,13 @@ json Study::best_params() const { return best_trial().params_json(); }
 
 json Study::to_json(TrialStates states) const {
   json arr = json::array();
-  for (auto& t : trials(states)) arr.push_back(t.to_json());
+  for (auto& t : trials(states)) {
+    json j = t.to_json();
+    const double violation = constraint_violation(t);  // feasibility first: what the ranking reads
+    j["constraint_violation"] = std::isinf(violation) ? json("Infinity") : json(violation);
+    j["feasible"] = violation == 0.0;
+    arr.push_back(std::move(j));
+  }
   return arr;
 }
 
@@ -436,7 +442,9 @@ std::string Study::to_csv(TrialStates states) const {
   std::ostringstream os;
   os << "number,value,state,datetime_start,datetime_complete,duration_s";
   for (auto& n : names) os << "," << csv_cell("params_" + n);
-  os << "\n";
+  const size_t n_values = directions_.size() > 1 ? directions_.size() : 0;  // values_<k>: several objectives
+  for (size_t k = 0; k < n_values; ++k) os << ",values_" << k;
+  os << ",constraint_violation,feasible,prune_reason\n";
   for (auto& t : ts) {
     os << t.number << "," << (t.value ? fmt_value(*t.value) : "") << "," << to_string(t.state) << ","
        << (t.datetime_start ? format_datetime(*t.datetime_start) : "") << ","
@@ -446,7 +454,13 @@ std::string Study::to_csv(TrialStates states) const {
       os << ",";
       if (t.params.count(n)) os << csv_cell(t.param(n));
     }
-    os << "\n";
+    for (size_t k = 0; k < n_values; ++k) {
+      os << ",";
+      if (k < t.values.size()) os << fmt_value(t.values[k]);
+    }
+    const double violation = constraint_violation(t);
+    os << "," << fmt_value(violation) << "," << (violation == 0.0 ? "true" : "false") << ","
+       << csv_cell(prune_reason(t)) << "\n";
   }
   return os.str();
 }

@@ -394,5 +394,40 @@ TEST(MetricLine, ResultsWithSeveralValuesConstraintsAndMetrics) {
   EXPECT_FALSE(bad);
 }
 
+// Several objectives still end with one configuration: best.toml from the chosen trial (the Pareto
+// trial best on the first objective), and before/after with every objective (docs/TUNING.md "The
+// chosen trial").
+TEST_F(MoStudy, BestTomlAndBeforeAfterComeFromTheChosenTrial) {
+  std::shared_ptr<Study> study;
+  StudyResult r = run(config("chosen", kIrisMo, [](json& c) {
+                        c["study"]["baseline"] = {{"train.lr", 0.01}, {"model.hidden_layers", json::array({16})}};
+                      }),
+                      &study);
+  ASSERT_GT(r.complete, 0);
+  ASSERT_TRUE(r.chosen);
+  ASSERT_TRUE(r.baseline);
+  // The chosen trial is on the front and no front trial has a higher val_accuracy (maximised).
+  bool on_front = false;
+  for (const auto& t : r.front) {
+    on_front |= t.number == r.chosen->number;
+    EXPECT_LE(t.values[0], r.chosen->values[0]) << t.number;
+  }
+  EXPECT_TRUE(on_front);
+  // best.toml is a `hone train` config of the chosen trial's values.
+  const json best = load_toml_file(dir_ + "/out/best.toml");
+  EXPECT_EQ(best["model"]["hidden_layers"], r.chosen->params_json()["model.hidden_layers"]);
+  EXPECT_DOUBLE_EQ(best["train"]["lr"].get<double>(), r.chosen->params_json()["train.lr"].get<double>());
+  EXPECT_NE(std::find(r.files.begin(), r.files.end(), "best.toml"), r.files.end());
+  const json summary = read_json(dir_ + "/out/summary.json");
+  EXPECT_EQ(summary["chosen_trial"], r.chosen->number);
+  EXPECT_EQ(summary["chosen_values"][0].get<double>(), r.chosen->values[0]);
+  // Before / after: the baseline ([16]: 131 parameters) against the chosen one, every objective.
+  EXPECT_EQ(summary["before"]["trial"], r.baseline->number);
+  EXPECT_EQ(summary["before"]["values"]["n_params"], 131);
+  EXPECT_EQ(summary["after"]["values"]["val_accuracy"].get<double>(), r.chosen->values[0]);
+  EXPECT_EQ(summary["after"]["values"]["n_params"].get<double>(), r.chosen->values[1]);
+  EXPECT_TRUE(summary["after"]["feasible"].get<bool>());
+}
+
 }  // namespace
 }  // namespace hone

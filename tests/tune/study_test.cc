@@ -199,7 +199,8 @@ TEST(Study, ExportsJsonAndCsv) {
   EXPECT_TRUE(j[0]["params"].contains("x"));
   std::string csv = study->to_csv();
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "number,value,state,datetime_start,datetime_complete,duration_s,params_c,params_x");
+            "number,value,state,datetime_start,datetime_complete,duration_s,params_c,params_x,"
+            "constraint_violation,feasible,prune_reason");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 }
 

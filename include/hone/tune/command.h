@@ -75,10 +75,12 @@ struct MetricLine {
   enum class Kind { kReport, kResult, kConstraints, kMetric } kind;
   std::optional<int64_t> step;  // report only; absent: the next step after the last report
   double value;                 // report, metric; result: the first value
-  std::vector<double> values;   // result (one per objective), constraints
+  std::vector<double> values;   // result (one per objective), constraints; a report's JSON list
   std::string name;             // metric
 };
-// Parses "hone: report <step> <value>", "hone: report <value>", "hone: result <value> [<value>...]"
+// Parses "hone: report <step> <value>", "hone: report <value>", "hone: report [<step>] [v0, v1, ...]"
+// (a vector intermediate value, one per objective: a JSON list only, since "report 3 0.5" is a step
+// and a value), "hone: result <value> [<value>...]"
 // (one value per objective; also a JSON list "hone: result [0.91, 12.3]"), "hone: constraints
 // <c> [<c>...]" (Optuna's form: <= 0 is satisfied; also a JSON list) and "hone: metric <name>
 // <value>" (a named metric that [study] constraints and objectives may use). Values as strtod

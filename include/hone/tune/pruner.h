@@ -11,6 +11,14 @@
 // Optuna cannot prune multi-objective studies at all (optuna#3450). K beyond the study's
 // objectives: Error(kInvalidArgument) from prune().
 //
+// Pruning on dominance (objective = kDominance; "dominance" in config): median/percentile, ASHA
+// (successive halving) and Hyperband compare whole intermediate VECTORS (Trial::report(vector))
+// at a step, directions respected, by Pareto dominance: percentile P prunes a trial whose vector at
+// step s is dominated by at least P% (median: half) of the COMPLETE trials' vectors at step s (and
+// by at least one); ASHA promotes by non-dominated rank, then crowding distance, within the rung.
+// A trial without a whole vector at the step is not judged. Threshold takes no dominance.
+// docs/TUNING.md "Pruning on dominance" has the rules and why.
+//
 // New pruners: one .cc file in src/tune/pruners/ plus its builder's declaration and one row in
 // the registry table (src/tune/pruners/registry.cc).
 #pragma once
@@ -32,6 +40,9 @@ class Pruner {
   virtual std::string name() const = 0;
   virtual bool prune(const Study& study, const FrozenTrial& trial) = 0;
 };
+
+// The `objective` value that selects pruning on dominance (see above).
+inline constexpr int kDominance = -1;
 
 struct PercentileOptions {
   double percentile = 50.0;  // in [0, 100]; 50 = MedianPruner
@@ -99,7 +110,8 @@ std::string prune_reason(const FrozenTrial& trial);
 
 // {"type": "median"|"percentile"|"asha"|"successive_halving"|"sha"|"hyperband"|"threshold"|
 // "nop"|"none", ...} (a bare string is {type = ...}; no type = median) with the option names
-// above ("min_resource", "max_resource": "auto" or an int >= 1; "objective": an int >= 0). Throws Error(kInvalidArgument)
+// above ("min_resource", "max_resource": "auto" or an int >= 1; "objective": an int >= 0, or "dominance" for median,
+// percentile, asha and hyperband). Throws Error(kInvalidArgument)
 // naming an unknown type (and every registered name), an unknown key, or an option out of range
 // ("pruner.interval_steps must be >= 1, got 0"). "percentile" needs "percentile"; "threshold"
 // needs "lower" and/or "upper"; every other type builds from defaults alone.

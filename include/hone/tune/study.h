@@ -202,7 +202,11 @@ class Study : public std::enable_shared_from_this<Study> {
   json best_params() const;
 
   // trials_dataframe-like export. JSON: an array of FrozenTrial::to_json(). CSV columns:
-  // number, value, state, datetime_start, datetime_complete, duration_s, params_<name>...
+  // number, value, state, datetime_start, datetime_complete, duration_s, params_<name>..., then
+  // values_<k>... (several objectives only), constraint_violation (the sum of the positive
+  // constraint values, as Optuna's; 0 without constraints), feasible (true/false) and prune_reason
+  // (system attr "hone:prune_reason", "" if none). Each JSON trial also has "constraint_violation"
+  // and "feasible".
   // Only the trials in `states` (e.g. all but WAITING for a run's outputs).
   json to_json(TrialStates states = TrialStates::all()) const;
   std::string to_csv(TrialStates states = TrialStates::all()) const;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -126,7 +127,8 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
     return std::nullopt;
   };
   const size_t sp = args.find_first_of(" \t");
-  if (m.kind == MetricLine::Kind::kReport && sp != std::string_view::npos) {
+  const bool vector_report = m.kind == MetricLine::Kind::kReport && !args.empty() && args.front() == '[';
+  if (m.kind == MetricLine::Kind::kReport && sp != std::string_view::npos && !vector_report) {
     std::string_view step_text = args.substr(0, sp);
     int64_t step = 0;
     auto [p, ec] = std::from_chars(step_text.data(), step_text.data() + step_text.size(), step);
@@ -139,11 +141,13 @@ std::optional<MetricLine> parse_metric_line(std::string_view line, bool* malform
     m.name = std::string(args.substr(0, sp));
     args = trim(args.substr(sp));
   }
-  if (m.kind == MetricLine::Kind::kReport || m.kind == MetricLine::Kind::kMetric) {
+  const bool list_report = m.kind == MetricLine::Kind::kReport && !args.empty() && args.front() == '[';
+  if ((m.kind == MetricLine::Kind::kReport && !list_report) || m.kind == MetricLine::Kind::kMetric) {
     if (!parse_double(args, &m.value)) return bad();
     return m;
   }
-  // result / constraints: values separated by blanks (or commas), or a JSON list.
+  // result / constraints: values separated by blanks (or commas), or a JSON list; a report's vector
+  // (one value per objective): a JSON list only ("hone: report 3 [0.8, 12]").
   std::string list(args);
   if (!list.empty() && list.front() == '[') {
     if (list.back() != ']') return bad();
@@ -330,8 +334,9 @@ CommandResult CommandObjective::run(Trial& trial) {
 
   command_detail::RunLimits limits{opt_.timeout_s, opt_.kill_grace_s, opt_.stop};
   int64_t last_step = -1;
-  auto on_report = [&](int64_t step, double v) {
-    trial.report(v, step);
+  auto on_report = [&](int64_t step, const std::vector<double>& v) {
+    if (v.size() == 1) trial.report(v.front(), step);
+    else trial.report(v, step);  // one value per objective (pruners' objective = K or "dominance")
     last_step = step;
     return trial.should_prune();
   };
@@ -370,9 +375,13 @@ CommandResult CommandObjective::run(Trial& trial) {
           for (auto& [k, v] : r["intermediate"].items()) {
             int64_t step = 0;
             auto [p, perr] = std::from_chars(k.data(), k.data() + k.size(), step);
-            if (perr != std::errc() || p != k.data() + k.size() || step < 0 || !v.is_number())
-              throw_runtime("result file " + result_file + ": intermediate \"" + k + "\": expected a step (integer >= 0) and a number");
-            trial.report(v.get<double>(), step);
+            const bool vec = v.is_array() && !v.empty() &&
+                             std::all_of(v.begin(), v.end(), [](const json& x) { return x.is_number(); });
+            if (perr != std::errc() || p != k.data() + k.size() || step < 0 || (!v.is_number() && !vec))
+              throw_runtime("result file " + result_file + ": intermediate \"" + k +
+                            "\": expected a step (integer >= 0) and a number or a list of numbers");
+            if (vec) trial.report(v.get<std::vector<double>>(), step);
+            else trial.report(v.get<double>(), step);
           }
         }
         // A number, a numeric string, or a list of them.

@@ -25,6 +25,7 @@
 namespace hone {
 
 using command_detail::ReportFn;
+using command_detail::VectorReportFn;
 using command_detail::RunOutcome;
 
 namespace {
@@ -97,7 +98,7 @@ class LogFile {
 class StdoutParser {
  public:
   static constexpr size_t kMaxLine = 64 << 10;
-  StdoutParser(LogFile& log, RunOutcome& out, const ReportFn& on_report)
+  StdoutParser(LogFile& log, RunOutcome& out, const VectorReportFn& on_report)
       : log_(log), out_(out), on_report_(on_report) {}
 
   void feed(const char* p, size_t n) {
@@ -137,7 +138,8 @@ class StdoutParser {
       const int64_t step = m->step.value_or(next_step_);
       next_step_ = step + 1;
       ++out_.reports;
-      if (!prune_ && on_report_ && on_report_(step, m->value)) prune_ = true;
+      if (!prune_ && on_report_ && on_report_(step, m->values.empty() ? std::vector<double>{m->value} : m->values))
+        prune_ = true;
     } else if (m && m->kind == MetricLine::Kind::kResult) {
       out_.result = m->values;
     } else if (m && m->kind == MetricLine::Kind::kConstraints) {
@@ -157,7 +159,7 @@ class StdoutParser {
 
   LogFile& log_;
   RunOutcome& out_;
-  const ReportFn& on_report_;
+  const VectorReportFn& on_report_;
   std::string line_;
   bool overlong_ = false, prune_ = false;
   int64_t next_step_ = 0;
@@ -340,6 +342,13 @@ double seconds_since(SteadyClock::time_point t0) {
 }  // namespace
 
 RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const ReportFn& on_report) {
+  if (!on_report) return run_process(req, limits, VectorReportFn{});
+  return run_process(req, limits, VectorReportFn([&](int64_t step, const std::vector<double>& v) {
+                       return on_report(step, v.front());
+                     }));
+}
+
+RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const VectorReportFn& on_report) {
   RunOutcome out;
   const auto t0 = SteadyClock::now();
   auto spawn_failed = [&](std::string why) {

@@ -47,6 +47,10 @@ struct RunOutcome {
 using ReportFn = std::function<bool(int64_t step, double value)>;
 
 RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const ReportFn& on_report);
+// The same, each report as its values: one for "hone: report <step> <value>", one per objective for
+// "hone: report <step> [v0, v1, ...]".
+using VectorReportFn = std::function<bool(int64_t step, const std::vector<double>& values)>;
+RunOutcome run_process(const SpawnRequest& req, const RunLimits& limits, const VectorReportFn& on_report);
 
 // The program run_process would execute: argv0 if it has a '/', else the first executable
 // PATH entry (PATH taken from `env`, default "/usr/local/bin:/usr/bin:/bin"); "" if none.

@@ -48,22 +48,48 @@ inline std::vector<FrozenTrial> on_objective(std::vector<FrozenTrial> ts, int ob
 // The direction of `objective`; Error(kInvalidArgument) when the study has no such objective.
 inline Direction objective_direction(const Study& study, int objective) {
   const auto& dirs = study.directions();
+  if (objective == kDominance)
+    throw_invalid("pruner objective = dominance: this pruner compares one objective; dominance is for median, "
+                  "percentile, asha and hyperband");
   if (objective < 0 || static_cast<size_t>(objective) >= dirs.size())
     throw_invalid("pruner objective = " + std::to_string(objective) + ", but study \"" + study.name() + "\" has " +
                   std::to_string(dirs.size()) + " objective" + (dirs.size() == 1 ? "" : "s"));
   return dirs[static_cast<size_t>(objective)];
 }
-// The "objective" option (>= 0, default 0).
-inline int objective_option(const json& c, const std::string& where) {
+// The "objective" option (>= 0, default 0), or "dominance" (kDominance) where `dominance` allows.
+inline int objective_option(const json& c, const std::string& where, bool dominance = false) {
+  if (c.contains("objective") && c.at("objective").is_string()) {
+    if (dominance && c.at("objective").get<std::string>() == "dominance") return kDominance;
+    throw_invalid(where + ".objective: expected an objective index (an integer >= 0)" +
+                  std::string(dominance ? " or \"dominance\"" : "") + ", got " + c.at("objective").dump());
+  }
   return get_int_in(c, "objective", 0, 0, INT32_MAX, where);
 }
 
+// Pruning on dominance (pruner.h kDominance; docs/TUNING.md "Pruning on dominance"), in dominance.cc.
+// The trial's whole intermediate vector at `step` (d values: its Trial::report(vector); with one
+// objective the plain value), or nullopt when it reported none of that length there.
+std::optional<std::vector<double>> vector_at(const FrozenTrial& t, int64_t step, size_t d);
+// The points dominance compares, in minimisation form, `own` last: the objectives `own` knows at
+// its step (its non-NaN entries; a per-step vector leaves NaN for what is known only at the end,
+// e.g. latency) of `others` (rows with a NaN there, or of another length, left out) and of `own`.
+// Empty when `own` knows none.
+std::vector<std::vector<double>> dominance_points(const std::vector<std::vector<double>>& others,
+                                                 const std::vector<double>& own, const std::vector<Direction>& dirs);
+// The percentile rule on dominance: `trial`'s vector at its last step against the COMPLETE trials'.
+bool dominance_percentile_prune(const Study& study, const FrozenTrial& trial, const PercentileOptions& o);
+// ASHA's promotion on dominance: true when points[own] is among the best max(1, n / eta) of
+// `points` (minimisation form) ordered by non-dominated rank, then crowding distance (ties promote).
+bool dominance_promotable(const std::vector<std::vector<double>>& points, size_t own, int eta);
+
 // Successive halving of `trial` among `competing` (the whole study, or one Hyperband bracket),
 // writing completed_rung_<k> on the trial as Optuna does. Defined in successive_halving.cc.
-// `maximize`: the direction of the objective whose values the trials carry.
+// `maximize`: the direction of the objective whose values the trials carry; `dominance`: compare
+// the trials' whole intermediate vectors instead (rung vectors kept as "hone:rung_vector_<k>").
 bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
                               const std::vector<FrozenTrial>& competing, int64_t min_resource, int eta,
-                              int min_early_stopping_rate, int bootstrap_count, bool maximize);
+                              int min_early_stopping_rate, int bootstrap_count, bool maximize,
+                              bool dominance = false);
 
 // An int option read with the core's range-checked getter ("<where>.<key> must be >= lo").
 inline int int_at_least(const json& c, const std::string& key, int64_t def, int64_t lo, const std::string& where) {

@@ -48,7 +48,9 @@ class HyperbandPruner final : public Pruner {
   }
   std::string name() const override { return "hyperband"; }
   bool prune(const Study& study, const FrozenTrial& trial_in) override {
-    const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
+    const bool dominance = o_.objective == kDominance;
+    const bool maximize =
+        !dominance && pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
     const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     if (!trial.last_intermediate()) return false;
     int n_brackets;
@@ -71,7 +73,7 @@ class HyperbandPruner final : public Pruner {
     for (auto& t : pruner_detail::on_objective(study.trials(), o_.objective))
       if (hyperband_bracket(study.name(), t.number, n_brackets, o_.reduction_factor) == b) same.push_back(t);
     return pruner_detail::successive_halving_prune(study, trial, same, o_.min_resource, o_.reduction_factor, b,
-                                                   o_.bootstrap_count, maximize);
+                                                   o_.bootstrap_count, maximize, dominance);
   }
 
  private:
@@ -105,7 +107,7 @@ std::shared_ptr<Pruner> hyperband_from_json(const json& c, const std::string& w)
   o.max_resource = resource_option(c, "max_resource", std::nullopt, w);
   o.reduction_factor = int_at_least(c, "reduction_factor", o.reduction_factor, 2, w);
   o.bootstrap_count = int_at_least(c, "bootstrap_count", 0, 0, w);
-  o.objective = objective_option(c, w);
+  o.objective = objective_option(c, w, /*dominance=*/true);
   return make_hyperband_pruner(o);
 }
 }  // namespace pruner_detail

@@ -33,6 +33,7 @@ class PercentilePruner final : public Pruner {
   }
   std::string name() const override { return o_.percentile == 50.0 ? "median" : "percentile"; }
   bool prune(const Study& study, const FrozenTrial& trial_in) override {
+    if (o_.objective == kDominance) return pruner_detail::dominance_percentile_prune(study, trial_in, o_);
     const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
     const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     auto last = trial.last_intermediate();
@@ -72,7 +73,7 @@ PercentileOptions read_options(const json& c, const std::string& w) {
   o.n_warmup_steps = int_at_least(c, "n_warmup_steps", o.n_warmup_steps, 0, w);
   o.interval_steps = int_at_least(c, "interval_steps", o.interval_steps, 1, w);
   o.n_min_trials = int_at_least(c, "n_min_trials", o.n_min_trials, 1, w);
-  o.objective = pruner_detail::objective_option(c, w);
+  o.objective = pruner_detail::objective_option(c, w, /*dominance=*/true);
   return o;
 }
 

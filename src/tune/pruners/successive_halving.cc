@@ -5,6 +5,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "hone/tune/multi_objective.h"
 #include "hone/tune/study.h"
 #include "tune/pruners/common.h"
 
@@ -33,7 +34,9 @@ class SuccessiveHalvingPruner final : public Pruner {
   }
   std::string name() const override { return "asha"; }
   bool prune(const Study& study, const FrozenTrial& trial_in) override {
-    const bool maximize = pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
+    const bool dominance = o_.objective == kDominance;
+    const bool maximize =
+        !dominance && pruner_detail::objective_direction(study, o_.objective) == Direction::kMaximize;
     const FrozenTrial trial = pruner_detail::on_objective(trial_in, o_.objective);
     if (!trial.last_intermediate()) return false;
     auto trials = pruner_detail::on_objective(study.trials(), o_.objective);
@@ -45,7 +48,7 @@ class SuccessiveHalvingPruner final : public Pruner {
       min_res = *min_resource_;
     }
     return pruner_detail::successive_halving_prune(study, trial, trials, min_res, o_.reduction_factor,
-                                                   o_.min_early_stopping_rate, o_.bootstrap_count, maximize);
+                                                   o_.min_early_stopping_rate, o_.bootstrap_count, maximize, dominance);
   }
 
  private:
@@ -60,11 +63,18 @@ namespace pruner_detail {
 
 bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
                               const std::vector<FrozenTrial>& trials, int64_t min_resource, int eta,
-                              int min_early_stopping_rate, int bootstrap_count, bool maximize) {
+                              int min_early_stopping_rate, int bootstrap_count, bool maximize, bool dominance) {
   auto last = trial.last_intermediate();
   if (!last) return false;
   int64_t step = last->first;
   double value = last->second;
+  std::vector<double> own;  // dominance: the whole vector at the last step
+  if (dominance) {
+    auto v = vector_at(trial, step, study.directions().size());
+    if (!v) return false;  // no whole vector at this step: not judged
+    own = std::move(*v);
+    value = 0;  // a NaN entry is "not known at this step" (dominance_points), never a reason to prune
+  }
   int rung = 0;
   while (trial.system_attrs.count(rung_key(rung))) ++rung;
   while (true) {
@@ -72,7 +82,26 @@ bool successive_halving_prune(const Study& study, const FrozenTrial& trial,
     if (static_cast<double>(step) < promotion) return false;
     if (std::isnan(value)) return true;
     std::string key = rung_key(rung);
-    study.storage().set_trial_system_attr(trial.trial_id, key, value);
+    study.storage().set_trial_system_attr(trial.trial_id, key, dominance ? own.front() : value);
+    if (dominance) {
+      const std::string vkey = "hone:rung_vector_" + std::to_string(rung);
+      study.storage().set_trial_system_attr(trial.trial_id, vkey, json(own));
+      Points others;
+      for (auto& t : trials) {
+        if (t.trial_id == trial.trial_id) continue;
+        auto it = t.system_attrs.find(vkey);
+        if (it == t.system_attrs.end() || !it->second.is_array()) continue;
+        std::vector<double> v;  // null: a NaN that went through a SQL storage's JSON text
+        for (const json& x : it->second) v.push_back(x.is_number() ? x.get<double>() : NAN);
+        others.push_back(std::move(v));
+      }
+      const Points points = dominance_points(others, own, study.directions());
+      if (points.empty()) return false;  // nothing known at this step
+      if (static_cast<int>(points.size()) <= bootstrap_count) return true;
+      if (!dominance_promotable(points, points.size() - 1, eta)) return true;
+      ++rung;
+      continue;
+    }
     std::vector<double> competing;
     for (auto& t : trials) {
       if (t.trial_id == trial.trial_id) continue;  // its own value is appended below, once
@@ -97,7 +126,7 @@ std::shared_ptr<Pruner> successive_halving_from_json(const json& c, const std::s
   o.reduction_factor = int_at_least(c, "reduction_factor", o.reduction_factor, 2, w);
   o.min_early_stopping_rate = int_at_least(c, "min_early_stopping_rate", 0, 0, w);
   o.bootstrap_count = int_at_least(c, "bootstrap_count", 0, 0, w);
-  o.objective = objective_option(c, w);
+  o.objective = objective_option(c, w, /*dominance=*/true);
   return make_successive_halving_pruner(o);
 }
 
