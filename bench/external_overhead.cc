@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   req.env = {"PATH=/usr/bin:/bin"};
   auto t0 = SteadyClock::now();
   for (int i = 0; i < n; ++i) {
-    auto o = command_detail::run_process(req, {}, nullptr);
+    auto o = command_detail::run_process(req, command_detail::RunLimits{}, command_detail::ReportFn{});
     if (!o.result) return std::fprintf(stderr, "no result from /bin/echo\n"), 1;
   }
   const double spawn_us = std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count() / n;
