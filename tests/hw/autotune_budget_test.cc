@@ -51,9 +51,15 @@ TEST(AutotuneCli, ChosenSettingTrainsWithinATightBudget) {
   if (!hwtest::kSanitized)  // a sanitized process's RSS is mostly shadow memory
     EXPECT_LE(static_cast<double>(peak), budget_mb * 1048576.0)
       << "batch " << r["batch_size"] << " peaked at " << peak / 1048576.0 << " MiB over a " << budget_mb << " MiB budget";
-  // Within the margin is not enough: a budget 5% above batch 256's estimate refuses batch 256.
+  // Within the margin is not enough: a budget 5% above autotune's own estimate for batch 256 refuses
+  // batch 256 (the 10% margin). Autotune's figure, not `hone estimate`'s: the two differ by a few
+  // percent (the data-load peak, the process's own resident memory), more than this check's window.
+  int64_t own256 = -1;
+  for (const auto& p : r["points"])
+    if (p["batch_size"] == 256) own256 = p["peak_bytes"].get<int64_t>();
+  ASSERT_GT(own256, 0) << out;
   const std::string tight = hwtest::run_out("autotune " + cfg + " --budget-mb " +
-                                                std::to_string(static_cast<double>(at256) * 1.05 / 1048576.0) +
+                                                std::to_string(static_cast<double>(own256) * 1.05 / 1048576.0) +
                                                 " --threads 1 --batch-sizes 32,256 --seconds 0.05 --json --no-write",
                                             &code, false);
   ASSERT_EQ(code, 0) << tight;
