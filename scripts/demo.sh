@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The main job on defaults (`make demo` runs this after the Release build): tune an MLP on
-# Fashion-MNIST with TPE + ASHA for 8 minutes on 2 cores, ending with the before/after table.
-#
-# The study is kept in SQLite beside its outputs (runs/demo/study.db). --fresh makes every
-# `make demo` the same 8-minute demo: it deletes the previous demo study first. To continue the
-# previous demo study instead (8 more minutes of search on top of what it found):
-#   build/release/hone tune examples/study_fmnist.toml --out runs/demo --storage sqlite:///runs/demo/study.db
+# The main job (`make demo` runs this after the Release build): a `hone plan` on full Fashion-MNIST over
+# an MLP and a CNN family, goals val_accuracy >= 0.93, train_seconds <= 420, peak_memory_mb <= 1024
+# (examples/plan_demo.toml), ending with the goal table. runs/demo is deleted first so that every
+# `make demo` is the same demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec build/release/hone tune examples/study_fmnist.toml --out runs/demo --storage sqlite:///runs/demo/study.db --fresh "$@"
+rm -rf runs/demo
+mkdir -p runs/demo
+exec build/release/hone plan examples/plan_demo.toml --out runs/demo --storage sqlite:///runs/demo/plan.db "$@"
