@@ -121,6 +121,16 @@ void derive_objectives(StudyConfig& sc) {
                         for (auto& o : sc.objectives) s += (s.empty() ? "" : ", ") + o;
                         return s;
                       }() + "); a program reports other constraints itself with \"hone: constraints c1 c2 ...\"");
+  // A pruner compares per-epoch values; the efficiency metrics (time, memory, size, latency) are measured
+  // once, when a trial ends, so a pruner on one of them would see nothing (or NaN) at every step.
+  if (!sc.command && st.contains("pruner") && st["pruner"].is_object() && st["pruner"].contains("objective") &&
+      st["pruner"]["objective"].is_number_integer()) {
+    const int64_t k = st["pruner"]["objective"].get<int64_t>();
+    if (k >= 0 && k < static_cast<int64_t>(sc.objectives.size()) && is_efficiency_metric(sc.objectives[k]))
+      throw_invalid("study.pruner.objective = " + std::to_string(k) + ": objective " + std::to_string(k) + " (\"" +
+                    sc.objectives[k] + "\") is measured once, when a trial ends; a pruner needs a value per epoch "
+                    "(choose an objective logged every epoch, or \"dominance\")");
+  }
 }
 
 // Fills what both `hone tune` and a worker derive from the config: the search space, metric and

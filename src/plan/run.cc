@@ -344,7 +344,8 @@ PlanResult run_plan(const Plan& plan, const PlanOptions& o) {
   StudyRunner brunner(bsc, {.cores = o.cores, .out = r.out, .stop = o.stop, .log = o.log});
   check_output_dir(r.out);
   say(o, fmt::format("plan \"{}\": {} goal(s), storage {}, output {}", plan.name, plan.goals.size(),
-                     mask_storage_url(r.storage_url), r.out));
+                     r.storage_url.empty() ? std::string("in memory (not kept)") : mask_storage_url(r.storage_url),
+                     r.out));
 
   if (o.fresh) start_fresh(plan, o, r);
 

@@ -128,4 +128,27 @@ TEST(MoPruneCli, DominanceWhereItMeansNothingIsOneLineExitTwo) {
   fs::remove_all(dir);
 }
 
+// A pruner on an efficiency objective (measured once, when a trial ends) would see no per-epoch value:
+// refused before anything runs, naming the objective.
+TEST(MoPruneCli, PrunerOnAnEndOfTrialMetricIsOneLineExitTwo) {
+  const std::string dir = tmpdir("hone_mo_prune", "eff");
+  write(dir + "/study.toml",
+        "[study]\nobjectives = [{ metric = \"val_accuracy\" }, { metric = \"train_seconds\" }]\n"
+        "pruner = { type = \"median\", objective = 1 }\nn_trials = 2\n"
+        "[data]\nsource = \"csv\"\ntrain = \"" HONE_SOURCE_DIR "/examples/data/wine.csv\"\ntarget = \"class\"\n"
+        "[model]\ntype = \"mlp\"\nhidden_layers = [8]\n[train]\nepochs = 2\nlr = { float = [1e-3, 1e-2] }\n");
+  Result r = hone("tune " + dir + "/study.toml --storage memory --out " + dir + "/out");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(has(r.out, "study.pruner.objective = 1: objective 1 (\"train_seconds\") is measured once, when a trial "
+                         "ends")) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "more than one line: " << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/out"));
+  // The same pruner on the per-epoch objective runs.
+  write(dir + "/ok.toml", read(dir + "/study.toml").replace(read(dir + "/study.toml").find("objective = 1"), 13,
+                                                            "objective = 0"));
+  r = hone("tune " + dir + "/ok.toml --storage memory --out " + dir + "/out");
+  EXPECT_EQ(r.code, 0) << r.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
