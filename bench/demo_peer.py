@@ -33,7 +33,8 @@ hone match the flags given, one per line, and exits (bench/demo_plan.sh uses it)
 Usage: /usr/bin/python3 bench/demo_peer.py [--plan examples/plan_demo.toml] [--budget 600]
          [--epochs 8] [--cnn-filters 32,64] [--flip] [--shift N] [--trials N] [--seed S]
          [--threads 2] [--limit N] [--channels-last]
-Prints a line per finished trial, a summary, and one JSON line last.
+Prints a line per finished trial, a summary, and one JSON line last; exits 1 when no trial completed
+(as `hone plan`), 2 on bad flags or a plan outside this space.
 """
 import argparse
 import json
@@ -349,6 +350,9 @@ def main():
           f"{res['best_test_accuracy']}, trained in {res['best_train_seconds']} s, {res['best_parameters']} "
           f"parameters; {bp}")
     print(json.dumps(res))
+    if bp is None:
+        print("demo_peer.py: no trial completed (all pruned or failed, or the budget ended first)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
