@@ -204,6 +204,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--plan", help="hone plan file to read the settings from (flags override it)")
     ap.add_argument("--budget", type=float, default=600, help="seconds from start in which trials may start")
+    ap.add_argument("--wall-limit", type=float, default=0,
+                    help="> 0: a hard cap on the whole run in seconds (the 10-minute demo budget): a trial still "
+                         "training then stops after its current batch and is scored as it stands (hone's "
+                         "train.time_limit)")
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--cnn-filters", help="e.g. 32,64")
     ap.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None)
@@ -278,7 +282,10 @@ def main():
         sch = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, cycle_momentum=False)
         g = torch.Generator().manual_seed(trial.number)
         val = 0.0
+        hard = T_START + a.wall_limit if a.wall_limit > 0 else math.inf
         for ep in range(epochs):
+            if time.perf_counter() > hard:
+                break
             model.train()
             p = torch.randperm(n_train, generator=g)
             for i in range(0, n_train, bs):
@@ -291,6 +298,9 @@ def main():
                 loss.backward()
                 opt.step()
                 sch.step()
+                if time.perf_counter() > hard:
+                    trial.set_user_attr("stopped_by_wall_limit_in_epoch", ep + 1)
+                    break
             val = accuracy(model, Xva, yva)
             trial.report(val, ep)
             if trial.should_prune():

@@ -6,7 +6,8 @@
 #
 #   bench/demo_plan.sh [--out DIR] [--epochs E] [--cnn-filters 32,64] [--flip|--no-flip] [--shift N]
 #                      [--limit N] [--trials N] [--seed S] [--threads T]    (both sides)
-#                      [--budget S] [--channels-last]                        (the peer only)
+#                      [--budget S] [--wall-limit S] [--channels-last]       (the peer only)
+#                      [--keep-peer]           (reuse DIR's peer result: when only hone changed)
 #                      [--hone-set KEY=VALUE ...]                            (hone only, repeatable)
 #   env: PLAN (default examples/plan_demo.toml), HONE (default build/release/hone)
 #
@@ -32,13 +33,15 @@ OUT=bench/results/demo
 BOTH=()      # flags for demo_peer.py that hone matches through --set
 PEER_ONLY=()
 HONE_SETS=()
+KEEP_PEER=0  # --keep-peer: reuse DIR/peer.log and peer.json of an earlier run (the peer is unchanged)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift ;;
     --epochs|--cnn-filters|--shift|--limit|--trials|--seed|--threads) BOTH+=("$1" "$2"); shift ;;
     --flip|--no-flip) BOTH+=("$1") ;;
-    --budget) PEER_ONLY+=("$1" "$2"); shift ;;
+    --budget|--wall-limit) PEER_ONLY+=("$1" "$2"); shift ;;
     --channels-last) PEER_ONLY+=("$1") ;;
+    --keep-peer) KEEP_PEER=1 ;;
     --hone-set) HONE_SETS+=(--set "$2"); shift ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "demo_plan.sh: unknown option $1 (--help lists them)" >&2; exit 2 ;;
@@ -62,12 +65,16 @@ date +%s.%N > "$OUT/hone.start"
 cat "$OUT/hone.out"
 [[ $HONE_RC -eq 0 ]] || { echo "demo_plan.sh: hone plan exited $HONE_RC; the end of $OUT/hone.log:" >&2; tail -5 "$OUT/hone.log" >&2; }
 
-echo "== demo_peer.py --plan $PLAN ${BOTH[*]} ${PEER_ONLY[*]}" >&2
 PEER_RC=0
-"$PY" bench/demo_peer.py --plan "$PLAN" "${BOTH[@]}" "${PEER_ONLY[@]}" > "$OUT/peer.log" 2>&1 || PEER_RC=$?
-tail -3 "$OUT/peer.log" | head -2
-tail -1 "$OUT/peer.log" > "$OUT/peer.json"
-[[ $PEER_RC -eq 0 ]] || { echo "demo_plan.sh: demo_peer.py exited $PEER_RC; see $OUT/peer.log" >&2; }
+if [[ $KEEP_PEER -eq 1 && -s "$OUT/peer.json" ]]; then
+  echo "== demo_peer.py: kept from the earlier run ($OUT/peer.json)" >&2
+else
+  echo "== demo_peer.py --plan $PLAN ${BOTH[*]} ${PEER_ONLY[*]}" >&2
+  "$PY" bench/demo_peer.py --plan "$PLAN" "${BOTH[@]}" "${PEER_ONLY[@]}" > "$OUT/peer.log" 2>&1 || PEER_RC=$?
+  tail -3 "$OUT/peer.log" | head -2
+  tail -1 "$OUT/peer.log" > "$OUT/peer.json"
+  [[ $PEER_RC -eq 0 ]] || { echo "demo_plan.sh: demo_peer.py exited $PEER_RC; see $OUT/peer.log" >&2; }
+fi
 
 "$PY" - "$OUT" <<'PYEOF' | tee "$OUT/table.md"
 import datetime, json, os, re, sys
