@@ -180,17 +180,23 @@ void record_metrics(Trial& t, const Logs& m) {
 // epoch whose loss was not finite) and "restored_epoch" (1-based).
 void check_outcome(Trial& t, const RunResult& r) {
   if (r.interrupted) throw Error(ErrorKind::kInterrupted, "interrupted");
-  if (!r.diverged) return;
+  if (!r.diverged) {
+    if (r.restored_best && r.best_epoch >= 0) t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
+    return;
+  }
   if (!r.restored_best || r.best_epoch < 0 || r.best_epoch >= static_cast<int>(r.history.rows.size()))
     throw_runtime("training diverged (the loss became NaN or infinite)");
   t.set_user_attr("diverged_at_epoch", static_cast<int64_t>(r.history.rows.size()) + 1);
   t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
 }
 
-// The epoch whose metrics describe the run's final model: the restored one after a divergence
-// (check_outcome let it through), else the last.
+// The epoch whose metrics describe the run's final model: the restored one whenever early stopping put
+// the best epoch's weights back (after a divergence, an early stop, a time limit or the last epoch: the
+// model, its test metrics and its file are that epoch's, as Keras's model.evaluate() after fit sees
+// them), else the last.
 const Logs& final_logs(const RunResult& r) {
-  return r.diverged && r.restored_best ? r.history.rows[static_cast<size_t>(r.best_epoch)] : r.history.rows.back();
+  const bool restored = r.restored_best && r.best_epoch >= 0 && r.best_epoch < static_cast<int>(r.history.rows.size());
+  return restored ? r.history.rows[static_cast<size_t>(r.best_epoch)] : r.history.rows.back();
 }
 
 }  // namespace

@@ -141,6 +141,31 @@ TEST(TrainingObjective, DivergenceAfterRestoredBestWeightsCompletesWithTheRestor
   EXPECT_NE(study2->trials().at(0).fail_reason().find("diverged"), std::string::npos);
 }
 
+// Early stopping that restores the best weights (no divergence): the trial's value is the restored
+// epoch's metric, the one the saved model and its test metrics have, not the last epoch's.
+TEST(TrainingObjective, EarlyStoppingWithRestoredWeightsScoresTheRestoredEpoch) {
+  DataSplits d = splits();
+  json cfg = json::parse(R"({
+    "seed": 0, "model": {"type": "mlp", "hidden_layers": [64]},
+    "train": {"epochs": 40, "batch_size": 8, "optimizer": {"type": "sgd", "lr": 0.3},
+              "early_stopping": {"monitor": "val_loss", "patience": 2, "restore_best_weights": true}}
+  })");
+  ObjectiveOptions o;
+  o.metric = "val_loss";
+  TrainingObjective objective(cfg, d, o);
+  auto study = create_study({.direction = Direction::kMinimize, .pruner = make_pruner({{"type", "nop"}})});
+  study->optimize([&](Trial& t) { return objective(t); }, {.n_trials = 1});
+  const FrozenTrial t = study->trials().at(0);
+  ASSERT_EQ(t.state, TrialState::kComplete) << t.fail_reason();
+  double lowest = 1e300;
+  for (auto& [step, v] : t.intermediate_values) lowest = std::min(lowest, v);
+  const double last = t.intermediate_values.rbegin()->second;
+  ASSERT_GT(last, lowest) << "the run must end on a worse epoch than its best for this test to mean anything";
+  EXPECT_DOUBLE_EQ(*t.value, lowest);
+  const int64_t best = t.user_attrs.at("restored_epoch").get<int64_t>();
+  EXPECT_DOUBLE_EQ(t.intermediate_values.at(best - 1), lowest);
+}
+
 // The objective checks the config at probe points of its search space, on the data, before any
 // trial: every option of every choice (a bad one too), the model against the classes, the folds
 // against the samples.
