@@ -35,6 +35,7 @@ benches=(
   "BUILD=build/release bench/external_overhead.sh 100 3 | BUILD=build/release bench/external_overhead.sh 300 10"
   "bench/dashboard_first_view.sh 10000 1 | bench/dashboard_first_view.sh 10000 3"
   "| bash bench/tune_fmnist.sh"
+  "bench/demo_plan.sh --limit 2000 --epochs 1 --budget 20 --out bench/results/demo-quick | bench/demo_plan.sh --wall-limit 600"
 )
 
 failed=()
