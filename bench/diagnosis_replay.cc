@@ -5,7 +5,17 @@
 // epochs). Same configurations, same curves, same order for every pruner, so the differences
 // are the pruner's alone (what the replay cannot show: the sampler reacting to pruned trials).
 //
-//   diagnosis_replay sqlite:///rec.db STUDY '{"type":"nop"}' '{"type":"diagnosis"}' ...
+//   diagnosis_replay [--orders N] [--shuffle K] sqlite:///rec.db STUDY '{"type":"nop"}' '{"type":"diagnosis"}' ...
+//
+// '{"type":"oracle"}' is no pruner but the bound for all of them: it stops every trial that ends
+// worse than the baseline after its first step and never stops one that reaches it.
+//
+// Which trial first reaches the baseline is luck of the order: in TPE's random startup trials
+// (the first n_startup_trials = 10 after the baseline) any order of the same draws is as likely
+// as the recorded one. --orders N (default 1: the recorded order) also replays N - 1 shuffles of
+// the K (default 10) trials after the baseline, the rest kept in place, and reports the mean
+// epochs to the baseline's accuracy over the N orders (and the same without the baseline's own
+// epochs, which no pruner can save): an estimate of the expected time, not of one draw's.
 //
 // Prints one JSON line per pruner: trial-seconds spent, the trial-seconds until a trial other
 // than the baseline first reaches the baseline's value, the top-10 mean value and test accuracy
@@ -14,6 +24,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,19 +44,22 @@ double test_accuracy(const FrozenTrial& t) {
 }
 
 json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner_config) {
+  const bool oracle = pruner_config.value("type", "") == "oracle";
   auto study = create_study({.direction = direction, .sampler = make_random_sampler(0),
-                             .pruner = make_pruner(pruner_config)});
+                             .pruner = make_pruner(oracle ? json{{"type", "nop"}} : pruner_config)});
   auto better = [&](double a, double b) { return direction == Direction::kMaximize ? a > b : a < b; };
   double baseline = NAN;
   for (const auto& t : recorded)
     if (t.user_attrs.count("baseline")) baseline = *t.value;
   double spent = 0, to_baseline = NAN, prune_s = 0;
+  int64_t baseline_epochs = 0;
   // The same in epochs: independent of the machine's load while the study was recorded.
   int64_t epochs = 0, epochs_to_baseline = -1;
   int64_t asked = 0;
   std::vector<std::pair<double, double>> complete;  // (value, test accuracy)
   json reasons = json::object();
   json pruned_at = json::object();  // trial number -> the step it was pruned at
+  json why_pruned = json::object();  // trial number -> the diagnosis pruner's reason
   for (const auto& rec : recorded) {
     const auto& iv = rec.intermediate_values;
     const double per_epoch = rec.duration_s().value_or(0) / static_cast<double>(iv.size());
@@ -58,20 +74,22 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
         t.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + ran)));
       t.report(value, step);
       const auto t0 = std::chrono::steady_clock::now();
-      pruned = t.should_prune();
+      pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value) : t.should_prune();
       prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++asked;
       if (pruned) break;
     }
     spent += per_epoch * static_cast<double>(ran);
     epochs += ran;
+    if (rec.user_attrs.count("baseline")) baseline_epochs = ran;
     if (pruned) {
       study->tell(t, TrialState::kPruned);
-      std::string why = prune_reason(t.frozen());
-      why = why.substr(0, why.find_first_of(": "));
+      const std::string full = oracle ? "oracle" : prune_reason(t.frozen());
+      std::string why = full.substr(0, full.find_first_of(": "));
       if (why.empty()) why = study->pruner().name();
       reasons[why] = reasons.value(why, 0) + 1;
       pruned_at[std::to_string(rec.number)] = ran - 1;
+      if (!full.empty()) why_pruned[std::to_string(rec.number)] = full;
       continue;
     }
     study->tell(t, *rec.value);
@@ -88,11 +106,13 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
               {"complete", complete.size()},
               {"pruned_by", reasons},
               {"pruned_at", pruned_at},
+              {"why_pruned", why_pruned},
               {"trial_seconds", spent},
               {"trial_seconds_to_baseline", std::isnan(to_baseline) ? json() : json(to_baseline)},
               {"epochs", epochs},
               {"epochs_to_baseline", epochs_to_baseline < 0 ? json() : json(epochs_to_baseline)},
               {"baseline_value", baseline},
+              {"baseline_epochs", baseline_epochs},
               {"best_value", complete.empty() ? json() : json(complete[0].first)},
               {"top10_mean_value", k ? json(top_value / static_cast<double>(k)) : json()},
               {"top10_mean_test_accuracy", k ? json(top_test / static_cast<double>(k)) : json()},
@@ -102,20 +122,62 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
 
 }  // namespace
 
+// Replays `orders` orders (the recorded one, then shuffles of the `shuffle` trials after the
+// baseline) and adds their mean epochs to the baseline's accuracy to the recorded order's line.
+json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner, int orders,
+                   int shuffle) {
+  json first = replay(recorded, direction, pruner);
+  if (orders <= 1) return first;
+  std::mt19937_64 rng(20261205);
+  std::vector<FrozenTrial> order = recorded;
+  const size_t lo = !order.empty() && order[0].user_attrs.count("baseline") ? 1 : 0;
+  const size_t hi = std::min(order.size(), lo + static_cast<size_t>(shuffle));
+  double sum = 0, search_sum = 0;
+  int never = 0;
+  for (int k = 0; k < orders; ++k) {
+    order = recorded;
+    if (k > 0) std::shuffle(order.begin() + static_cast<std::ptrdiff_t>(lo), order.begin() + static_cast<std::ptrdiff_t>(hi), rng);
+    const json r = k == 0 ? first : replay(order, direction, pruner);
+    // A study that never reaches the baseline counts all it spent (a lower bound on its time).
+    const double e = r["epochs_to_baseline"].is_null() ? r["epochs"].get<double>() : r["epochs_to_baseline"].get<double>();
+    never += r["epochs_to_baseline"].is_null();
+    sum += e;
+    search_sum += e - r["baseline_epochs"].get<double>();
+  }
+  first["orders"] = orders;
+  first["shuffled_trials"] = hi - lo;
+  first["mean_epochs_to_baseline"] = sum / orders;
+  first["mean_search_epochs_to_baseline"] = search_sum / orders;
+  first["orders_never_reaching_baseline"] = never;
+  return first;
+}
+
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: diagnosis_replay STORAGE_URL STUDY PRUNER_JSON...\n");
+  int orders = 1, shuffle = 10;
+  int a = 1;
+  for (; a + 1 < argc && std::string(argv[a]).rfind("--", 0) == 0; a += 2) {
+    const std::string flag = argv[a];
+    if (flag == "--orders") orders = std::max(1, std::atoi(argv[a + 1]));
+    else if (flag == "--shuffle") shuffle = std::max(0, std::atoi(argv[a + 1]));
+    else {
+      std::fprintf(stderr, "diagnosis_replay: unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (argc - a < 3) {
+    std::fprintf(stderr, "usage: diagnosis_replay [--orders N] [--shuffle K] STORAGE_URL STUDY PRUNER_JSON...\n");
     return 2;
   }
   try {
-    auto storage = open_existing_storage(argv[1]);
-    const int64_t id = storage->get_study_id_from_name(argv[2]);
+    auto storage = open_existing_storage(argv[a]);
+    const int64_t id = storage->get_study_id_from_name(argv[a + 1]);
     const Direction direction = storage->get_study_direction(id);
     std::vector<FrozenTrial> recorded;
     for (auto& t : storage->get_all_trials(id, {TrialState::kComplete}))
       if (!t.intermediate_values.empty() && t.value) recorded.push_back(t);
     std::sort(recorded.begin(), recorded.end(), [](auto& a, auto& b) { return a.number < b.number; });
-    for (int i = 3; i < argc; ++i) std::printf("%s\n", replay(recorded, direction, json::parse(argv[i])).dump().c_str());
+    for (int i = a + 2; i < argc; ++i)
+      std::printf("%s\n", replay_orders(recorded, direction, json::parse(argv[i]), orders, shuffle).dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "diagnosis_replay: %s\n", e.what());
     return 1;

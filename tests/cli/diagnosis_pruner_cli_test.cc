@@ -1,6 +1,6 @@
 // `hone tune` with the diagnosis pruner, end to end on the wine CSV (under a second): a grid over
 // a good, an exploding and a frozen learning rate. The exploding trial is pruned as diverged, the
-// frozen one as behind the baseline (trial 0, lr 0.1) as soon as it has a slope (its third epoch),
+// frozen one as far behind the baseline (trial 0, lr 0.1) at its third epoch,
 // and the reasons reach trials.json and summary.json.
 #include <gtest/gtest.h>
 
@@ -69,7 +69,9 @@ TEST(DiagnosisPrunerCli, PrunesTheDivergedAndTheFrozenTrialWithTheirReasons) {
     } else {
       EXPECT_EQ(t["state"], "PRUNED") << t.dump();
       EXPECT_EQ(reason.rfind("behind: ", 0), 0u) << reason;
-      EXPECT_NE(reason.find("cannot reach the baseline's"), std::string::npos) << reason;
+      // Far behind: 0.26 against the baseline's 0.96 at its third epoch, more than 2x the 0.33
+      // the baseline gained after its first.
+      EXPECT_NE(reason.find("trails the baseline's"), std::string::npos) << reason;
       EXPECT_EQ(t["intermediate_values"].size(), 3u) << t.dump();
     }
     // The training loss per epoch the pruner read, one value per reported epoch.

@@ -201,7 +201,60 @@ void complete_baseline(Study& s) {
 DiagnosisOptions behind_only() {
   DiagnosisOptions o;
   o.stall_gap = 1e9;  // only the behind rule in these stories (hopeless needs 10 COMPLETE trials)
+  o.far_behind = 0;   // its slope and later-gain projection alone (far behind: its own tests)
+  o.n_min_trials = 1;  // judged on one finished curve here (the default asks for 5)
+  o.behind_slack = 0.5;
   return o;
+}
+
+TEST(DiagnosisPruner, BehindWaitsForLaterGainsOfNMinTrialsFinishedTrials) {
+  // Defaults but far behind off: with only the baseline finished, its later gain is one curve's
+  // (0 when its best came early): no evidence of what a trial may still gain, so no verdict.
+  DiagnosisOptions o = behind_only();
+  o.n_min_trials = 5;
+  auto s = study_with(make_diagnosis_pruner(o));
+  complete_baseline(*s);
+  Trial flat_far = s->ask();
+  EXPECT_EQ(first_prune(flat_far, {0.70, 0.70, 0.70, 0.70}), -1);
+  for (int i = 0; i < 4; ++i) complete_with(*s, {0.80, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89});
+  Trial again = s->ask();
+  // Five finished curves, largest later gain from step 2: 0.07 (x1.5): 0.70 + 0.105 < 0.845.
+  EXPECT_EQ(first_prune(again, {0.70, 0.70, 0.70, 0.70}), 2);
+  EXPECT_TRUE(starts_with(prune_reason(again.frozen()), "behind: ")) << prune_reason(again.frozen());
+}
+
+TEST(DiagnosisPruner, FarBehindTheBaselineAtTheSameStepFromTheFirstReport) {
+  // The baseline (complete_baseline) climbs 0.80 -> 0.845: it gained 0.045 after its first
+  // report, so far_behind = 2 prunes a trial more than 0.09 behind its best so far at the same step.
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;
+  o.slope_window = 1000;  // the slope/later-gain projection off: far behind alone
+  auto s = study_with(make_diagnosis_pruner(o));
+  complete_baseline(*s);
+  Trial low = s->ask();
+  EXPECT_EQ(first_prune(low, {0.70, 0.80, 0.85}), 0);  // 0.10 behind 0.80 at step 0
+  EXPECT_TRUE(starts_with(prune_reason(low.frozen()), "behind: best 0.7 trails the baseline's 0.8 at this step by 0.1 > "
+                                                      "2x the 0.045 it gained after its first report (step 0)"))
+      << prune_reason(low.frozen());
+  Trial close = s->ask();
+  EXPECT_EQ(first_prune(close, {0.72, 0.80, 0.85, 0.86}), -1);  // 0.08 behind: within 2 x 0.045
+  Trial slips = s->ask();
+  // Level at first, then it drops and stays: its best so far stays 0.80 (a dip does not lower
+  // it), at most 0.045 behind the baseline's: kept.
+  EXPECT_EQ(first_prune(slips, {0.80, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425}), -1);
+  Trial stuck = s->ask();
+  // Stuck from the start: step 6 0.83 - 0.7425 = 0.0875 kept, step 7 0.835 - 0.7425 = 0.0925 pruned.
+  EXPECT_EQ(first_prune(stuck, {0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425, 0.7425}), 7);
+  // Minimizing: the same story mirrored.
+  auto m = study_with(make_diagnosis_pruner(o), Direction::kMinimize);
+  Trial b = m->ask();
+  b.set_user_attr("baseline", true);
+  for (int step = 0; step < 10; ++step) b.report(0.5 - 0.01 * step, step);
+  m->tell(b, 0.41);
+  Trial worse = m->ask();  // 0.09 learned: 0.69 is 0.19 > 0.18 behind 0.5 at step 0
+  EXPECT_EQ(first_prune(worse, {0.69}), 0);
+  Trial near = m->ask();
+  EXPECT_EQ(first_prune(near, {0.67, 0.6}), -1);
 }
 
 TEST(DiagnosisPruner, BehindTheBaselineFromTheSecondTrialOn) {
@@ -336,6 +389,8 @@ TEST(DiagnosisPruner, FromConfig) {
   EXPECT_NE(error({{"type", "diagnosis"}, {"slope_window", 0}}).find("pruner.slope_window"), std::string::npos);
   EXPECT_NE(error({{"type", "diagnosis"}, {"behind_slack", -1}}).find("pruner.behind_slack"), std::string::npos);
   EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"slope_window", 3}, {"behind_slack", 0.25}})->name(), "diagnosis");
+  EXPECT_NE(error({{"type", "diagnosis"}, {"far_behind", -1}}).find("pruner.far_behind"), std::string::npos);
+  EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"far_behind", 0}})->name(), "diagnosis");
 }
 
 }  // namespace

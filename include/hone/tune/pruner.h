@@ -87,12 +87,17 @@ struct DiagnosisOptions {
   double warmup_fraction = 0.3;  // hopeless: only from this fraction of the COMPLETE trials' steps on
   int keep_top = 10;             // hopeless: cannot reach the keep_top-th best COMPLETE value...
   double gain_slack = 0.5;       // ...even with the largest later gain of COMPLETE trials x (1 + slack)
-  int n_min_trials = 5;          // hopeless: COMPLETE trials that reported this step needed
+  int n_min_trials = 5;          // hopeless, behind: COMPLETE trials that reported this step needed
   // behind: best so far + max(recent slope x steps left, largest later gain of COMPLETE trials)
   // x (1 + behind_slack) is worse than the baseline's final value (or its value at this step
-  // while it runs). Needs a COMPLETE trial (for the study's length) and slope_window + 1 reports.
+  // while it runs). Needs n_min_trials COMPLETE trials that reported the step (one or two
+  // finished curves are no evidence of what is left) and slope_window + 1 reports.
   int slope_window = 2;          // behind: the slope is the best-so-far's gain over this many reports
-  double behind_slack = 0.5;     // behind: margin on the projected gain
+  double behind_slack = 1.0;     // behind: margin on the projected gain
+  // far behind: from the first report on, the trial's best so far trails the baseline's best so
+  // far at the same step by more than far_behind x what the baseline gained after its first
+  // report (its best minus its first value). 0 turns it off.
+  double far_behind = 2.0;
   // (slope_window >= the trials' length turns behind off.)
   std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
 };

@@ -8,8 +8,11 @@
 //   stalled   the last `patience` reports gained no more than min_delta over the trial's best
 //             before them, and that best is worse than the study's best COMPLETE value by more
 //             than stall_gap x |study best|.
-//   behind    the trial is not the baseline (user attr "baseline"), at least one trial is COMPLETE
-//             and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
+//   far behind (reason "behind: ... trails ...") the baseline is COMPLETE and, from the trial's
+//             first report on, its best so far trails the baseline's best so far at the same step
+//             by more than far_behind x what the baseline gained after its first report.
+//   behind    the trial is not the baseline (user attr "baseline"), at least n_min_trials COMPLETE
+//             trials reported this step and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
 //             over the last slope_window reports x the steps left, the largest later gain of a
 //             COMPLETE trial) x (1 + behind_slack) is still worse than the baseline's final value
 //             (while the baseline runs: its value at this step). Learning curves are concave, so
@@ -85,6 +88,7 @@ class DiagnosisPruner final : public Pruner {
     if (o.n_min_trials < 1) throw_invalid(w + ": n_min_trials must be >= 1");
     if (o.slope_window < 1) throw_invalid(w + ": slope_window must be >= 1");
     require_finite_nonnegative(o.behind_slack, "behind_slack", w);
+    require_finite_nonnegative(o.far_behind, "far_behind", w);
   }
   std::string name() const override { return o_.then ? "diagnosis+" + o_.then->name() : "diagnosis"; }
 
@@ -102,6 +106,8 @@ class DiagnosisPruner final : public Pruner {
       for (auto& t : all)
         if (t.user_attrs.count("baseline") && t.trial_id != trial.trial_id) baseline = &t;
       reason = stalled(trial, complete, maximize, last->first);
+      if (reason.empty() && baseline && !trial.user_attrs.count("baseline") && o_.far_behind > 0)
+        reason = far_behind(trial, *baseline, complete, maximize, last->first);
       if (reason.empty() && baseline && !trial.user_attrs.count("baseline"))
         reason = behind(trial, *baseline, complete, maximize, last->first);
       if (reason.empty()) reason = hopeless(trial, complete, maximize, last->first);
@@ -185,13 +191,32 @@ class DiagnosisPruner final : public Pruner {
     const double mine = best.back().second;
     const double slope = std::abs(mine - from.second) / static_cast<double>(step - from.first);
     const double own = slope * static_cast<double>(length - 1 - step);
-    const double later = largest_later_gain(complete, step, maximize).first;
+    const auto [later, n_later] = largest_later_gain(complete, step, maximize);
+    if (n_later < o_.n_min_trials) return "";  // one or two finished curves are no evidence of what is left
     const double reach = std::max(own, later) * (1 + o_.behind_slack);
     const double projected = maximize ? mine + reach : mine - reach;
     if (!better(bar, projected)) return "";
     return "behind: best " + num(mine) + " + max(slope " + num(slope) + "/step x " +
            std::to_string(length - 1 - step) + " steps left, later gain " + num(later) + ") x" +
            num(1 + o_.behind_slack) + " cannot reach the baseline's " + num(bar) + " (step " + std::to_string(step) + ")";
+  }
+
+  std::string far_behind(const FrozenTrial& trial, const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete,
+                         bool maximize, int64_t step) const {
+    if (baseline.state != TrialState::kComplete || baseline.intermediate_values.empty()) return "";
+    if (step + 1 >= study_length(complete)) return "";  // nothing left to save
+    const auto& biv = baseline.intermediate_values;
+    const double first = biv.begin()->second;
+    const double overall = best_until(baseline, biv.rbegin()->first, maximize);
+    const double learned = maximize ? overall - first : first - overall;
+    if (!std::isfinite(learned) || !(learned > 0)) return "";
+    const double theirs = best_until(baseline, step, maximize), mine = best_until(trial, step, maximize);
+    if (std::isnan(theirs) || std::isnan(mine)) return "";
+    const double gap = maximize ? theirs - mine : mine - theirs;
+    if (!(gap > o_.far_behind * learned)) return "";
+    return "behind: best " + num(mine) + " trails the baseline's " + num(theirs) + " at this step by " + num(gap) +
+           " > " + num(o_.far_behind) + "x the " + num(learned) + " it gained after its first report (step " +
+           std::to_string(step) + ")";
   }
 
   std::string hopeless(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
@@ -251,6 +276,7 @@ std::shared_ptr<Pruner> diagnosis_from_json(const json& c, const std::string& w)
   o.n_min_trials = int_at_least(c, "n_min_trials", o.n_min_trials, 1, w);
   o.slope_window = int_at_least(c, "slope_window", o.slope_window, 1, w);
   o.behind_slack = get_nonnegative(c, "behind_slack", o.behind_slack, w);
+  o.far_behind = get_nonnegative(c, "far_behind", o.far_behind, w);
   if (c.contains("then")) o.then = make_pruner_at(c.at("then"), w + ".then");
   return make_diagnosis_pruner(o);
 }
