@@ -229,6 +229,7 @@ TEST(DiagnosisPruner, FarBehindTheBaselineAtTheSameStepFromTheFirstReport) {
   DiagnosisOptions o;
   o.stall_gap = 1e9;
   o.slope_window = 1000;  // the slope/later-gain projection off: far behind alone
+  o.far_behind_unbeaten = 0;  // the one factor throughout (the smaller one: its own test)
   auto s = study_with(make_diagnosis_pruner(o));
   complete_baseline(*s);
   Trial low = s->ask();
@@ -255,6 +256,50 @@ TEST(DiagnosisPruner, FarBehindTheBaselineAtTheSameStepFromTheFirstReport) {
   EXPECT_EQ(first_prune(worse, {0.69}), 0);
   Trial near = m->ask();
   EXPECT_EQ(first_prune(near, {0.67, 0.6}), -1);
+}
+
+TEST(DiagnosisPruner, FarBehindIsStricterFromTheSecondReportWhileTheBaselineIsUnbeaten) {
+  // The baseline gained 0.045 after its first report: while no other trial has matched its
+  // 0.845, far_behind_unbeaten = 0.75 prunes from the second report on a trial more than 0.03375
+  // behind it at the same step; the first report, and every report once a trial has matched the
+  // baseline, keep far_behind = 2 (0.09).
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;
+  o.slope_window = 1000;  // far behind alone
+  ASSERT_EQ(o.far_behind_unbeaten, 0.75);
+  const std::vector<double> trailing = {0.75, 0.76, 0.77, 0.78, 0.79, 0.80, 0.81, 0.82, 0.83, 0.84};
+  auto s = study_with(make_diagnosis_pruner(o));
+  complete_baseline(*s);
+  Trial racing = s->ask();
+  // Step 0: 0.05 behind 0.80 is within 2 x 0.045; step 1: 0.045 behind 0.805 > 0.75 x 0.045.
+  EXPECT_EQ(first_prune(racing, trailing), 1);
+  EXPECT_EQ(prune_reason(racing.frozen()),
+            "behind: best 0.76 trails the baseline's 0.805 at this step by 0.045 > 0.75x the 0.045 it gained after "
+            "its first report while no trial has matched the baseline (step 1)");
+  s->tell(racing, TrialState::kPruned);
+  complete_with(*s, {0.80, 0.81, 0.82, 0.83, 0.84, 0.845});  // matches the baseline's 0.845
+  Trial after = s->ask();
+  EXPECT_EQ(first_prune(after, trailing), -1);  // at most 0.05 behind: within 2 x 0.045
+
+  o.far_behind_unbeaten = 0;  // off: far_behind throughout
+  auto off = study_with(make_diagnosis_pruner(o));
+  complete_baseline(*off);
+  Trial kept = off->ask();
+  EXPECT_EQ(first_prune(kept, trailing), -1);
+
+  // Minimizing: the baseline falls 0.5 -> 0.41 (0.09 learned; 0.75x = 0.0675).
+  o.far_behind_unbeaten = 0.75;
+  auto m = study_with(make_diagnosis_pruner(o), Direction::kMinimize);
+  Trial b = m->ask();
+  b.set_user_attr("baseline", true);
+  for (int step = 0; step < 10; ++step) b.report(0.5 - 0.01 * step, step);
+  m->tell(b, 0.41);
+  Trial high = m->ask();
+  EXPECT_EQ(first_prune(high, {0.56, 0.56, 0.56}), 1);  // 0.06 <= 0.18 at step 0; 0.07 > 0.0675 at step 1
+  m->tell(high, TrialState::kPruned);
+  complete_with(*m, {0.45, 0.40});  // beats 0.41
+  Trial later = m->ask();
+  EXPECT_EQ(first_prune(later, {0.56, 0.56, 0.56}), -1);
 }
 
 TEST(DiagnosisPruner, BehindTheBaselineFromTheSecondTrialOn) {
@@ -391,6 +436,9 @@ TEST(DiagnosisPruner, FromConfig) {
   EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"slope_window", 3}, {"behind_slack", 0.25}})->name(), "diagnosis");
   EXPECT_NE(error({{"type", "diagnosis"}, {"far_behind", -1}}).find("pruner.far_behind"), std::string::npos);
   EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"far_behind", 0}})->name(), "diagnosis");
+  EXPECT_NE(error({{"type", "diagnosis"}, {"far_behind_unbeaten", -0.5}}).find("pruner.far_behind_unbeaten"),
+            std::string::npos);
+  EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"far_behind_unbeaten", 0}})->name(), "diagnosis");
 }
 
 }  // namespace

@@ -98,6 +98,12 @@ struct DiagnosisOptions {
   // far at the same step by more than far_behind x what the baseline gained after its first
   // report (its best minus its first value). 0 turns it off.
   double far_behind = 2.0;
+  // far behind, while the baseline is unbeaten (no COMPLETE trial but the baseline has matched
+  // its value) and from a trial's second report on: this factor instead, when smaller. Until
+  // something beats the baseline, a trial with a small chance of beating it costs more to finish
+  // than a fresh trial costs to try; once it is beaten, the top of the study is what a false
+  // prune would lose, and far_behind guards it. 0 turns it off.
+  double far_behind_unbeaten = 0.75;
   // (slope_window >= the trials' length turns behind off.)
   std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
 };

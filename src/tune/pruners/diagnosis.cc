@@ -10,7 +10,9 @@
 //             than stall_gap x |study best|.
 //   far behind (reason "behind: ... trails ...") the baseline is COMPLETE and, from the trial's
 //             first report on, its best so far trails the baseline's best so far at the same step
-//             by more than far_behind x what the baseline gained after its first report.
+//             by more than far_behind x what the baseline gained after its first report
+//             (far_behind_unbeaten x, from its second report on, while no COMPLETE trial but the
+//             baseline has matched the baseline's value).
 //   behind    the trial is not the baseline (user attr "baseline"), at least n_min_trials COMPLETE
 //             trials reported this step and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
 //             over the last slope_window reports x the steps left, the largest later gain of a
@@ -89,6 +91,7 @@ class DiagnosisPruner final : public Pruner {
     if (o.slope_window < 1) throw_invalid(w + ": slope_window must be >= 1");
     require_finite_nonnegative(o.behind_slack, "behind_slack", w);
     require_finite_nonnegative(o.far_behind, "far_behind", w);
+    require_finite_nonnegative(o.far_behind_unbeaten, "far_behind_unbeaten", w);
   }
   std::string name() const override { return o_.then ? "diagnosis+" + o_.then->name() : "diagnosis"; }
 
@@ -201,6 +204,16 @@ class DiagnosisPruner final : public Pruner {
            num(1 + o_.behind_slack) + " cannot reach the baseline's " + num(bar) + " (step " + std::to_string(step) + ")";
   }
 
+  // The baseline is COMPLETE and no other COMPLETE trial has matched its value.
+  static bool unbeaten(const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete, bool maximize) {
+    if (baseline.state != TrialState::kComplete || !baseline.value) return false;
+    for (auto& t : complete)
+      if (t.trial_id != baseline.trial_id && t.value &&
+          (maximize ? *t.value >= *baseline.value : *t.value <= *baseline.value))
+        return false;
+    return true;
+  }
+
   std::string far_behind(const FrozenTrial& trial, const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete,
                          bool maximize, int64_t step) const {
     if (baseline.state != TrialState::kComplete || baseline.intermediate_values.empty()) return "";
@@ -213,10 +226,13 @@ class DiagnosisPruner final : public Pruner {
     const double theirs = best_until(baseline, step, maximize), mine = best_until(trial, step, maximize);
     if (std::isnan(theirs) || std::isnan(mine)) return "";
     const double gap = maximize ? theirs - mine : mine - theirs;
-    if (!(gap > o_.far_behind * learned)) return "";
+    const bool racing = o_.far_behind_unbeaten > 0 && o_.far_behind_unbeaten < o_.far_behind &&
+                        trial.intermediate_values.size() >= 2 && unbeaten(baseline, complete, maximize);
+    const double factor = racing ? o_.far_behind_unbeaten : o_.far_behind;
+    if (!(gap > factor * learned)) return "";
     return "behind: best " + num(mine) + " trails the baseline's " + num(theirs) + " at this step by " + num(gap) +
-           " > " + num(o_.far_behind) + "x the " + num(learned) + " it gained after its first report (step " +
-           std::to_string(step) + ")";
+           " > " + num(factor) + "x the " + num(learned) + " it gained after its first report" +
+           (racing ? " while no trial has matched the baseline" : "") + " (step " + std::to_string(step) + ")";
   }
 
   std::string hopeless(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
@@ -277,6 +293,7 @@ std::shared_ptr<Pruner> diagnosis_from_json(const json& c, const std::string& w)
   o.slope_window = int_at_least(c, "slope_window", o.slope_window, 1, w);
   o.behind_slack = get_nonnegative(c, "behind_slack", o.behind_slack, w);
   o.far_behind = get_nonnegative(c, "far_behind", o.far_behind, w);
+  o.far_behind_unbeaten = get_nonnegative(c, "far_behind_unbeaten", o.far_behind_unbeaten, w);
   if (c.contains("then")) o.then = make_pruner_at(c.at("then"), w + ".then");
   return make_diagnosis_pruner(o);
 }

@@ -43,7 +43,9 @@ const std::vector<PrunerRow>& pruners() {
        hyperband_from_json},
       {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps", "objective"}, threshold_from_json},
       {"diagnosis", {"then", "diverge_factor", "patience", "min_delta", "stall_gap", "warmup_fraction", "keep_top",
-                     "gain_slack", "n_min_trials", "slope_window", "behind_slack", "far_behind"}, diagnosis_from_json},
+                     "gain_slack", "n_min_trials", "slope_window", "behind_slack", "far_behind",
+                     "far_behind_unbeaten"},
+       diagnosis_from_json},
   };
   return kPruners;
 }
