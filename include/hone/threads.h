@@ -5,7 +5,9 @@
 // which cost ~30% at small batches on this kind of machine: shared/ref/perf-notes.md).
 // RAII: the previous settings come back when the scope ends.
 // Thread safety: Eigen's thread count is process-wide (OpenMP's and the MXCSR bits are per
-// thread), so scopes alive at the same time on different threads should ask for the same count.
+// thread), so scopes alive at the same time on different threads should ask for the same count;
+// it goes back to what it was only when the last live scope ends (a scope nested on one thread
+// gives back its outer scope's count), so one trial ending does not change another's math.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include <Eigen/Core>
 #include <omp.h>
@@ -12,11 +13,25 @@ namespace hone {
 
 namespace {
 constexpr unsigned kFtzDaz = 0x8040;  // MXCSR FTZ (bit 15) | DAZ (bit 6)
-}
+
+// Eigen's thread count is process-wide: it is restored to what it was before the first live scope
+// only when the last live scope (on any thread) ends. Restoring it when one of two concurrent
+// trials ended (n_jobs = 2) put the other trial's math on every core mid-run: its curve then
+// differed from run to run. A scope nested on the same thread still restores its outer scope's count.
+std::mutex eigen_mu;
+int eigen_live = 0;       // scopes alive, all threads
+int eigen_before = 0;     // Eigen's count before the first of them
+thread_local int thread_depth = 0;  // scopes alive on this thread
+}  // namespace
 
 ThreadScope::ThreadScope(int requested) : prev_threads_(Eigen::nbThreads()), prev_csr_(_mm_getcsr()) {
   const int threads = clamp_threads(requested);
-  Eigen::setNbThreads(threads);
+  {
+    std::lock_guard<std::mutex> lock(eigen_mu);
+    if (eigen_live++ == 0) eigen_before = prev_threads_;
+    Eigen::setNbThreads(threads);
+  }
+  ++thread_depth;
   omp_set_num_threads(threads);
   _mm_setcsr(prev_csr_ | kFtzDaz);
   if (threads > 1) {
@@ -26,7 +41,13 @@ ThreadScope::ThreadScope(int requested) : prev_threads_(Eigen::nbThreads()), pre
 }
 
 ThreadScope::~ThreadScope() {
-  Eigen::setNbThreads(prev_threads_);
+  {
+    std::lock_guard<std::mutex> lock(eigen_mu);
+    --eigen_live;
+    if (--thread_depth > 0) Eigen::setNbThreads(prev_threads_);  // back to the outer scope's count
+    else if (eigen_live == 0) Eigen::setNbThreads(eigen_before);
+    // else: scopes on other threads are alive and asked for their count: keep it
+  }
   omp_set_num_threads(prev_threads_);
   _mm_setcsr(prev_csr_);
 }
