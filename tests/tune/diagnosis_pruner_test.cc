@@ -302,6 +302,59 @@ TEST(DiagnosisPruner, FarBehindIsStricterFromTheSecondReportWhileTheBaselineIsUn
   EXPECT_EQ(first_prune(later, {0.56, 0.56, 0.56}), -1);
 }
 
+TEST(DiagnosisPruner, FarBehindABaselineThatStillRunsAtTheStepsItReported) {
+  // n_jobs >= 2: a trial runs beside the baseline. From the trial's second report on, at a step
+  // the baseline has reported, far_behind x what the baseline has gained so far.
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;
+  o.slope_window = 1000;  // far behind alone
+  auto s = study_with(make_diagnosis_pruner(o));
+  Trial base = s->ask();
+  base.set_user_attr("baseline", true);
+  base.report(0.80, 0);
+  Trial beside = s->ask();
+  EXPECT_EQ(first_prune(beside, {0.60}), -1);  // the first report is not judged while it runs
+  base.report(0.81, 1);
+  // 0.03 behind 0.81 > 2 x the 0.01 gained so far.
+  EXPECT_EQ(first_prune(beside, {0.60, 0.78}), 1);
+  EXPECT_EQ(prune_reason(beside.frozen()),
+            "behind: best 0.78 trails the baseline's 0.81 at this step by 0.03 > 2x the 0.01 it has gained so far "
+            "after its first report (step 1)");
+  s->tell(beside, TrialState::kPruned);
+
+  Trial ahead = s->ask();
+  ahead.report(0.60, 0);
+  ahead.report(0.60, 1);
+  ahead.report(0.60, 2);  // ahead of the baseline (its step 2 not reported yet): not judged
+  EXPECT_FALSE(ahead.should_prune());
+  base.report(0.83, 2);
+  EXPECT_TRUE(ahead.should_prune());  // now judged: 0.23 behind 0.83 > 2 x 0.03
+  s->tell(ahead, TrialState::kPruned);
+  Trial close = s->ask();
+  EXPECT_EQ(first_prune(close, {0.70, 0.78, 0.78}), -1);  // 0.05 behind 0.83 <= 2 x 0.03
+
+  o.far_behind = 0;  // off: nothing judged beside the baseline either
+  auto off = study_with(make_diagnosis_pruner(o));
+  Trial b2 = off->ask();
+  b2.set_user_attr("baseline", true);
+  b2.report(0.80, 0);
+  b2.report(0.81, 1);
+  Trial kept = off->ask();
+  EXPECT_EQ(first_prune(kept, {0.5, 0.5}), -1);
+
+  // Minimizing: the baseline falls 0.5 -> 0.45 (0.05 so far); 0.62 is 0.17 > 0.10 behind at step 1.
+  o.far_behind = 2;
+  auto m = study_with(make_diagnosis_pruner(o), Direction::kMinimize);
+  Trial mb = m->ask();
+  mb.set_user_attr("baseline", true);
+  mb.report(0.5, 0);
+  mb.report(0.45, 1);
+  Trial high = m->ask();
+  EXPECT_EQ(first_prune(high, {0.7, 0.62}), 1);
+  Trial near = m->ask();
+  EXPECT_EQ(first_prune(near, {0.6, 0.54}), -1);  // 0.09 behind: within 0.10
+}
+
 TEST(DiagnosisPruner, BehindTheBaselineFromTheSecondTrialOn) {
   auto s = study_with(make_diagnosis_pruner(behind_only()));
   complete_baseline(*s);

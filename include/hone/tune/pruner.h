@@ -96,7 +96,9 @@ struct DiagnosisOptions {
   double behind_slack = 1.0;     // behind: margin on the projected gain
   // far behind: from the first report on, the trial's best so far trails the baseline's best so
   // far at the same step by more than far_behind x what the baseline gained after its first
-  // report (its best minus its first value). 0 turns it off.
+  // report (its best minus its first value). While the baseline still runs (a trial beside it):
+  // from the trial's second report on, at the steps the baseline has reported, against what it
+  // has gained so far. 0 turns it off.
   double far_behind = 2.0;
   // far behind, while the baseline is unbeaten (no COMPLETE trial but the baseline has matched
   // its value) and from a trial's second report on: this factor instead, when smaller. Until

@@ -12,7 +12,9 @@
 //             first report on, its best so far trails the baseline's best so far at the same step
 //             by more than far_behind x what the baseline gained after its first report
 //             (far_behind_unbeaten x, from its second report on, while no COMPLETE trial but the
-//             baseline has matched the baseline's value).
+//             baseline has matched the baseline's value). While the baseline runs (a trial beside
+//             it), from the trial's second report on, at the steps the baseline has reported:
+//             far_behind x what it has gained so far.
 //   behind    the trial is not the baseline (user attr "baseline"), at least n_min_trials COMPLETE
 //             trials reported this step and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
 //             over the last slope_window reports x the steps left, the largest later gain of a
@@ -216,9 +218,14 @@ class DiagnosisPruner final : public Pruner {
 
   std::string far_behind(const FrozenTrial& trial, const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete,
                          bool maximize, int64_t step) const {
-    if (baseline.state != TrialState::kComplete || baseline.intermediate_values.empty()) return "";
-    if (step + 1 >= study_length(complete)) return "";  // nothing left to save
+    // While the baseline runs (a trial beside it, n_jobs >= 2), it is judged at the steps the
+    // baseline has reported, against what the baseline has gained so far.
+    const bool running = baseline.state == TrialState::kRunning;
     const auto& biv = baseline.intermediate_values;
+    if ((baseline.state != TrialState::kComplete && !running) || biv.empty()) return "";
+    if (running && (biv.rbegin()->first < step || trial.intermediate_values.size() < 2)) return "";
+    const int64_t length = study_length(complete);
+    if ((length > 0 || !running) && step + 1 >= length) return "";  // nothing left to save
     const double first = biv.begin()->second;
     const double overall = best_until(baseline, biv.rbegin()->first, maximize);
     const double learned = maximize ? overall - first : first - overall;
@@ -231,7 +238,8 @@ class DiagnosisPruner final : public Pruner {
     const double factor = racing ? o_.far_behind_unbeaten : o_.far_behind;
     if (!(gap > factor * learned)) return "";
     return "behind: best " + num(mine) + " trails the baseline's " + num(theirs) + " at this step by " + num(gap) +
-           " > " + num(factor) + "x the " + num(learned) + " it gained after its first report" +
+           " > " + num(factor) + "x the " + num(learned) + " it " + (running ? "has gained so far" : "gained") +
+           " after its first report" +
            (racing ? " while no trial has matched the baseline" : "") + " (step " + std::to_string(step) + ")";
   }
 
