@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The diagnosis pruner in real studies (issue 11), beside the replay of bench/diagnosis_seeds.sh:
-# what the replay cannot show is TPE reacting to pruned trials and n_jobs = 2 (a trial that runs
-# beside the baseline is judged once the baseline ends). For each seed, runs
+# what the replay cannot show is TPE reacting to pruned trials (diagnosis_replay --workers 2
+# replays n_jobs = 2 on the recorded curves). For each seed, runs
 # bench/diagnosis_fmnist.toml with the default diagnosis pruner (bench/results/dprune-live-s<SEED>.db)
 # and compares it with the recording of the same seed, where nothing is pruned
 # (bench/results/dprune-rec-s<SEED>.db, recorded first if missing): the same seed gives the same
@@ -63,6 +63,7 @@ def study(path):
 print("| seed | baseline acc | same start-up configs (1-9) | s to baseline acc: nop / pruned | vs nop | trial-epochs to it: nop / pruned | vs nop | study epochs vs nop | pruned | top-10 val acc vs nop |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 rel = {"s": [], "ep": [], "top": []}
+pooled = [0.0, 0.0]  # trial-epochs to the baseline's accuracy summed over the seeds: pruned, nop
 for s in seeds:
     n, p = study(f"{out}/dprune-rec{tag}-s{s}.db"), study(f"{out}/dprune-live{tag}-s{s}.db")
     same = n["startup"] == p["startup"] and abs(n["B"] - p["B"]) < 1e-12
@@ -70,10 +71,12 @@ for s in seeds:
     r_ep = p["reach_ep"] / n["reach_ep"] - 1
     if r_s is not None: rel["s"].append(r_s)
     rel["ep"].append(r_ep); rel["top"].append(p["top10"] - n["top10"])
+    pooled[0] += p["reach_ep"]; pooled[1] += n["reach_ep"]
     f = lambda v: "never" if v is None else f"{v:.0f}"
     print(f"| {s} | {n['B']:.4f} | {'yes' if same else 'NO'} | {f(n['reach_s'])} / {f(p['reach_s'])} | "
           f"{'n/a' if r_s is None else f'{100 * r_s:+.0f}%'} | {n['reach_ep']:.0f} / {p['reach_ep']:.0f} | {100 * r_ep:+.0f}% | "
           f"{100 * (p['epochs'] / n['epochs'] - 1):+.0f}% | {p['pruned']} | {p['top10'] - n['top10']:+.4f} |")
 med = lambda xs: f"{100 * statistics.median(xs):+.0f}%" if xs else "n/a"
 print(f"| **median** | | | | **{med(rel['s'])}** | | **{med(rel['ep'])}** | | | {statistics.median(rel['top']):+.4f} |")
+print(f"| **sum** | | | | | {pooled[1]:.0f} / {pooled[0]:.0f} | **{100 * (pooled[0] / pooled[1] - 1):+.0f}%** | | | |")
 PY

@@ -1,11 +1,12 @@
 // Replays the learning curves of a recorded study (every trial run to the end, as
-// bench/diagnosis_fmnist.toml records them) through pruners, in trial order, one trial at a time:
-// each trial reports its stored values (and training-loss series) epoch by epoch and asks the
+// bench/diagnosis_fmnist.toml records them) through pruners, in trial order, one trial at a time
+// (--workers W: W at once, as n_jobs = W runs them, each epoch taking its recorded time): each
+// trial reports its stored values (and training-loss series) epoch by epoch and asks the
 // pruner; a pruned trial costs only the epochs it ran (its measured duration x epochs run /
 // epochs). Same configurations, same curves, same order for every pruner, so the differences
 // are the pruner's alone (what the replay cannot show: the sampler reacting to pruned trials).
 //
-//   diagnosis_replay [--orders N] [--shuffle K] sqlite:///rec.db STUDY '{"type":"nop"}' '{"type":"diagnosis"}' ...
+//   diagnosis_replay [--orders N] [--shuffle K] [--workers W] sqlite:///rec.db STUDY '{"type":"nop"}' '{"type":"diagnosis"}' ...
 //
 // '{"type":"oracle"}' is no pruner but the bound for all of them: it stops every trial that ends
 // worse than the baseline after its first step and never stops one that reaches it.
@@ -43,7 +44,7 @@ double test_accuracy(const FrozenTrial& t) {
   return it->second["accuracy"].get<double>();
 }
 
-json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner_config) {
+json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner_config, int workers) {
   const bool oracle = pruner_config.value("type", "") == "oracle";
   auto study = create_study({.direction = direction, .sampler = make_random_sampler(0),
                              .pruner = make_pruner(oracle ? json{{"type", "nop"}} : pruner_config)});
@@ -51,8 +52,8 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
   double baseline = NAN;
   for (const auto& t : recorded)
     if (t.user_attrs.count("baseline")) baseline = *t.value;
-  double spent = 0, to_baseline = NAN, prune_s = 0;
-  int64_t baseline_epochs = 0;
+  double spent = 0, to_baseline = NAN, wall_to_baseline = NAN, prune_s = 0;
+  int64_t baseline_epochs = 0, baseline_epochs_by_then = 0;
   // The same in epochs: independent of the machine's load while the study was recorded.
   int64_t epochs = 0, epochs_to_baseline = -1;
   int64_t asked = 0;
@@ -60,42 +61,68 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
   json reasons = json::object();
   json pruned_at = json::object();  // trial number -> the step it was pruned at
   json why_pruned = json::object();  // trial number -> the diagnosis pruner's reason
-  for (const auto& rec : recorded) {
+  // `workers` trials run at once, each epoch taking its recorded time (the trial's duration /
+  // its epochs); a free worker takes the next trial in order. Every epoch ends as an event, in
+  // time order: the trial reports and asks the pruner, which sees the others' reports so far.
+  struct Running {
+    size_t index;
+    Trial trial;
+    int64_t ran;
+    double per_epoch, next;  // the time its next epoch ends
+  };
+  std::vector<Running> running;
+  size_t next_trial = 0;
+  double now = 0;
+  auto start = [&](double at) {
+    const FrozenTrial& rec = recorded[next_trial];
+    Running r{next_trial++, study->ask(), 0,
+              rec.duration_s().value_or(0) / static_cast<double>(rec.intermediate_values.size()), 0};
+    r.next = at + r.per_epoch;
+    if (rec.user_attrs.count("baseline")) r.trial.set_user_attr("baseline", true);  // what behind compares with
+    running.push_back(std::move(r));
+  };
+  while (next_trial < recorded.size() && static_cast<int>(running.size()) < workers) start(0);
+  while (!running.empty()) {
+    auto it = std::min_element(running.begin(), running.end(), [](const Running& a, const Running& b) {
+      return a.next < b.next || (a.next == b.next && a.index < b.index);
+    });
+    Running& r = *it;
+    const FrozenTrial& rec = recorded[r.index];
     const auto& iv = rec.intermediate_values;
-    const double per_epoch = rec.duration_s().value_or(0) / static_cast<double>(iv.size());
+    now = r.next;
+    const auto [step, value] = *std::next(iv.begin(), r.ran);
+    ++r.ran, ++epochs;
+    spent += r.per_epoch;
+    if (rec.user_attrs.count("baseline")) ++baseline_epochs;
     const json* losses = rec.system_attrs.count("hone:train_loss") ? &rec.system_attrs.at("hone:train_loss") : nullptr;
-    Trial t = study->ask();
-    if (rec.user_attrs.count("baseline")) t.set_user_attr("baseline", true);  // what the behind rule compares with
-    bool pruned = false;
-    int64_t ran = 0;
-    for (auto& [step, value] : iv) {
-      ++ran;
-      if (losses && losses->is_array() && static_cast<int64_t>(losses->size()) >= ran)
-        t.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + ran)));
-      t.report(value, step);
-      const auto t0 = std::chrono::steady_clock::now();
-      pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value) : t.should_prune();
-      prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ++asked;
-      if (pruned) break;
+    if (losses && losses->is_array() && static_cast<int64_t>(losses->size()) >= r.ran)
+      r.trial.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + r.ran)));
+    r.trial.report(value, step);
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value) : r.trial.should_prune();
+    prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++asked;
+    const bool last = r.ran == static_cast<int64_t>(iv.size());
+    if (!pruned && !last) {
+      r.next = now + r.per_epoch;
+      continue;
     }
-    spent += per_epoch * static_cast<double>(ran);
-    epochs += ran;
-    if (rec.user_attrs.count("baseline")) baseline_epochs = ran;
     if (pruned) {
-      study->tell(t, TrialState::kPruned);
-      const std::string full = oracle ? "oracle" : prune_reason(t.frozen());
+      study->tell(r.trial, TrialState::kPruned);
+      const std::string full = oracle ? "oracle" : prune_reason(r.trial.frozen());
       std::string why = full.substr(0, full.find_first_of(": "));
       if (why.empty()) why = study->pruner().name();
       reasons[why] = reasons.value(why, 0) + 1;
-      pruned_at[std::to_string(rec.number)] = ran - 1;
+      pruned_at[std::to_string(rec.number)] = r.ran - 1;
       if (!full.empty()) why_pruned[std::to_string(rec.number)] = full;
-      continue;
+    } else {
+      study->tell(r.trial, *rec.value);
+      complete.emplace_back(*rec.value, test_accuracy(rec));
+      if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value))
+        to_baseline = spent, wall_to_baseline = now, epochs_to_baseline = epochs, baseline_epochs_by_then = baseline_epochs;
     }
-    study->tell(t, *rec.value);
-    complete.emplace_back(*rec.value, test_accuracy(rec));
-    if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value))
-      to_baseline = spent, epochs_to_baseline = epochs;
+    running.erase(it);
+    if (next_trial < recorded.size()) start(now);
   }
   std::sort(complete.begin(), complete.end(), [&](auto& a, auto& b) { return better(a.first, b.first); });
   double top_value = 0, top_test = 0;
@@ -111,8 +138,10 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
               {"trial_seconds_to_baseline", std::isnan(to_baseline) ? json() : json(to_baseline)},
               {"epochs", epochs},
               {"epochs_to_baseline", epochs_to_baseline < 0 ? json() : json(epochs_to_baseline)},
+              {"wall_seconds_to_baseline", std::isnan(wall_to_baseline) ? json() : json(wall_to_baseline)},
+              {"wall_seconds", now},
               {"baseline_value", baseline},
-              {"baseline_epochs", baseline_epochs},
+              {"baseline_epochs", epochs_to_baseline < 0 ? baseline_epochs : baseline_epochs_by_then},
               {"best_value", complete.empty() ? json() : json(complete[0].first)},
               {"top10_mean_value", k ? json(top_value / static_cast<double>(k)) : json()},
               {"top10_mean_test_accuracy", k ? json(top_test / static_cast<double>(k)) : json()},
@@ -125,47 +154,52 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
 // Replays `orders` orders (the recorded one, then shuffles of the `shuffle` trials after the
 // baseline) and adds their mean epochs to the baseline's accuracy to the recorded order's line.
 json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner, int orders,
-                   int shuffle) {
-  json first = replay(recorded, direction, pruner);
+                   int shuffle, int workers) {
+  json first = replay(recorded, direction, pruner, workers);
   if (orders <= 1) return first;
   std::mt19937_64 rng(20261205);
   std::vector<FrozenTrial> order = recorded;
   const size_t lo = !order.empty() && order[0].user_attrs.count("baseline") ? 1 : 0;
   const size_t hi = std::min(order.size(), lo + static_cast<size_t>(shuffle));
-  double sum = 0, search_sum = 0;
+  double sum = 0, search_sum = 0, wall_sum = 0;
   int never = 0;
   for (int k = 0; k < orders; ++k) {
     order = recorded;
     if (k > 0) std::shuffle(order.begin() + static_cast<std::ptrdiff_t>(lo), order.begin() + static_cast<std::ptrdiff_t>(hi), rng);
-    const json r = k == 0 ? first : replay(order, direction, pruner);
+    const json r = k == 0 ? first : replay(order, direction, pruner, workers);
     // A study that never reaches the baseline counts all it spent (a lower bound on its time).
     const double e = r["epochs_to_baseline"].is_null() ? r["epochs"].get<double>() : r["epochs_to_baseline"].get<double>();
     never += r["epochs_to_baseline"].is_null();
     sum += e;
     search_sum += e - r["baseline_epochs"].get<double>();
+    wall_sum += r["wall_seconds_to_baseline"].is_null() ? r["wall_seconds"].get<double>()
+                                                        : r["wall_seconds_to_baseline"].get<double>();
   }
   first["orders"] = orders;
   first["shuffled_trials"] = hi - lo;
   first["mean_epochs_to_baseline"] = sum / orders;
   first["mean_search_epochs_to_baseline"] = search_sum / orders;
+  first["mean_wall_seconds_to_baseline"] = wall_sum / orders;
+  first["workers"] = workers;
   first["orders_never_reaching_baseline"] = never;
   return first;
 }
 
 int main(int argc, char** argv) {
-  int orders = 1, shuffle = 10;
+  int orders = 1, shuffle = 10, workers = 1;
   int a = 1;
   for (; a + 1 < argc && std::string(argv[a]).rfind("--", 0) == 0; a += 2) {
     const std::string flag = argv[a];
     if (flag == "--orders") orders = std::max(1, std::atoi(argv[a + 1]));
     else if (flag == "--shuffle") shuffle = std::max(0, std::atoi(argv[a + 1]));
+    else if (flag == "--workers") workers = std::max(1, std::atoi(argv[a + 1]));
     else {
       std::fprintf(stderr, "diagnosis_replay: unknown option %s\n", flag.c_str());
       return 2;
     }
   }
   if (argc - a < 3) {
-    std::fprintf(stderr, "usage: diagnosis_replay [--orders N] [--shuffle K] STORAGE_URL STUDY PRUNER_JSON...\n");
+    std::fprintf(stderr, "usage: diagnosis_replay [--orders N] [--shuffle K] [--workers W] STORAGE_URL STUDY PRUNER_JSON...\n");
     return 2;
   }
   try {
@@ -177,7 +211,7 @@ int main(int argc, char** argv) {
       if (!t.intermediate_values.empty() && t.value) recorded.push_back(t);
     std::sort(recorded.begin(), recorded.end(), [](auto& a, auto& b) { return a.number < b.number; });
     for (int i = a + 2; i < argc; ++i)
-      std::printf("%s\n", replay_orders(recorded, direction, json::parse(argv[i]), orders, shuffle).dump().c_str());
+      std::printf("%s\n", replay_orders(recorded, direction, json::parse(argv[i]), orders, shuffle, workers).dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "diagnosis_replay: %s\n", e.what());
     return 1;
