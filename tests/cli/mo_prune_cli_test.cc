@@ -151,4 +151,26 @@ TEST(MoPruneCli, PrunerOnAnEndOfTrialMetricIsOneLineExitTwo) {
   fs::remove_all(dir);
 }
 
+// With an efficiency metric first among the objectives, a trained model reports nothing per epoch,
+// so a pruner never acts: the study's first line says so (before, pruning was silently off).
+TEST(MoPruneCli, APrunerThatCannotActIsNamedOffInTheStudyLine) {
+  const std::string dir = tmpdir("hone_mo_prune", "off");
+  const std::string rest =
+      "pruner = { type = \"median\" }\nn_trials = 2\n"
+      "[data]\nsource = \"csv\"\ntrain = \"" HONE_SOURCE_DIR "/examples/data/wine.csv\"\ntarget = \"class\"\n"
+      "[model]\ntype = \"mlp\"\nhidden_layers = [8]\n[train]\nepochs = 2\nlr = { float = [1e-3, 1e-2] }\n";
+  write(dir + "/off.toml", "[study]\nobjectives = [{ metric = \"train_seconds\" }, { metric = \"val_accuracy\" }]\n" + rest);
+  Result r = hone("tune " + dir + "/off.toml --storage memory --out " + dir + "/out");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "pruner median (off: objective 0, train_seconds, is known only when a trial ends; put a "
+                         "per-epoch metric first to prune)")) << r.out;
+  // The per-epoch metric first: the pruner is on, and the line says nothing more.
+  write(dir + "/on.toml", "[study]\nobjectives = [{ metric = \"val_accuracy\" }, { metric = \"train_seconds\" }]\n" + rest);
+  r = hone("tune " + dir + "/on.toml --storage memory --out " + dir + "/out2");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "pruner median, ")) << r.out;
+  EXPECT_FALSE(has(r.out, "(off:")) << r.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
