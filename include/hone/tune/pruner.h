@@ -93,6 +93,7 @@ struct DiagnosisOptions {
   // while it runs). Needs n_min_trials COMPLETE trials that reported the step (one or two
   // finished curves are no evidence of what is left) and slope_window + 1 reports.
   int slope_window = 2;          // behind: the slope is the best-so-far's gain over this many reports
+                                 // (>= the trials' length turns behind off)
   double behind_slack = 1.0;     // behind: margin on the projected gain
   // far behind: from the first report on, the trial's best so far trails the baseline's best so
   // far at the same step by more than far_behind x what the baseline gained after its first
@@ -106,7 +107,6 @@ struct DiagnosisOptions {
   // than a fresh trial costs to try; once it is beaten, the top of the study is what a false
   // prune would lose, and far_behind guards it. 0 turns it off.
   double far_behind_unbeaten = 0.75;
-  // (slope_window >= the trials' length turns behind off.)
   std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
 };
 
