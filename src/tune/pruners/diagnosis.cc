@@ -224,8 +224,9 @@ class DiagnosisPruner final : public Pruner {
     const auto& biv = baseline.intermediate_values;
     if ((baseline.state != TrialState::kComplete && !running) || biv.empty()) return "";
     if (running && (biv.rbegin()->first < step || trial.intermediate_values.size() < 2)) return "";
+    // Nothing left to save (no length is known while nothing is COMPLETE: the baseline still runs).
     const int64_t length = study_length(complete);
-    if ((length > 0 || !running) && step + 1 >= length) return "";  // nothing left to save
+    if (length > 0 && step + 1 >= length) return "";
     const double first = biv.begin()->second;
     const double overall = best_until(baseline, biv.rbegin()->first, maximize);
     const double learned = maximize ? overall - first : first - overall;
