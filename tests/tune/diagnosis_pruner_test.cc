@@ -355,6 +355,100 @@ TEST(DiagnosisPruner, FarBehindABaselineThatStillRunsAtTheStepsItReported) {
   EXPECT_EQ(first_prune(near, {0.6, 0.54}), -1);  // 0.09 behind: within 0.10
 }
 
+// Reports `values` at steps 0, 1, ... with the training losses `losses` logged before each
+// report (as the training objective does); the first step at which the pruner says prune, or -1.
+int64_t first_prune_with_loss(Trial& t, const std::vector<double>& values, const std::vector<double>& losses) {
+  std::vector<double> logged;
+  for (size_t i = 0; i < values.size(); ++i) {
+    logged.push_back(losses[i]);
+    t.set_system_attr("hone:train_loss", logged);
+    t.report(values[i], static_cast<int64_t>(i));
+    if (t.should_prune()) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
+TEST(DiagnosisPruner, TrainLossBehindTheBaselineWhileItIsUnbeaten) {
+  // The baseline rises 0.80 -> 0.845 while its training loss falls 1.0 -> 0.55. A trial 0.01
+  // behind it (far inside far behind's 0.75 x 0.045) whose training loss is 1.6x the baseline's
+  // learns more slowly than the baseline: from its third report on, while the baseline is
+  // unbeaten, train_loss_behind = 1.5 stops it.
+  DiagnosisOptions o;
+  o.stall_gap = 1e9;
+  o.slope_window = 1000;  // no slope projection: far behind and the loss rule alone
+  ASSERT_EQ(o.train_loss_behind, 1.5);
+  std::vector<double> base_v, base_l, close, slow, fast;
+  for (int step = 0; step < 10; ++step) {
+    base_v.push_back(0.80 + 0.005 * step);
+    base_l.push_back(1.0 - 0.05 * step);
+    close.push_back(0.79 + 0.005 * step);
+    slow.push_back(1.6 * base_l.back());
+    fast.push_back(1.4 * base_l.back());
+  }
+  auto with_baseline = [&](DiagnosisOptions opt, Direction d = Direction::kMaximize) {
+    auto s = study_with(make_diagnosis_pruner(opt), d);
+    Trial b = s->ask();
+    b.set_user_attr("baseline", true);
+    EXPECT_EQ(first_prune_with_loss(b, base_v, base_l), -1);
+    s->tell(b, base_v.back());
+    return s;
+  };
+  auto s = with_baseline(o);
+  Trial t = s->ask();
+  EXPECT_EQ(first_prune_with_loss(t, close, slow), 2);
+  EXPECT_EQ(prune_reason(t.frozen()),
+            "behind: best 0.8 trails the baseline's 0.81 at this step and its training loss 1.44 > 1.5x the baseline's "
+            "0.9 while no trial has matched the baseline (step 2)");
+  s->tell(t, TrialState::kPruned);
+  Trial within = s->ask();
+  EXPECT_EQ(first_prune_with_loss(within, close, fast), -1);  // 1.4x: kept
+  s->tell(within, close.back());
+  Trial level = s->ask();
+  EXPECT_EQ(first_prune_with_loss(level, base_v, slow), -1);  // not behind on the value: kept
+  s->tell(level, TrialState::kPruned);
+  Trial unlogged = s->ask();
+  EXPECT_EQ(first_prune(unlogged, close), -1);  // no training loss logged: the rule cannot judge
+  s->tell(unlogged, TrialState::kPruned);
+  complete_with(*s, {0.80, 0.85});  // beats the baseline: the race is over
+  Trial after = s->ask();
+  EXPECT_EQ(first_prune_with_loss(after, close, slow), -1);
+
+  o.train_loss_behind = 0;  // off
+  auto off = with_baseline(o);
+  Trial kept = off->ask();
+  EXPECT_EQ(first_prune_with_loss(kept, close, slow), -1);
+
+  // Beside a baseline that still runs (n_jobs >= 2): judged at the steps it has reported.
+  o.train_loss_behind = 1.5;
+  auto r = study_with(make_diagnosis_pruner(o));
+  Trial rb = r->ask();
+  rb.set_user_attr("baseline", true);
+  std::vector<double> logged;
+  for (int step = 0; step < 3; ++step) {
+    logged.push_back(base_l[static_cast<size_t>(step)]);
+    rb.set_system_attr("hone:train_loss", logged);
+    rb.report(base_v[static_cast<size_t>(step)], step);
+  }
+  Trial beside = r->ask();
+  EXPECT_EQ(first_prune_with_loss(beside, close, slow), 2);
+
+  // Minimizing (a loss-like metric): the baseline falls 0.5 -> 0.455; 0.01 above it is behind.
+  auto m = study_with(make_diagnosis_pruner(o), Direction::kMinimize);
+  Trial mb = m->ask();
+  mb.set_user_attr("baseline", true);
+  std::vector<double> mv, mc;
+  for (int step = 0; step < 10; ++step) {
+    mv.push_back(0.5 - 0.005 * step);
+    mc.push_back(0.51 - 0.005 * step);
+  }
+  EXPECT_EQ(first_prune_with_loss(mb, mv, base_l), -1);
+  m->tell(mb, mv.back());
+  Trial high = m->ask();
+  EXPECT_EQ(first_prune_with_loss(high, mc, slow), 2);
+  Trial low = m->ask();
+  EXPECT_EQ(first_prune_with_loss(low, mv, slow), -1);
+}
+
 TEST(DiagnosisPruner, BehindTheBaselineFromTheSecondTrialOn) {
   auto s = study_with(make_diagnosis_pruner(behind_only()));
   complete_baseline(*s);
@@ -492,6 +586,9 @@ TEST(DiagnosisPruner, FromConfig) {
   EXPECT_NE(error({{"type", "diagnosis"}, {"far_behind_unbeaten", -0.5}}).find("pruner.far_behind_unbeaten"),
             std::string::npos);
   EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"far_behind_unbeaten", 0}})->name(), "diagnosis");
+  EXPECT_NE(error({{"type", "diagnosis"}, {"train_loss_behind", -1}}).find("pruner.train_loss_behind"),
+            std::string::npos);
+  EXPECT_EQ(make_pruner(json{{"type", "diagnosis"}, {"train_loss_behind", 0}})->name(), "diagnosis");
 }
 
 }  // namespace

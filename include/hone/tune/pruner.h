@@ -107,6 +107,13 @@ struct DiagnosisOptions {
   // than a fresh trial costs to try; once it is beaten, the top of the study is what a false
   // prune would lose, and far_behind guards it. 0 turns it off.
   double far_behind_unbeaten = 0.75;
+  // far behind on the training loss, while the baseline is unbeaten (or still runs) and from a
+  // trial's third report on: the trial trails the baseline's best so far at this step at all, and
+  // its training loss ("hone:train_loss") is above train_loss_behind x the baseline's at the same
+  // step: it learns the training set more slowly than the baseline (underfitting beside it). The
+  // near-ties the value alone cannot tell apart: what they trail by is within the validation
+  // noise, the training loss is not. 0 turns it off.
+  double train_loss_behind = 1.5;
   std::shared_ptr<Pruner> then{};  // asked after the rules when none fired (null: none)
 };
 

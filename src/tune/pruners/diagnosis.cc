@@ -15,6 +15,10 @@
 //             baseline has matched the baseline's value). While the baseline runs (a trial beside
 //             it), from the trial's second report on, at the steps the baseline has reported:
 //             far_behind x what it has gained so far.
+//   training loss behind (reason "behind: ... and its training loss ...") while the baseline is
+//             unbeaten or still runs, from the trial's third report on: it trails the baseline's
+//             best so far at this step at all, and its training loss at this step is above
+//             train_loss_behind x the baseline's at the same step (it learns more slowly).
 //   behind    the trial is not the baseline (user attr "baseline"), at least n_min_trials COMPLETE
 //             trials reported this step and slope_window + 1 reports exist: its best so far plus max(the best-so-far's slope
 //             over the last slope_window reports x the steps left, the largest later gain of a
@@ -29,6 +33,7 @@
 //             keep_top (which only gets harder as the study goes on).
 // The pruner only reads snapshots and writes "hone:prune_reason": thread-safe.
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -94,6 +99,7 @@ class DiagnosisPruner final : public Pruner {
     require_finite_nonnegative(o.behind_slack, "behind_slack", w);
     require_finite_nonnegative(o.far_behind, "far_behind", w);
     require_finite_nonnegative(o.far_behind_unbeaten, "far_behind_unbeaten", w);
+    require_finite_nonnegative(o.train_loss_behind, "train_loss_behind", w);
   }
   std::string name() const override { return o_.then ? "diagnosis+" + o_.then->name() : "diagnosis"; }
 
@@ -113,6 +119,8 @@ class DiagnosisPruner final : public Pruner {
       reason = stalled(trial, complete, maximize, last->first);
       if (reason.empty() && baseline && !trial.user_attrs.count("baseline") && o_.far_behind > 0)
         reason = far_behind(trial, *baseline, complete, maximize, last->first);
+      if (reason.empty() && baseline && !trial.user_attrs.count("baseline") && o_.train_loss_behind > 0)
+        reason = loss_behind(trial, *baseline, complete, maximize, last->first);
       if (reason.empty() && baseline && !trial.user_attrs.count("baseline"))
         reason = behind(trial, *baseline, complete, maximize, last->first);
       if (reason.empty()) reason = hopeless(trial, complete, maximize, last->first);
@@ -244,6 +252,35 @@ class DiagnosisPruner final : public Pruner {
            (racing ? " while no trial has matched the baseline" : "") + " (step " + std::to_string(step) + ")";
   }
 
+  // The training loss a trial logged at `step`: "hone:train_loss" holds one value per report, so
+  // the step's position among the reports is its index (NaN when the two do not line up).
+  static double train_loss_at(const FrozenTrial& t, int64_t step) {
+    auto it = t.system_attrs.find(kTrainLossKey);
+    const auto& iv = t.intermediate_values;
+    auto at = iv.find(step);
+    if (it == t.system_attrs.end() || !it->second.is_array() || at == iv.end() || it->second.size() != iv.size())
+      return NAN;
+    const json& v = it->second[static_cast<size_t>(std::distance(iv.begin(), at))];
+    return v.is_number() ? v.get<double>() : NAN;
+  }
+
+  std::string loss_behind(const FrozenTrial& trial, const FrozenTrial& baseline, const std::vector<FrozenTrial>& complete,
+                          bool maximize, int64_t step) const {
+    if (trial.intermediate_values.size() < 3) return "";
+    const bool running = baseline.state == TrialState::kRunning;
+    if (!running && !unbeaten(baseline, complete, maximize)) return "";
+    const int64_t length = study_length(complete);
+    if (length > 0 && step + 1 >= length) return "";  // nothing left to save
+    const double theirs = best_until(baseline, step, maximize), mine = best_until(trial, step, maximize);
+    if (!baseline.intermediate_values.count(step) || std::isnan(theirs) || std::isnan(mine)) return "";
+    if (!(maximize ? theirs > mine : mine > theirs)) return "";
+    const double own = train_loss_at(trial, step), base = train_loss_at(baseline, step);
+    if (!(base > 0) || !std::isfinite(own) || !(own > o_.train_loss_behind * base)) return "";
+    return "behind: best " + num(mine) + " trails the baseline's " + num(theirs) + " at this step and its training loss " +
+           num(own) + " > " + num(o_.train_loss_behind) + "x the baseline's " + num(base) +
+           " while no trial has matched the baseline (step " + std::to_string(step) + ")";
+  }
+
   std::string hopeless(const FrozenTrial& trial, const std::vector<FrozenTrial>& complete, bool maximize,
                        int64_t step) const {
     if (static_cast<int>(complete.size()) < o_.keep_top) return "";
@@ -303,6 +340,7 @@ std::shared_ptr<Pruner> diagnosis_from_json(const json& c, const std::string& w)
   o.behind_slack = get_nonnegative(c, "behind_slack", o.behind_slack, w);
   o.far_behind = get_nonnegative(c, "far_behind", o.far_behind, w);
   o.far_behind_unbeaten = get_nonnegative(c, "far_behind_unbeaten", o.far_behind_unbeaten, w);
+  o.train_loss_behind = get_nonnegative(c, "train_loss_behind", o.train_loss_behind, w);
   if (c.contains("then")) o.then = make_pruner_at(c.at("then"), w + ".then");
   return make_diagnosis_pruner(o);
 }

@@ -44,7 +44,7 @@ const std::vector<PrunerRow>& pruners() {
       {"threshold", {"lower", "upper", "n_warmup_steps", "interval_steps", "objective"}, threshold_from_json},
       {"diagnosis", {"then", "diverge_factor", "patience", "min_delta", "stall_gap", "warmup_fraction", "keep_top",
                      "gain_slack", "n_min_trials", "slope_window", "behind_slack", "far_behind",
-                     "far_behind_unbeaten"},
+                     "far_behind_unbeaten", "train_loss_behind"},
        diagnosis_from_json},
   };
   return kPruners;
