@@ -110,6 +110,9 @@ class TrainingObjective {
   // efficiency metrics; with CV the mean held-out scores), no constraints written.
   std::map<std::string, double> measure(Trial& trial);
   const std::vector<std::string>& objectives() const { return objectives_; }
+  // The objective reported each epoch, which a pruner sees: the first one, "" when it is an
+  // efficiency metric (known only when a trial ends: the pruner never acts).
+  const std::string& per_epoch_metric() const { return report_metric_; }
 
   // The concrete config a finished trial trained (the search config with its values).
   nlohmann::json config_of(int64_t trial_number) const;

@@ -88,10 +88,9 @@ std::string StudyRunner::describe(const Study& study) const {
   for (size_t i = 0; i < sc_.objectives.size(); ++i)
     goal += (i ? ", " : "") + std::string(to_string(sc_.directions[i])) + " " + sc_.objectives[i];
   for (const auto& c : sc_.constraints) goal += ", subject to " + c.text;
-  // A trained model reports its first objective per epoch; an efficiency metric is known only when
-  // the trial ends, so nothing is reported and the pruner never acts: say so.
+  // With nothing reported per epoch the pruner never acts: say so.
   std::string pruner = study.pruner().name();
-  if (!command_ && pruner != "nop" && !sc_.objectives.empty() && is_efficiency_metric(sc_.objectives[0]))
+  if (training_ && pruner != "nop" && !sc_.objectives.empty() && training_->per_epoch_metric().empty())
     pruner += fmt::format(" (off: objective 0, {}, is known only when a trial ends; put a per-epoch metric first to prune)",
                           sc_.objectives[0]);
   std::string s = fmt::format("study \"{}\": {} parameters, {}, sampler {}, pruner {}, {} trial(s) at once x {} thread(s)\n",
