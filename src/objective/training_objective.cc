@@ -178,14 +178,18 @@ void record_metrics(Trial& t, const Logs& m) {
 // sees it, and Optuna completes a trial whose objective returns a finite value. The trial then
 // completes with that epoch's metrics and carries user attrs "diverged_at_epoch" (1-based: the
 // epoch whose loss was not finite) and "restored_epoch" (1-based).
+// Early stopping put back the weights of an epoch that the history holds.
+bool restored_an_epoch(const RunResult& r) {
+  return r.restored_best && r.best_epoch >= 0 && r.best_epoch < static_cast<int>(r.history.rows.size());
+}
+
 void check_outcome(Trial& t, const RunResult& r) {
   if (r.interrupted) throw Error(ErrorKind::kInterrupted, "interrupted");
   if (!r.diverged) {
-    if (r.restored_best && r.best_epoch >= 0) t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
+    if (restored_an_epoch(r)) t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
     return;
   }
-  if (!r.restored_best || r.best_epoch < 0 || r.best_epoch >= static_cast<int>(r.history.rows.size()))
-    throw_runtime("training diverged (the loss became NaN or infinite)");
+  if (!restored_an_epoch(r)) throw_runtime("training diverged (the loss became NaN or infinite)");
   t.set_user_attr("diverged_at_epoch", static_cast<int64_t>(r.history.rows.size()) + 1);
   t.set_user_attr("restored_epoch", static_cast<int64_t>(r.best_epoch) + 1);
 }
@@ -195,8 +199,7 @@ void check_outcome(Trial& t, const RunResult& r) {
 // model, its test metrics and its file are that epoch's, as Keras's model.evaluate() after fit sees
 // them), else the last.
 const Logs& final_logs(const RunResult& r) {
-  const bool restored = r.restored_best && r.best_epoch >= 0 && r.best_epoch < static_cast<int>(r.history.rows.size());
-  return restored ? r.history.rows[static_cast<size_t>(r.best_epoch)] : r.history.rows.back();
+  return restored_an_epoch(r) ? r.history.rows[static_cast<size_t>(r.best_epoch)] : r.history.rows.back();
 }
 
 }  // namespace
