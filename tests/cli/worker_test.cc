@@ -270,7 +270,10 @@ TEST(Workers, RerunContinuesMoreAddsFreshRestarts) {
 TEST(Workers, AKilledWorkerLosesNoFinishedTrial) {
   if (cores() < 2) GTEST_SKIP() << "needs 2 cores for 2 workers";
   std::string d = tmpdir("kill");
-  write(d + "/s.toml", shell_study("kill", 12, 0.25));
+  // 16 trials of 0.5 s on 2 workers: after the third finishes, ~3 s of queue are left for reading
+  // the store before the kill (12 x 0.25 s left ~1 s, which a loaded ASan build overran: the
+  // worker had already ended when it was killed).
+  write(d + "/s.toml", shell_study("kill", 16, 0.5));
   const std::string url = "sqlite:///" + d + "/k.db";
   const std::string log = d + "/log";
   pid_t pid = start({"tune", d + "/s.toml", "--storage", url, "--workers", "2", "--out", d + "/out"}, log);
@@ -290,7 +293,7 @@ TEST(Workers, AKilledWorkerLosesNoFinishedTrial) {
   EXPECT_NE(out.find("died: killed by signal 9"), std::string::npos) << out;
   EXPECT_NE(out.find("best trial"), std::string::npos) << out;  // and still ends with its results
   json after = stored_trials("kill", url);
-  expect_exact(after, 12);  // the other worker ran the rest of the queue
+  expect_exact(after, 16);  // the other worker ran the rest of the queue
   int failed = 0;
   for (auto& t : after) {
     auto n = t["number"].get<int64_t>();
