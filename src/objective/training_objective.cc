@@ -172,17 +172,17 @@ void record_metrics(Trial& t, const Logs& m) {
     if (is_efficiency_metric(k) && k != "train_seconds") t.set_user_attr(k, v);
 }
 
+// Early stopping put back the weights of an epoch that the history holds.
+bool restored_an_epoch(const RunResult& r) {
+  return r.restored_best && r.best_epoch >= 0 && r.best_epoch < static_cast<int>(r.history.rows.size());
+}
+
 // A run that diverged fails the trial, unless early stopping put the best epoch's weights back:
 // the model the run returns is then the finite one of that epoch, as a Keras user's
 // model.evaluate() after fit(callbacks=[EarlyStopping(restore_best_weights=True), TerminateOnNaN()])
 // sees it, and Optuna completes a trial whose objective returns a finite value. The trial then
 // completes with that epoch's metrics and carries user attrs "diverged_at_epoch" (1-based: the
 // epoch whose loss was not finite) and "restored_epoch" (1-based).
-// Early stopping put back the weights of an epoch that the history holds.
-bool restored_an_epoch(const RunResult& r) {
-  return r.restored_best && r.best_epoch >= 0 && r.best_epoch < static_cast<int>(r.history.rows.size());
-}
-
 void check_outcome(Trial& t, const RunResult& r) {
   if (r.interrupted) throw Error(ErrorKind::kInterrupted, "interrupted");
   if (!r.diverged) {

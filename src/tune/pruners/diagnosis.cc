@@ -33,8 +33,8 @@
 //             keep_top (which only gets harder as the study goes on).
 // The pruner only reads snapshots and writes "hone:prune_reason": thread-safe.
 #include <algorithm>
-#include <iterator>
 #include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
