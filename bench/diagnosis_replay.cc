@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,15 +69,20 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
     size_t index;
     Trial trial;
     int64_t ran;
-    double per_epoch, next;  // the time its next epoch ends
+    double per_epoch, next, started;  // the time its next epoch ends; the time it started
   };
+  // Every epoch run, in time order (trial index, the time it ended): to say, when a trial first
+  // reaches the baseline, where the epochs until then went (the breakdown below).
+  std::vector<std::pair<size_t, double>> epoch_log;
+  double baseline_end = INFINITY;
+  json breakdown;
   std::vector<Running> running;
   size_t next_trial = 0;
   double now = 0;
   auto start = [&](double at) {
     const FrozenTrial& rec = recorded[next_trial];
     Running r{next_trial++, study->ask(), 0,
-              rec.duration_s().value_or(0) / static_cast<double>(rec.intermediate_values.size()), 0};
+              rec.duration_s().value_or(0) / static_cast<double>(rec.intermediate_values.size()), 0, at};
     r.next = at + r.per_epoch;
     if (rec.user_attrs.count("baseline")) r.trial.set_user_attr("baseline", true);  // what behind compares with
     running.push_back(std::move(r));
@@ -94,6 +100,8 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
     ++r.ran, ++epochs;
     spent += r.per_epoch;
     if (rec.user_attrs.count("baseline")) ++baseline_epochs;
+    epoch_log.emplace_back(r.index, now);
+    if (rec.user_attrs.count("baseline") && r.ran == static_cast<int64_t>(iv.size())) baseline_end = now;
     const json* losses = rec.system_attrs.count("hone:train_loss") ? &rec.system_attrs.at("hone:train_loss") : nullptr;
     if (losses && losses->is_array() && static_cast<int64_t>(losses->size()) >= r.ran)
       r.trial.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + r.ran)));
@@ -118,8 +126,20 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
     } else {
       study->tell(r.trial, *rec.value);
       complete.emplace_back(*rec.value, test_accuracy(rec));
-      if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value))
+      if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value)) {
         to_baseline = spent, wall_to_baseline = now, epochs_to_baseline = epochs, baseline_epochs_by_then = baseline_epochs;
+        // The epochs until now: the baseline's, the winner's, the other trials' while the baseline
+        // ran, while the winner ran (the second worker's: no pruner can save them), and between.
+        breakdown = json{{"baseline", 0}, {"winner", 0}, {"beside_baseline", 0}, {"beside_winner", 0}, {"between", 0}};
+        for (auto& [i, at] : epoch_log) {
+          const char* k = recorded[i].user_attrs.count("baseline") ? "baseline"
+                          : i == r.index                           ? "winner"
+                          : at <= baseline_end                     ? "beside_baseline"
+                          : at > r.started                         ? "beside_winner"
+                                                                   : "between";
+          breakdown[k] = breakdown[k].get<int64_t>() + 1;
+        }
+      }
     }
     running.erase(it);
     if (next_trial < recorded.size()) start(now);
@@ -138,6 +158,7 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
               {"trial_seconds_to_baseline", std::isnan(to_baseline) ? json() : json(to_baseline)},
               {"epochs", epochs},
               {"epochs_to_baseline", epochs_to_baseline < 0 ? json() : json(epochs_to_baseline)},
+              {"epochs_to_baseline_by", breakdown},
               {"wall_seconds_to_baseline", std::isnan(wall_to_baseline) ? json() : json(wall_to_baseline)},
               {"wall_seconds", now},
               {"baseline_value", baseline},
@@ -163,6 +184,7 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
   const size_t hi = std::min(order.size(), lo + static_cast<size_t>(shuffle));
   double sum = 0, search_sum = 0, wall_sum = 0;
   int never = 0;
+  json by = json::object();  // the breakdown's mean over the orders that reach the baseline
   for (int k = 0; k < orders; ++k) {
     order = recorded;
     if (k > 0) std::shuffle(order.begin() + static_cast<std::ptrdiff_t>(lo), order.begin() + static_cast<std::ptrdiff_t>(hi), rng);
@@ -170,6 +192,7 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
     // A study that never reaches the baseline counts all it spent (a lower bound on its time).
     const double e = r["epochs_to_baseline"].is_null() ? r["epochs"].get<double>() : r["epochs_to_baseline"].get<double>();
     never += r["epochs_to_baseline"].is_null();
+    for (auto& [key, n] : r["epochs_to_baseline_by"].items()) by[key] = by.value(key, 0.0) + n.get<double>();
     sum += e;
     search_sum += e - r["baseline_epochs"].get<double>();
     wall_sum += r["wall_seconds_to_baseline"].is_null() ? r["wall_seconds"].get<double>()
@@ -182,6 +205,8 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
   first["mean_wall_seconds_to_baseline"] = wall_sum / orders;
   first["workers"] = workers;
   first["orders_never_reaching_baseline"] = never;
+  for (auto& [key, n] : by.items()) n = n.get<double>() / std::max(1, orders - never);
+  first["mean_epochs_to_baseline_by"] = by;
   return first;
 }
 
@@ -206,6 +231,12 @@ int main(int argc, char** argv) {
     auto storage = open_existing_storage(argv[a]);
     const int64_t id = storage->get_study_id_from_name(argv[a + 1]);
     const Direction direction = storage->get_study_direction(id);
+    // A pruned trial's curve is cut short and the sampler saw it pruned: the recording no longer
+    // holds every configuration's whole curve, so every replay of it would be wrong.
+    if (const size_t n = storage->get_all_trials(id, {TrialState::kPruned}).size())
+      throw std::runtime_error(std::to_string(n) + " trials of " + argv[a + 1] + " in " + argv[a] +
+                               " were pruned while it was recorded: record with a pruner whose rules never fire "
+                               "(bench/diagnosis_fmnist.toml)");
     std::vector<FrozenTrial> recorded;
     for (auto& t : storage->get_all_trials(id, {TrialState::kComplete}))
       if (!t.intermediate_values.empty() && t.value) recorded.push_back(t);
