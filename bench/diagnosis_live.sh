@@ -39,7 +39,9 @@ ts = lambda s: datetime.datetime.fromisoformat(s).timestamp()
 def study(path):
     c = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     rows = []
-    for tid, num, state, t0, t1 in c.execute("select trial_id, number, state, datetime_start, datetime_complete from trials order by number"):
+    # Trials never started (WAITING: the queue's blank trials left when the study's timeout ends it) ran nothing.
+    for tid, num, state, t0, t1 in c.execute("select trial_id, number, state, datetime_start, datetime_complete from trials "
+                                             "where datetime_start is not null order by number"):
         val = c.execute("select value from trial_values where trial_id=?", (tid,)).fetchone()
         steps = c.execute("select count(*) from trial_intermediate_values where trial_id=?", (tid,)).fetchone()[0]
         base = c.execute("select 1 from trial_user_attributes where trial_id=? and key='baseline'", (tid,)).fetchone()
