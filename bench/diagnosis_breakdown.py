@@ -7,7 +7,9 @@ each (build/release/diagnosis_replay --orders 200 --workers W), and splits the m
 reaches the baseline's value into: the baseline's own, the winner's own, the other trials' while the baseline
 ran ("beside_baseline"), while the winner ran ("beside_winner": with 2 workers the second one runs something
 while the winner runs, whatever the pruner does) and in between. A pruner can act only on beside_baseline and
-between; the rest is the same in every arm and dilutes the ratio.
+between; the rest is the same in every arm and dilutes the ratio. A second table splits the epochs a pruner can act
+on by how far the trial that spent them ends from the baseline's value: what is left after a pruner is mostly
+trials that end within a point of it, which a learning curve cannot tell from one that reaches it.
 
 Usage: /usr/bin/python3 bench/diagnosis_breakdown.py WORKERS SEED...
 """
@@ -29,7 +31,8 @@ for s in seeds:
         r = json.loads(line)
         per[n].append(dict(all=r["mean_epochs_to_baseline"], search=r["mean_search_epochs_to_baseline"],
                            wall=r["mean_wall_seconds_to_baseline"], by=r["mean_epochs_to_baseline_by"],
-                           top=r["top10_mean_value"], never=r["orders_never_reaching_baseline"]))
+                           top=r["top10_mean_value"], never=r["orders_never_reaching_baseline"],
+                           gap=r["mean_actionable_epochs_by_final_gap"]))
 keys = ["baseline", "beside_baseline", "between", "winner", "beside_winner"]
 pct = lambda v: f"{100 * v:+.0f}%"
 act = lambda a: a["by"].get("beside_baseline", 0) + a["by"].get("between", 0)
@@ -48,3 +51,11 @@ for n in names:
           f"{pct(summed(lambda a: a['all']))} | {pct(rel('wall'))} | {pct(statistics.median(acted)) if acted else 'n/a'} / "
           f"{pct(summed(act))} | {by} | {sum(abs(x) < 1e-12 for x in d)} of {len(d)} / {min(d):+.4f} | "
           f"{sum(a['never'] for a in per[n])} |")
+gaps = ["reaches", "below_0.005", "below_0.01", "below_0.02", "further"]
+print()
+print("Epochs a pruner can act on, mean per study, by how far the trial that spent them ends from the baseline's value")
+print("| pruner | " + " | ".join(gaps) + " | all |")
+print("|---|" + "---|" * (len(gaps) + 1))
+for n in names:
+    m = [statistics.mean(a["gap"].get(k, 0) for a in per[n]) for k in gaps]
+    print(f"| {n} | " + " | ".join(f"{v:.1f}" for v in m) + f" | {sum(m):.1f} |")

@@ -30,6 +30,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hone/store.h"
@@ -75,7 +76,7 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
   // reaches the baseline, where the epochs until then went (the breakdown below).
   std::vector<std::pair<size_t, double>> epoch_log;
   double baseline_end = INFINITY;
-  json breakdown;
+  json breakdown, by_gap;
   std::vector<Running> running;
   size_t next_trial = 0;
   double now = 0;
@@ -129,8 +130,13 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
       if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value)) {
         to_baseline = spent, wall_to_baseline = now, epochs_to_baseline = epochs, baseline_epochs_by_then = baseline_epochs;
         // The epochs until now: the baseline's, the winner's, the other trials' while the baseline
-        // ran, while the winner ran (the second worker's: no pruner can save them), and between.
+        // ran, while the winner ran (the second worker runs something then, whatever the pruner
+        // does: a pruner changes only what), and between.
         breakdown = json{{"baseline", 0}, {"winner", 0}, {"beside_baseline", 0}, {"beside_winner", 0}, {"between", 0}};
+        // The epochs a pruner can act on (beside the baseline and between), by how far the trial
+        // that spent them ends from the baseline's value: a trial that ends a fraction of a point
+        // below it cannot be told from one that reaches it from its curve.
+        by_gap = json{{"reaches", 0}, {"below_0.005", 0}, {"below_0.01", 0}, {"below_0.02", 0}, {"further", 0}};
         for (auto& [i, at] : epoch_log) {
           const char* k = recorded[i].user_attrs.count("baseline") ? "baseline"
                           : i == r.index                           ? "winner"
@@ -138,6 +144,12 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
                           : at > r.started                         ? "beside_winner"
                                                                    : "between";
           breakdown[k] = breakdown[k].get<int64_t>() + 1;
+          if (std::string_view(k) != "beside_baseline" && std::string_view(k) != "between") continue;
+          const double v = *recorded[i].value;
+          const double gap = direction == Direction::kMaximize ? baseline - v : v - baseline;
+          const char* g = gap <= 0 ? "reaches" : gap < 0.005 ? "below_0.005" : gap < 0.01 ? "below_0.01"
+                          : gap < 0.02 ? "below_0.02" : "further";
+          by_gap[g] = by_gap[g].get<int64_t>() + 1;
         }
       }
     }
@@ -159,6 +171,7 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
               {"epochs", epochs},
               {"epochs_to_baseline", epochs_to_baseline < 0 ? json() : json(epochs_to_baseline)},
               {"epochs_to_baseline_by", breakdown},
+              {"actionable_epochs_by_final_gap", by_gap},
               {"wall_seconds_to_baseline", std::isnan(wall_to_baseline) ? json() : json(wall_to_baseline)},
               {"wall_seconds", now},
               {"baseline_value", baseline},
@@ -184,7 +197,7 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
   const size_t hi = std::min(order.size(), lo + static_cast<size_t>(shuffle));
   double sum = 0, search_sum = 0, wall_sum = 0;
   int never = 0;
-  json by = json::object();  // the breakdown's mean over the orders that reach the baseline
+  json by = json::object(), by_gap = json::object();  // the breakdowns' means over the orders that reach the baseline
   for (int k = 0; k < orders; ++k) {
     order = recorded;
     if (k > 0) std::shuffle(order.begin() + static_cast<std::ptrdiff_t>(lo), order.begin() + static_cast<std::ptrdiff_t>(hi), rng);
@@ -193,6 +206,7 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
     const double e = r["epochs_to_baseline"].is_null() ? r["epochs"].get<double>() : r["epochs_to_baseline"].get<double>();
     never += r["epochs_to_baseline"].is_null();
     for (auto& [key, n] : r["epochs_to_baseline_by"].items()) by[key] = by.value(key, 0.0) + n.get<double>();
+    for (auto& [key, n] : r["actionable_epochs_by_final_gap"].items()) by_gap[key] = by_gap.value(key, 0.0) + n.get<double>();
     sum += e;
     search_sum += e - r["baseline_epochs"].get<double>();
     wall_sum += r["wall_seconds_to_baseline"].is_null() ? r["wall_seconds"].get<double>()
@@ -207,6 +221,8 @@ json replay_orders(const std::vector<FrozenTrial>& recorded, Direction direction
   first["orders_never_reaching_baseline"] = never;
   for (auto& [key, n] : by.items()) n = n.get<double>() / std::max(1, orders - never);
   first["mean_epochs_to_baseline_by"] = by;
+  for (auto& [key, n] : by_gap.items()) n = n.get<double>() / std::max(1, orders - never);
+  first["mean_actionable_epochs_by_final_gap"] = by_gap;
   return first;
 }
 
@@ -234,8 +250,8 @@ int main(int argc, char** argv) {
     // A pruned trial's curve is cut short and the sampler saw it pruned: the recording no longer
     // holds every configuration's whole curve, so every replay of it would be wrong.
     if (const size_t n = storage->get_all_trials(id, {TrialState::kPruned}).size())
-      throw std::runtime_error(std::to_string(n) + " trials of " + argv[a + 1] + " in " + argv[a] +
-                               " were pruned while it was recorded: record with a pruner whose rules never fire "
+      throw std::runtime_error(std::to_string(n) + (n == 1 ? " trial of " : " trials of ") + argv[a + 1] + " in " +
+                               argv[a] + (n == 1 ? " was" : " were") + " pruned while it was recorded: record with a pruner whose rules never fire "
                                "(bench/diagnosis_fmnist.toml)");
     std::vector<FrozenTrial> recorded;
     for (auto& t : storage->get_all_trials(id, {TrialState::kComplete}))
