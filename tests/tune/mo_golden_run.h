@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "hone/tune/tune.h"
 
 namespace mo_golden {
@@ -66,6 +68,23 @@ inline size_t matching_prefix(const std::vector<std::vector<double>>& got, const
         return i;
       }
   return i;
+}
+
+// Runs every case of `cases` (mo_golden::cases()) that `sampler_for` (case name -> sampler, or null to
+// skip it) has a sampler for and expects Optuna's trials, seed for seed; returns how many cases ran.
+template <class Cases, class SamplerFor>
+size_t expect_optuna_trials(const Cases& cases, SamplerFor sampler_for) {
+  size_t n_cases = 0;
+  for (const auto& c : cases) {
+    auto sampler = sampler_for(c.name);
+    if (!sampler) continue;
+    ++n_cases;
+    auto got = run(sampler, c.n_trials, c.maximize_second, c.constrained, c.single_objective);
+    EXPECT_EQ(got.size(), c.params.size()) << c.name;
+    std::string where;
+    EXPECT_EQ(matching_prefix(got, c.params, where), c.params.size()) << c.name << ": " << where;
+  }
+  return n_cases;
 }
 
 }  // namespace mo_golden

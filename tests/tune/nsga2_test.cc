@@ -24,17 +24,7 @@ std::shared_ptr<Sampler> nsga2_for(const std::string& name) {
 }
 
 TEST(Nsga2, SameSeedSameTrialsAsOptuna) {
-  size_t n_cases = 0;
-  for (const auto& c : mo_golden::cases()) {
-    auto sampler = nsga2_for(c.name);
-    if (!sampler) continue;
-    ++n_cases;
-    auto got = mo_golden::run(sampler, c.n_trials, c.maximize_second, c.constrained, c.single_objective);
-    ASSERT_EQ(got.size(), c.params.size()) << c.name;
-    std::string where;
-    EXPECT_EQ(mo_golden::matching_prefix(got, c.params, where), c.params.size()) << c.name << ": " << where;
-  }
-  EXPECT_EQ(n_cases, 4u);
+  EXPECT_EQ(mo_golden::expect_optuna_trials(mo_golden::cases(), nsga2_for), 4u);
 }
 
 TEST(Nsga2, TagsGenerationsAndBreedsFromTheFirst) {
