@@ -2,7 +2,8 @@
 """Where the trial-epochs to the baseline's accuracy go, with and without the diagnosis pruner (issue 11).
 
 Replays recorded seeds of bench/diagnosis_fmnist.toml (record them first: bash bench/diagnosis_seeds.sh SEED...)
-through no pruner, the default diagnosis pruner and the oracle, on W workers, 200 orders of the start-up trials
+through no pruner, the default diagnosis pruner, the same with its decisions on eventual winners vetoed
+("spared": what it would give if it never stopped a winner) and the oracle, on W workers, 200 orders of the start-up trials
 each (build/release/diagnosis_replay --orders 200 --workers W), and splits the mean epochs until a trial first
 reaches the baseline's value into: the baseline's own, the winner's own, the other trials' while the baseline
 ran ("beside_baseline"), while the winner ran ("beside_winner": with 2 workers the second one runs something
@@ -19,7 +20,10 @@ os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 if len(sys.argv) < 3:
     sys.exit("usage: /usr/bin/python3 bench/diagnosis_breakdown.py WORKERS SEED...")
 W, seeds = sys.argv[1], sys.argv[2:]
-names, cfgs = ["nop", "diagnosis", "oracle"], ['{"type":"nop"}', '{"type":"diagnosis"}', '{"type":"oracle"}']
+# "spared": the default pruner with its decisions on eventual winners vetoed (a replay switch): the cost of the
+# winners it stops is the difference from "diagnosis".
+names = ["nop", "diagnosis", "spared", "oracle"]
+cfgs = ['{"type":"nop"}', '{"type":"diagnosis"}', '{"type":"diagnosis","spare_winners":true}', '{"type":"oracle"}']
 per = {n: [] for n in names}
 for s in seeds:
     out = subprocess.run(["build/release/diagnosis_replay", "--orders", "200", "--workers", W,

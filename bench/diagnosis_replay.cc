@@ -10,6 +10,9 @@
 //
 // '{"type":"oracle"}' is no pruner but the bound for all of them: it stops every trial that ends
 // worse than the baseline after its first step and never stops one that reaches it.
+// "spare_winners": true in a pruner's config (a replay switch, not a pruner option) vetoes its
+// decision on every trial that ends at or above the baseline: what the pruner would give if it
+// never stopped a winner, so the cost of the winners it stops.
 //
 // Which trial first reaches the baseline is luck of the order: in TPE's random startup trials
 // (the first n_startup_trials = 10 after the baseline) any order of the same draws is as likely
@@ -48,8 +51,11 @@ double test_accuracy(const FrozenTrial& t) {
 
 json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const json& pruner_config, int workers) {
   const bool oracle = pruner_config.value("type", "") == "oracle";
+  const bool spare_winners = pruner_config.value("spare_winners", false);
+  json config = pruner_config;
+  config.erase("spare_winners");
   auto study = create_study({.direction = direction, .sampler = make_random_sampler(0),
-                             .pruner = make_pruner(oracle ? json{{"type", "nop"}} : pruner_config)});
+                             .pruner = make_pruner(oracle ? json{{"type", "nop"}} : config)});
   auto better = [&](double a, double b) { return direction == Direction::kMaximize ? a > b : a < b; };
   double baseline = NAN;
   for (const auto& t : recorded)
@@ -108,7 +114,9 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
       r.trial.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + r.ran)));
     r.trial.report(value, step);
     const auto t0 = std::chrono::steady_clock::now();
-    const bool pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value) : r.trial.should_prune();
+    const bool wins = !rec.user_attrs.count("baseline") && !better(baseline, *rec.value);
+    const bool pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value)
+                               : r.trial.should_prune() && !(spare_winners && wins);
     prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++asked;
     const bool last = r.ran == static_cast<int64_t>(iv.size());
