@@ -184,6 +184,20 @@ void print_refit(const StudyResult& r) {
   std::printf(" (%.1fs)\n", r.refit_seconds);
 }
 
+// When the baseline's value was first matched (summary.json "baseline_reached"): the line under
+// the before / after table.
+void print_baseline_reached(const StudyResult& r) {
+  const json& at = r.summary.contains("baseline_reached") ? r.summary["baseline_reached"] : json();
+  if (!at.is_object()) {
+    std::printf("\nno other trial reached the baseline's %s\n", r.metric.c_str());
+    return;
+  }
+  auto span = [](double s) { return s < 60 ? fmt::format("{:.1f} s", s) : format_duration(s); };
+  std::printf("\nthe baseline's %s was first reached by trial %lld, %s into the study (%s of trial time)\n",
+              r.metric.c_str(), at["trial"].get<long long>(), span(at["after_s"].get<double>()).c_str(),
+              span(at["trial_seconds"].get<double>()).c_str());
+}
+
 // Before / after: the baseline (enqueued first) against the best.
 void print_before_after(const StudyResult& r) {
   if (!r.baseline) return;
@@ -196,6 +210,7 @@ void print_before_after(const StudyResult& r) {
   row(r.metric, value_text(r, base.value), value_text(r, best.value));
   if (r.command) {
     row("time", format_duration(base.duration_s().value_or(NAN)), format_duration(best.duration_s().value_or(NAN)));
+    print_baseline_reached(r);
     return;
   }
   if (!r.folds) row("test accuracy", num(trial_number(base, "test.accuracy"), "{:.4f}"), num(trial_number(best, "test.accuracy"), "{:.4f}"));
@@ -203,6 +218,7 @@ void print_before_after(const StudyResult& r) {
   row(r.folds ? "mean fit time" : "training time", num(trial_number(base, time_key), "{:.1f} s"),
       num(trial_number(best, time_key), "{:.1f} s"));
   row("peak tensor memory", bytes(trial_number(base, "peak_tensor_bytes")), bytes(trial_number(best, "peak_tensor_bytes")));
+  print_baseline_reached(r);
 }
 
 // Several objectives: the chosen trial (best.toml / best.json), and before / after with every

@@ -299,6 +299,11 @@ struct StudyResult {
 // A number a trial recorded as a user attr, NaN when absent: "train_seconds", "peak_tensor_bytes",
 // "std_test_score", ...; a dotted key reads a nested one ("test.accuracy").
 double trial_number(const FrozenTrial& t, const std::string& dotted_key);
+// summary.json's "baseline_reached": the COMPLETE trial other than `baseline` that first finished
+// at or past the baseline's value, {"trial", "after_s": seconds since the first trial started,
+// "trial_seconds": the time all trials had run by then (compute: with n_jobs = 2 about twice
+// after_s)}; null when none did. The figure a pruner shortens (docs/BENCHMARKS.md "Diagnosis pruner").
+json baseline_reached(const std::vector<FrozenTrial>& trials, const FrozenTrial& baseline, Direction direction);
 // COMPLETE trials in the order results show them: feasible ones first (best value first; with
 // several objectives by non-domination rank, then the first objective), then the infeasible ones,
 // least violation first.

@@ -1,7 +1,9 @@
 // What a run of a study found, and the files it leaves: hone/study_runner.h (finish_study).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -142,6 +144,28 @@ json pareto_json(const Study& study, const StudyResult& r, StudyRunner& runner) 
 
 }  // namespace
 
+json baseline_reached(const std::vector<FrozenTrial>& trials, const FrozenTrial& baseline, Direction direction) {
+  if (!baseline.value) return json();
+  const FrozenTrial* first = nullptr;
+  std::optional<Clock::time_point> origin;
+  for (const auto& t : trials) {
+    if (t.datetime_start && (!origin || *t.datetime_start < *origin)) origin = t.datetime_start;
+    if (t.state != TrialState::kComplete || !t.value || !t.datetime_complete || t.number == baseline.number) continue;
+    const bool reaches = direction == Direction::kMaximize ? *t.value >= *baseline.value : *t.value <= *baseline.value;
+    if (reaches && (!first || *t.datetime_complete < *first->datetime_complete)) first = &t;
+  }
+  if (!first || !origin) return json();
+  const Clock::time_point at = *first->datetime_complete;
+  auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  double trial_seconds = 0;
+  for (const auto& t : trials) {
+    if (!t.datetime_start || *t.datetime_start >= at) continue;
+    const Clock::time_point end = t.datetime_complete ? std::min(*t.datetime_complete, at) : at;
+    trial_seconds += std::max(0.0, seconds(end - *t.datetime_start));
+  }
+  return json{{"trial", first->number}, {"after_s", seconds(at - *origin)}, {"trial_seconds", trial_seconds}};
+}
+
 std::vector<FrozenTrial> results_order(const Study& study) {
   std::vector<FrozenTrial> done = study.trials(TrialStates{TrialState::kComplete});
   const std::vector<Direction>& dirs = study.directions();
@@ -275,6 +299,7 @@ StudyResult finish_study(Study& study, StudyRunner& runner, const std::string& o
   if (r.baseline) {  // before / after
     r.summary["before"] = trial_column(*r.baseline);
     r.summary["after"] = trial_column(best);
+    r.summary["baseline_reached"] = baseline_reached(study.trials(started_states()), *r.baseline, r.direction);
   }
   write_file(r, out, "summary.json", r.summary.dump(2) + "\n");
   return r;

@@ -80,6 +80,23 @@ TEST(DiagnosisPrunerCli, PrunesTheDivergedAndTheFrozenTrialWithTheirReasons) {
   EXPECT_EQ(complete, 2);
   const json summary = json::parse(read(d + "/out/summary.json"));
   EXPECT_EQ(summary["prune_reasons"], (json{{"behind", 1}, {"diverged", 1}})) << summary.dump(2);
+  // The other COMPLETE trial is the baseline's own configuration (lr 0.1): when it matches the
+  // baseline's value, it is the trial that first reached it, and the line under the table says so.
+  const json& reached = summary["baseline_reached"];
+  const json* other = nullptr;
+  for (const json& t : trials)
+    if (t["state"] == "COMPLETE" && !t["user_attrs"].contains("baseline")) other = &t;
+  ASSERT_NE(other, nullptr);
+  if ((*other)["value"].get<double>() >= summary["before"]["value"].get<double>()) {
+    ASSERT_TRUE(reached.is_object()) << summary.dump(2);
+    EXPECT_EQ(reached["trial"], (*other)["number"]);
+    EXPECT_GT(reached["trial_seconds"].get<double>(), 0);
+    EXPECT_NE(r.out.find("the baseline's val_accuracy was first reached by trial " + (*other)["number"].dump() + ","),
+              std::string::npos) << r.out;
+  } else {
+    EXPECT_TRUE(reached.is_null()) << summary.dump(2);
+    EXPECT_NE(r.out.find("no other trial reached the baseline's val_accuracy"), std::string::npos) << r.out;
+  }
 
   // Without the diagnosis pruner (median alone) the exploding trial runs on: no reasons recorded.
   write(d + "/median.toml", study_with(R"({ type = "median", n_startup_trials = 10 })"));

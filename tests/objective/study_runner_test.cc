@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -148,6 +149,44 @@ using JoinStudy = StudyFiles;
 using RunStudy = StudyFiles;
 
 // ------------------------------------------------------------------------------ configs
+
+// A trial finished at `end` s with `value`, having started at `start` s (end < 0: still running).
+FrozenTrial timed(int64_t number, double start, double end, TrialState state, double value) {
+  const Clock::time_point t0{};
+  auto at = [&](double s) { return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  FrozenTrial t;
+  t.number = number;
+  t.state = state;
+  t.datetime_start = at(start);
+  if (end >= 0) t.datetime_complete = at(end);
+  if (state == TrialState::kComplete) t.value = value;
+  return t;
+}
+
+TEST(BaselineReached, TheFirstTrialToFinishAtOrPastTheBaselineAndTheTimeSpentUntilThen) {
+  // Two at a time: the baseline (0.80) beside trial 1 (pruned at 3 s), then trial 2 (0.78), trial 3
+  // (0.85, done at 16 s), trial 4 (0.90, done at 14 s: first, though numbered later), trial 5
+  // still running, trial 6 starting after it.
+  const std::vector<FrozenTrial> ts = {
+      timed(0, 1, 10, TrialState::kComplete, 0.80), timed(1, 1, 3, TrialState::kPruned, 0),
+      timed(2, 3, 9, TrialState::kComplete, 0.78),  timed(3, 9, 16, TrialState::kComplete, 0.85),
+      timed(4, 10, 14, TrialState::kComplete, 0.90), timed(5, 14, -1, TrialState::kRunning, 0),
+      timed(6, 15, 18, TrialState::kComplete, 0.95)};
+  const json at = baseline_reached(ts, ts[0], Direction::kMaximize);
+  ASSERT_TRUE(at.is_object()) << at;
+  EXPECT_EQ(at["trial"], 4);
+  EXPECT_NEAR(at["after_s"].get<double>(), 13, 1e-6);  // from the first start (1 s) to 14 s
+  // Until 14 s: 9 + 2 + 6 + 5 (trial 3, still running) + 4 = 26; trial 5 started at 14 s, trial 6 later.
+  EXPECT_NEAR(at["trial_seconds"].get<double>(), 26, 1e-6);
+  // Matching the baseline counts (>=); minimizing turns the comparison round.
+  const std::vector<FrozenTrial> tie = {timed(0, 0, 5, TrialState::kComplete, 0.5), timed(1, 5, 9, TrialState::kComplete, 0.5)};
+  EXPECT_EQ(baseline_reached(tie, tie[0], Direction::kMinimize)["trial"], 1);
+  const json lower = baseline_reached(ts, ts[0], Direction::kMinimize);
+  EXPECT_EQ(lower["trial"], 2);
+  EXPECT_NEAR(lower["after_s"].get<double>(), 8, 1e-6);
+  // None at or past it: null.
+  EXPECT_TRUE(baseline_reached({ts[0], ts[1], ts[2]}, ts[0], Direction::kMaximize).is_null());
+}
 
 TEST_F(ResolveStudyConfig, NamesTheStudyAndDerivesSeedAndDirection) {
   StudyConfig sc = config("iris_small");
@@ -354,6 +393,7 @@ TEST_F(RunStudy, RunsTheQueueOnceTagsEveryTrialAndWritesTheOutputs) {
   EXPECT_EQ(*r.best->value, highest);
   EXPECT_EQ(r.summary["best_trial"], r.best->number);
   EXPECT_TRUE(r.summary.contains("before") && r.summary.contains("after"));
+  EXPECT_EQ(r.summary["baseline_reached"], baseline_reached(ts, *r.baseline, Direction::kMaximize));
   EXPECT_EQ(r.n_trials, 4);
   EXPECT_EQ(r.complete, 4);
   EXPECT_FALSE(r.command);
