@@ -113,10 +113,11 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
     if (losses && losses->is_array() && static_cast<int64_t>(losses->size()) >= r.ran)
       r.trial.set_system_attr("hone:train_loss", json(std::vector<json>(losses->begin(), losses->begin() + r.ran)));
     r.trial.report(value, step);
+    // `wins`: the trial is not the baseline and ends at or past its value.
+    const bool is_baseline = rec.user_attrs.count("baseline") > 0;
+    const bool wins = !is_baseline && !better(baseline, *rec.value);
     const auto t0 = std::chrono::steady_clock::now();
-    const bool wins = !rec.user_attrs.count("baseline") && !better(baseline, *rec.value);
-    const bool pruned = oracle ? !rec.user_attrs.count("baseline") && better(baseline, *rec.value)
-                               : r.trial.should_prune() && !(spare_winners && wins);
+    const bool pruned = oracle ? !is_baseline && !wins : r.trial.should_prune() && !(spare_winners && wins);
     prune_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++asked;
     const bool last = r.ran == static_cast<int64_t>(iv.size());
@@ -135,7 +136,7 @@ json replay(const std::vector<FrozenTrial>& recorded, Direction direction, const
     } else {
       study->tell(r.trial, *rec.value);
       complete.emplace_back(*rec.value, test_accuracy(rec));
-      if (std::isnan(to_baseline) && !rec.user_attrs.count("baseline") && !better(baseline, *rec.value)) {
+      if (std::isnan(to_baseline) && wins) {
         to_baseline = spent, wall_to_baseline = now, epochs_to_baseline = epochs, baseline_epochs_by_then = baseline_epochs;
         // The epochs until now: the baseline's, the winner's, the other trials' while the baseline
         // ran, while the winner ran (the second worker runs something then, whatever the pruner
