@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include <CLI/CLI.hpp>
 
@@ -50,13 +51,14 @@ class DashboardCommand : public Command {
     if (!file.empty() && !std::filesystem::is_regular_file(file))
       throw_invalid("dashboard: no SQLite storage at " + file + " (give --storage with the URL `hone tune` used)");
     auto storage = open_existing_storage(url);  // creates no file, table or schema (PostgreSQL too)
-    report::DashboardOptions o{.host = host_, .port = port, .token = token_, .refresh_s = refresh_s_,
-                               .storage_label = mask_storage_url(url)};
+    std::function<void(const std::string&)> access_log;  // null: no log
     if (log_)
-      o.access_log = [](const std::string& line) {
+      access_log = [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
       };
+    report::DashboardOptions o{.host = host_, .port = port, .token = token_, .refresh_s = refresh_s_,
+                               .storage_label = mask_storage_url(url), .access_log = std::move(access_log)};
     report::Dashboard dash(storage, std::move(o));
     std::printf("hone dashboard: %s at %s\n", mask_storage_url(url).c_str(), dash.url().c_str());
     if (dash.token_generated())
