@@ -13,6 +13,8 @@ on by how far the trial that spent them ends from the baseline's value: what is 
 trials that end within a point of it, which a learning curve cannot tell from one that reaches it.
 
 Usage: /usr/bin/python3 bench/diagnosis_breakdown.py WORKERS SEED...
+       SET=full /usr/bin/python3 bench/diagnosis_breakdown.py WORKERS SEED...   (bench/diagnosis_fmnist_full.toml's
+       recordings: SET=full bash bench/diagnosis_seeds.sh SEED...)
 """
 import json, os, statistics, subprocess, sys
 
@@ -20,6 +22,9 @@ os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 if len(sys.argv) < 3:
     sys.exit("usage: /usr/bin/python3 bench/diagnosis_breakdown.py WORKERS SEED...")
 W, seeds = sys.argv[1], sys.argv[2:]
+if os.environ.get("SET", "") not in ("", "full"):
+    sys.exit(f"diagnosis_breakdown: SET must be 'full' or unset, not '{os.environ['SET']}'")
+pre = "dprune-full" if os.environ.get("SET") == "full" else "dprune"
 # "spared": the default pruner with its decisions on eventual winners vetoed (a replay switch): the cost of the
 # winners it stops is the difference from "diagnosis".
 names = ["nop", "diagnosis", "spared", "oracle"]
@@ -27,7 +32,7 @@ cfgs = ['{"type":"nop"}', '{"type":"diagnosis"}', '{"type":"diagnosis","spare_wi
 per = {n: [] for n in names}
 for s in seeds:
     out = subprocess.run(["build/release/diagnosis_replay", "--orders", "200", "--workers", W,
-                          f"sqlite:///bench/results/dprune-rec-s{s}.db", "fmnist-diagnosis"] + cfgs,
+                          f"sqlite:///bench/results/{pre}-rec-s{s}.db", "fmnist-diagnosis"] + cfgs,
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"diagnosis_breakdown: seed {s}: {out.stderr.strip()}")

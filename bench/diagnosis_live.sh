@@ -16,25 +16,29 @@
 # Usage: bash bench/diagnosis_live.sh SEED...      (~1 min per seed and study on a quiet 2-core machine)
 #   JOBS=1 bash bench/diagnosis_live.sh SEED...   runs both studies one trial at a time (n_jobs = 1, as
 #   the replay does; files dprune-{rec,live}-j1-s<SEED>.db), which separates the sampler's reaction
-#   from the effect of running 2 trials at once.
+#   from the effect of running 2 trials at once. SET=full runs bench/diagnosis_fmnist_full.toml instead (the
+#   study at its own size, ~8 min per seed and study; files dprune-full-{rec,live}-s<SEED>.db).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $# -gt 0 ]] || { echo "usage: bash bench/diagnosis_live.sh SEED..." >&2; exit 2; }
 OUT=bench/results; mkdir -p "$OUT"
+CONFIG=bench/diagnosis_fmnist.toml; PRE=dprune
+if [[ "${SET:-}" == full ]]; then CONFIG=bench/diagnosis_fmnist_full.toml; PRE=dprune-full
+elif [[ -n "${SET:-}" ]]; then echo "diagnosis_live.sh: SET must be 'full' or unset, not '$SET'" >&2; exit 2; fi
 TAG=""; JOBSET=()
 if [[ -n "${JOBS:-}" ]]; then TAG="-j$JOBS"; JOBSET=(--set "study.n_jobs=$JOBS"); fi
 for s in "$@"; do
   for kind in rec live; do
-    name="dprune-$kind$TAG-s$s"
+    name="$PRE-$kind$TAG-s$s"
     [[ -f "$OUT/$name.db" ]] && continue
     extra=(); [[ $kind == live ]] && extra=(--set 'study.pruner={type="diagnosis"}')
-    build/release/hone tune bench/diagnosis_fmnist.toml --set seed="$s" "${JOBSET[@]}" "${extra[@]}" \
+    build/release/hone tune "$CONFIG" --set seed="$s" "${JOBSET[@]}" "${extra[@]}" \
       --storage "sqlite:///$PWD/$OUT/$name.db" --out "$OUT/$name" >"$OUT/$name.log" 2>&1
   done
 done
-/usr/bin/python3 - "$OUT" "$TAG" "$@" <<'PY'
+/usr/bin/python3 - "$OUT/$PRE" "$TAG" "$@" <<'PY'
 import datetime, json, sqlite3, statistics, sys
-out, tag, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+out, tag, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]  # out: the files' path prefix
 ts = lambda s: datetime.datetime.fromisoformat(s).timestamp()
 def study(path):
     c = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -67,7 +71,7 @@ print("|---|---|---|---|---|---|---|---|---|---|")
 rel = {"s": [], "ep": [], "top": []}
 pooled = [0.0, 0.0]  # trial-epochs to the baseline's accuracy summed over the seeds: pruned, nop
 for s in seeds:
-    n, p = study(f"{out}/dprune-rec{tag}-s{s}.db"), study(f"{out}/dprune-live{tag}-s{s}.db")
+    n, p = study(f"{out}-rec{tag}-s{s}.db"), study(f"{out}-live{tag}-s{s}.db")
     same = n["startup"] == p["startup"] and abs(n["B"] - p["B"]) < 1e-12
     r_s = None if n["reach_s"] is None or p["reach_s"] is None else p["reach_s"] / n["reach_s"] - 1
     r_ep = p["reach_ep"] / n["reach_ep"] - 1

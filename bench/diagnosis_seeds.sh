@@ -9,19 +9,23 @@
 # Usage: bash bench/diagnosis_seeds.sh [SEED...]            (default 0 1 2 3 4)
 #   Records each missing seed first (bench/results/dprune-rec-s<SEED>.db, ~5-7 min each on a loaded
 #   2-core machine), then replays (a second each). EXTRA='{"type":"diagnosis","behind_slack":0}'
-#   adds pruner configs to compare.
+#   adds pruner configs to compare. SET=full records and replays bench/diagnosis_fmnist_full.toml
+#   instead (the study at its own size, ~8 min per seed; files dprune-full-rec-s<SEED>.db).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=("$@"); [[ ${#SEEDS[@]} -gt 0 ]] || SEEDS=(0 1 2 3 4)
 OUT=bench/results; mkdir -p "$OUT"
+CONFIG=bench/diagnosis_fmnist.toml; PRE=dprune
+if [[ "${SET:-}" == full ]]; then CONFIG=bench/diagnosis_fmnist_full.toml; PRE=dprune-full
+elif [[ -n "${SET:-}" ]]; then echo "diagnosis_seeds.sh: SET must be 'full' or unset, not '$SET'" >&2; exit 2; fi
 for s in "${SEEDS[@]}"; do
-  db="$OUT/dprune-rec-s$s.db"
-  [[ -f "$db" ]] || build/release/hone tune bench/diagnosis_fmnist.toml --set seed="$s" --storage "sqlite:///$PWD/$db" \
-    --out "$OUT/dprune-rec-s$s" >"$OUT/dprune-rec-s$s.log" 2>&1
+  db="$OUT/$PRE-rec-s$s.db"
+  [[ -f "$db" ]] || build/release/hone tune "$CONFIG" --set seed="$s" --storage "sqlite:///$PWD/$db" \
+    --out "$OUT/$PRE-rec-s$s" >"$OUT/$PRE-rec-s$s.log" 2>&1
 done
-/usr/bin/python3 - "$OUT" "${EXTRA:-}" "${SEEDS[@]}" <<'PY'
+/usr/bin/python3 - "$OUT" "$PRE" "${EXTRA:-}" "${SEEDS[@]}" <<'PY'
 import json, statistics, subprocess, sys
-out, extra, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+out, pre, extra, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 configs = ['{"type":"nop"}', '{"type":"oracle"}', '{"type":"diagnosis"}', '{"type":"median"}', '{"type":"diagnosis","then":{"type":"median"}}',
            '{"type":"asha","min_resource":1,"reduction_factor":3}',
            '{"type":"diagnosis","then":{"type":"asha","min_resource":1,"reduction_factor":3}}'] + ([extra] if extra else [])
@@ -29,7 +33,7 @@ short = lambda p: p["type"] + ("+" + p["then"]["type"] if "then" in p else "")
 name = lambda p: json.dumps(p, separators=(",", ":")) if extra and p == json.loads(extra) else short(p)
 rows = {}
 for s in seeds:
-    res = [json.loads(l) for l in subprocess.run(["build/release/diagnosis_replay", "--orders", "200", f"sqlite:///{out}/dprune-rec-s{s}.db",
+    res = [json.loads(l) for l in subprocess.run(["build/release/diagnosis_replay", "--orders", "200", f"sqlite:///{out}/{pre}-rec-s{s}.db",
            "fmnist-diagnosis"] + configs, capture_output=True, text=True, check=True).stdout.splitlines()]
     nop = res[0]
     for r in res:
